@@ -1,0 +1,146 @@
+"""The ``onceonly`` command line."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from onceonly.errors import OnceOnlyError
+
+app = typer.Typer(
+    help="At-least-once events in, exactly-once facts out, and a report that proves it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+def _parse_time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 time (e.g. 2026-01-05T00:00)", param_hint=option
+        ) from None
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the landing zone into.")],
+    events: Annotated[int, typer.Option(min=1, help="Number of distinct events.")] = 10_000,
+    days: Annotated[int, typer.Option(min=1, help="Days of event time.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 42,
+    profile: Annotated[str, typer.Option(help="clean or messy (injects faults).")] = "messy",
+) -> None:
+    """Write a landing zone of at-least-once deliveries, and DIR/_truth/ with the expected facts."""
+    from onceonly.generate.deliveries import PROFILES
+    from onceonly.generate.writer import generate as run_generate
+
+    if profile not in PROFILES:
+        raise typer.BadParameter(f"{profile!r}: expected one of {', '.join(PROFILES)}",
+                                 param_hint="--profile")
+    with _progress() as progress:
+        task = progress.add_task("writing files", total=None)
+
+        def on_progress(_: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        info = run_generate(out, events, days, seed, profile, on_progress=on_progress)
+    injected = info["injected"]
+    assert isinstance(injected, dict)
+    console.print(
+        f"wrote {info['files']} files with {info['events']} events ({profile}) to {out}; "
+        f"truth in {out / '_truth'}"
+    )
+    if injected:
+        table = Table("fault injected", "count", title="faults")
+        for name, n in sorted(injected.items()):
+            table.add_row(name, str(n))
+        console.print(table)
+
+
+@app.command()
+def land(
+    landing: Annotated[Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")] = None,
+    duckdb_path: Annotated[
+        Path | None, typer.Option(help="DuckDB file [ONCEONLY_DUCKDB_PATH].")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First arrival hour (UTC, inclusive).")] = None,
+    end: Annotated[str | None, typer.Option(help="End of arrival hours (UTC, exclusive).")] = None,
+    stream: Annotated[str, typer.Option(help="Stream to land.")] = "orders",
+    force: Annotated[bool, typer.Option(help="Land files whose content already landed.")] = False,
+) -> None:
+    """Land delivered files into raw tables, with a ledger and a quarantine."""
+    from onceonly.contract import get_contract
+    from onceonly.landing import land as run_land
+    from onceonly.landing_zone import discover
+    from onceonly.settings import Settings
+    from onceonly.summary import landing_table
+    from onceonly.targets.duckdb import DuckDBTarget
+
+    settings = Settings.from_env(landing=landing, duckdb_path=duckdb_path)
+    contract = get_contract(stream)
+    t0, t1 = _parse_time(start, "--start"), _parse_time(end, "--end")
+    found = discover(settings.landing, contract.stream, t0, t1)
+    target = DuckDBTarget(settings.duckdb_path)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("landing files", total=len(found.files))
+            summary = run_land(
+                settings.landing, target, contract, t0, t1, force=force, discovery=found,
+                on_file=lambda n: progress.advance(task, n),
+            )
+    finally:
+        target.close()
+    console.print(landing_table(summary))
+    for path in summary.ignored:
+        err_console.print(f"[yellow]ignored[/]: {path} does not follow <stream>/dt=/hour=/*.jsonl[.gz]")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the generated landing zone.")] = Path(
+        "demo-landing"
+    ),
+    events: Annotated[int, typer.Option(min=1)] = 20_000,
+    seed: Annotated[int, typer.Option()] = 42,
+    duckdb_path: Annotated[Path | None, typer.Option(help="DuckDB file [ONCEONLY_DUCKDB_PATH].")] = None,
+) -> None:
+    """Generate messy deliveries into a fresh folder and land them (the main job, embedded)."""
+    import shutil
+
+    if out.exists():
+        shutil.rmtree(out)
+    generate(out=out, events=events, days=3, seed=seed, profile="messy")
+    land(landing=out, duckdb_path=duckdb_path, start=None, end=None, stream="orders", force=False)
+
+
+def main() -> None:  # the console script
+    try:
+        app()
+    except OnceOnlyError as exc:
+        err_console.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(2)

@@ -1,0 +1,114 @@
+"""Write a generated landing zone (data files, manifests) and its ``_truth/`` folder."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from onceonly.generate import deliveries, events, truth
+from onceonly.landing_zone import MANIFEST_SUFFIX
+
+DEFAULT_START = datetime(2026, 1, 5)
+TRUTH_DIR = "_truth"
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | Decimal):
+        return str(value)
+    return value
+
+
+def write_csv(path: Path, rows: list[dict[str, object]], columns: list[str] | None = None) -> None:
+    columns = columns or (list(rows[0]) if rows else [])
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(columns)
+        for row in rows:
+            w.writerow([_cell(row.get(c)) for c in columns])
+
+
+def generate(
+    out: Path,
+    n_events: int = 10_000,
+    days: int = 3,
+    seed: int = 42,
+    profile: str = "messy",
+    stream: str = "orders",
+    window_days: int = 7,
+    start: datetime = DEFAULT_START,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, object]:
+    """Write the landing zone under ``out`` and return what was injected."""
+    rng = random.Random(seed)
+    prof = deliveries.PROFILES[profile]
+    evs = events.simulate(rng, n_events, start, days)
+    plan = deliveries.plan(evs, prof, rng)
+    out.mkdir(parents=True, exist_ok=True)
+    total = len(plan.files)
+    for i, f in enumerate(plan.files, start=1):
+        path = out / f.path(stream)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = f.data()
+        if f.manifest:
+            n_lines = len(f.lines)
+            manifest = {"record_count": n_lines, "sha256": hashlib.sha256(data).hexdigest()}
+            path.with_name(path.name + MANIFEST_SUFFIX).write_text(json.dumps(manifest) + "\n")
+        path.write_bytes(data[: len(data) // 2] if f.truncated else data)
+        if on_progress:
+            on_progress("files", i, total)
+    t = truth.compute(plan.files, stream, window_days)
+    truth_dir = out / TRUTH_DIR
+    truth_dir.mkdir(exist_ok=True)
+    for name, rows in t.tables.items():
+        write_csv(truth_dir / f"{name}.csv", rows, _COLUMNS.get(name))
+    info: dict[str, object] = {
+        "seed": seed,
+        "events": len(evs),
+        "days": days,
+        "start": start.isoformat(),
+        "stream": stream,
+        "window_days": window_days,
+        "files": total,
+        "profile": asdict(prof),
+        "injected": plan.injected,
+        "malformed_kinds": deliveries.MALFORMED_KINDS,
+    }
+    (truth_dir / "faults.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return info
+
+
+_COLUMNS = {
+    "fct_order_events": [
+        "event_id", "event_type", "occurred_at", "producer_id", "producer_epoch",
+        "sequence_number", "order_id", "customer_id", "product_id", "quantity", "amount",
+        "currency", "_source_file", "_line_number",
+    ],
+    "fct_orders": [
+        "order_id", "customer_id", "product_id", "quantity", "order_amount", "placed_at",
+        "captured_amount", "refunded_amount", "status",
+    ],
+    "fct_daily_revenue": [
+        "revenue_date", "product_id", "orders_placed", "gross_revenue", "refunds", "net_revenue",
+    ],
+    "sequence_gaps": [
+        "producer_id", "producer_epoch", "first_missing", "last_missing", "missing_count",
+    ],
+    "event_conflicts": ["event_id", "copies", "versions"],
+    "late_duplicates": ["event_id", "source_file", "line_number", "occurred_at", "arrived_at"],
+    "files": [
+        "source_file", "arrived_at", "status", "lines", "landed", "quarantined", "new_events",
+        "duplicates_in_file", "duplicates_of_earlier",
+    ],
+    "quarantine": ["source_file", "line_number", "reason_code"],
+}

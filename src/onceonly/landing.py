@@ -1,0 +1,281 @@
+"""Land delivered files into raw tables: every copy kept, every bad line quarantined.
+
+Per file: verify the manifest, validate every line, then write its rows, its quarantined
+lines and its ledger row in one transaction (files are grouped into chunks, each chunk one
+transaction). A file whose content already landed is skipped unless ``force`` is set.
+For every landed file, lines read = rows landed + rows quarantined, checked before commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from onceonly.contract import StreamContract
+from onceonly.errors import AccountingError
+from onceonly.landing_zone import Discovery, FileContent, LandingFile, discover, read_file
+from onceonly.raw_tables import LEDGER, QUARANTINE, event_columns
+from onceonly.sql import ident
+from onceonly.targets import RawWriter
+from onceonly.validation import LINES_SCHEMA, prevalidate, validation_sql
+
+#: Lines validated and written per transaction.
+CHUNK_LINES = 500_000
+
+
+@dataclass
+class FileOutcome:
+    source_file: str
+    status: str  # landed | skipped | rejected
+    lines: int = 0
+    landed: int = 0
+    quarantined: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    detail: str | None = None
+
+
+@dataclass
+class LandingSummary:
+    batch_id: str
+    stream: str
+    files: list[FileOutcome]
+    ignored: list[str]
+
+    def total(self, attr: str) -> int:
+        """Sum of a count over the files that landed (accounting holds for those)."""
+        return sum(getattr(f, attr) for f in self.files if f.status == "landed")
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def reasons(self) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for f in self.files:
+            out.update(f.reasons)
+        return out
+
+
+@dataclass
+class _Pending:
+    lf: LandingFile
+    content: FileContent
+
+
+def _lines_table(pending: list[_Pending]) -> pa.Table:
+    file_index: list[int] = []
+    numbers: list[int] = []
+    texts: list[str] = []
+    codes: list[str | None] = []
+    reasons: list[str | None] = []
+    for i, p in enumerate(pending):
+        lines = p.content.lines
+        n = len(lines)
+        file_index.extend([i] * n)
+        numbers.extend(range(1, n + 1))
+        for j, text in enumerate(lines):
+            rejection = prevalidate(text)
+            if rejection is None:
+                texts.append(text)  # type: ignore[arg-type]
+                codes.append(None)
+                reasons.append(None)
+            else:
+                raw = p.content.raw_bad_lines.get(j)
+                texts.append(
+                    raw.decode("utf-8", "backslashreplace") if raw is not None else (text or "")
+                )
+                codes.append(rejection.code)
+                reasons.append(rejection.reason)
+    return pa.table(
+        [
+            pa.array(file_index, pa.int32()),
+            pa.array(numbers, pa.int64()),
+            pa.array(texts, pa.string()),
+            pa.array(codes, pa.string()),
+            pa.array(reasons, pa.string()),
+        ],
+        schema=LINES_SCHEMA,
+    )
+
+
+class Lander:
+    """Validates chunks of files in an in-memory DuckDB and writes them to a target."""
+
+    def __init__(
+        self, contract: StreamContract, target: RawWriter, batch_id: str, force: bool
+    ) -> None:
+        self.contract = contract
+        self.target = target
+        self.batch_id = batch_id
+        self.force = force
+        self.loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        self.validator = duckdb.connect()
+        self.validator.execute("set TimeZone = 'UTC'")
+        self._sql = validation_sql(contract, "lines")
+
+    def _ledger_row(self, lf: LandingFile, content: FileContent | None, out: FileOutcome) -> dict:
+        return {
+            "batch_id": self.batch_id,
+            "stream": self.contract.stream,
+            "source_file": lf.source_file,
+            "arrived_at": lf.arrived_at,
+            "sha256": content.sha256 if content else None,
+            "size_bytes": content.size_bytes if content else None,
+            "manifest_record_count": content.manifest_record_count if content else None,
+            "lines_read": out.lines,
+            "rows_landed": out.landed,
+            "rows_quarantined": out.quarantined,
+            "status": out.status,
+            "detail": out.detail,
+            "forced": self.force,
+            "attempted_at": self.loaded_at,
+        }
+
+    def write_chunk(
+        self, pending: list[_Pending], extra_ledger: list[tuple[LandingFile, FileContent, FileOutcome]]
+    ) -> list[FileOutcome]:
+        """Validate and write landed files plus ledger rows of skipped/rejected ones."""
+        con = self.validator
+        lines = _lines_table(pending)
+        files = pa.table(
+            {
+                "file_index": pa.array(range(len(pending)), pa.int32()),
+                "source_file": pa.array([p.lf.source_file for p in pending], pa.string()),
+                "arrived_at": pa.array([p.lf.arrived_at for p in pending], pa.timestamp("us")),
+            }
+        )
+        con.register("lines", lines)
+        con.register("files", files)
+        con.execute(f"create or replace temp table validated as {self._sql}")
+        con.unregister("lines")
+        counts = con.execute(
+            "select file_index, reason_code, count(*) from validated group by all"
+        ).fetchall()
+        outcomes = [FileOutcome(p.lf.source_file, "landed") for p in pending]
+        for index, code, n in counts:
+            o = outcomes[index]
+            if code is None:
+                o.landed += n
+            else:
+                o.quarantined += n
+                o.reasons[code] += n
+        for p, o in zip(pending, outcomes, strict=True):
+            o.lines = len(p.content.lines)
+            if o.lines != o.landed + o.quarantined:
+                raise AccountingError(o.source_file, o.lines, o.landed, o.quarantined)
+        meta = {"_batch_id": "?", "_loaded_at": "?"}
+        params = [self.batch_id, self.loaded_at]
+        event_cols = [n for n, _ in event_columns(self.contract) if n not in meta]
+        select = ", ".join(
+            {
+                "_source_file": "f.source_file",
+                "_line_number": "v.line_number",
+                "_arrived_at": "f.arrived_at",
+            }.get(n, "v." + ident(n))
+            + " as "
+            + ident(n)
+            for n in event_cols
+        )
+        events = con.sql(
+            f"select {select}, ?::varchar as _batch_id, ?::timestamp as _loaded_at "
+            "from validated v join files f using (file_index) "
+            "where v.reason_code is null order by v.file_index, v.line_number",
+            params=params,
+        ).to_arrow_table()
+        quarantine = con.sql(
+            "select ?::varchar as batch_id, ?::varchar as stream, f.source_file, "
+            "v.line_number, v.raw_text, v.reason_code, v.reason, ?::timestamp as quarantined_at "
+            "from validated v join files f using (file_index) "
+            "where v.reason_code is not null order by v.file_index, v.line_number",
+            params=[self.batch_id, self.contract.stream, self.loaded_at],
+        ).to_arrow_table()
+        con.unregister("files")
+        con.execute("drop table validated")
+        ledger_rows = [self._ledger_row(p.lf, p.content, o) for p, o in zip(pending, outcomes)]
+        ledger_rows += [self._ledger_row(lf, c, o) for lf, c, o in extra_ledger]
+        ledger = pa.Table.from_pylist(ledger_rows, schema=_arrow_schema(LEDGER))
+        self.target.write_batch(self.contract, events, quarantine, ledger)
+        return outcomes
+
+    def close(self) -> None:
+        self.validator.close()
+
+
+_ARROW_TYPES = {
+    "varchar": pa.string(),
+    "bigint": pa.int64(),
+    "timestamp": pa.timestamp("us"),
+    "boolean": pa.bool_(),
+}
+
+
+def _arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
+    return pa.schema([(n, _ARROW_TYPES[t]) for n, t in columns])
+
+
+def _chunks(
+    files: list[LandingFile], known: dict[str, str], force: bool
+) -> Iterator[tuple[list[_Pending], list[tuple[LandingFile, FileContent, FileOutcome]]]]:
+    pending: list[_Pending] = []
+    other: list[tuple[LandingFile, FileContent, FileOutcome]] = []
+    size = 0
+    seen = dict(known)
+    for lf in files:
+        content = read_file(lf)
+        if content.manifest_problem is not None:
+            outcome = FileOutcome(
+                lf.source_file, "rejected", lines=len(content.lines), detail=content.manifest_problem
+            )
+            other.append((lf, content, outcome))
+        elif not force and content.sha256 in seen:
+            outcome = FileOutcome(
+                lf.source_file, "skipped", detail=f"content already landed as {seen[content.sha256]}"
+            )
+            other.append((lf, content, outcome))
+        else:
+            seen.setdefault(content.sha256, lf.source_file)
+            pending.append(_Pending(lf, content))
+            size += len(content.lines)
+        if size >= CHUNK_LINES:
+            yield pending, other
+            pending, other, size = [], [], 0
+    if pending or other:
+        yield pending, other
+
+
+def land(
+    landing: Path,
+    target: RawWriter,
+    contract: StreamContract,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    force: bool = False,
+    on_file: Callable[[int], None] | None = None,
+    discovery: Discovery | None = None,
+) -> LandingSummary:
+    """Land every file of the stream whose arrival hour is in [start, end)."""
+    found = discovery or discover(landing, contract.stream, start, end)
+    target.ensure_raw_tables(contract)
+    known = target.landed_hashes(contract.stream)
+    batch_id = uuid.uuid4().hex
+    lander = Lander(contract, target, batch_id, force)
+    outcomes: dict[str, FileOutcome] = {}
+    try:
+        for pending, other in _chunks(found.files, known, force):
+            for o in lander.write_chunk(pending, other):
+                outcomes[o.source_file] = o
+            for _, _, o in other:
+                outcomes[o.source_file] = o
+            if on_file:
+                on_file(len(pending) + len(other))
+    finally:
+        lander.close()
+    ordered = [outcomes[f.source_file] for f in found.files]
+    return LandingSummary(batch_id, contract.stream, ordered, found.ignored)

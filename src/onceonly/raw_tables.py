@@ -1,0 +1,65 @@
+"""Column layouts of the raw tables, in logical types that each target maps to its own."""
+
+from __future__ import annotations
+
+from onceonly.contract import Kind, StreamContract
+
+RAW_SCHEMA = "raw"
+LEDGER_TABLE = "load_ledger"
+QUARANTINE_TABLE = "quarantine"
+
+Columns = list[tuple[str, str]]
+
+#: Added to every delivered copy in raw.<stream>_events.
+LOAD_METADATA: Columns = [
+    ("_batch_id", "varchar"),
+    ("_source_file", "varchar"),
+    ("_line_number", "bigint"),
+    ("_arrived_at", "timestamp"),
+    ("_loaded_at", "timestamp"),
+]
+
+LEDGER: Columns = [
+    ("batch_id", "varchar"),
+    ("stream", "varchar"),
+    ("source_file", "varchar"),
+    ("arrived_at", "timestamp"),
+    ("sha256", "varchar"),
+    ("size_bytes", "bigint"),
+    ("manifest_record_count", "bigint"),
+    ("lines_read", "bigint"),
+    ("rows_landed", "bigint"),
+    ("rows_quarantined", "bigint"),
+    ("status", "varchar"),  # landed | skipped | rejected
+    ("detail", "varchar"),
+    ("forced", "boolean"),
+    ("attempted_at", "timestamp"),
+]
+
+QUARANTINE: Columns = [
+    ("batch_id", "varchar"),
+    ("stream", "varchar"),
+    ("source_file", "varchar"),
+    ("line_number", "bigint"),
+    ("raw_text", "varchar"),
+    ("reason_code", "varchar"),
+    ("reason", "varchar"),
+    ("quarantined_at", "timestamp"),
+]
+
+
+def logical_type(kind: Kind, precision: int = 18, scale: int = 2) -> str:
+    return {
+        Kind.STRING: "varchar",
+        Kind.ENUM: "varchar",
+        Kind.CODE: "varchar",
+        Kind.TIMESTAMP: "timestamp",
+        Kind.INTEGER: "bigint",
+        Kind.DECIMAL: f"decimal({precision},{scale})",
+    }[kind]
+
+
+def event_columns(contract: StreamContract) -> Columns:
+    cols: Columns = [(f.name, logical_type(f.kind, f.precision, f.scale)) for f in contract.fields]
+    cols.append((contract.extra_column, "json"))
+    return cols + LOAD_METADATA

@@ -1,0 +1,29 @@
+"""Readable summaries for the terminal."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from onceonly.landing import LandingSummary
+
+
+def landing_table(summary: LandingSummary) -> Table:
+    table = Table(title=f"landing {summary.stream} (batch {summary.batch_id[:12]})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("files landed", summary.count("landed")),
+        ("files skipped (content already landed)", summary.count("skipped")),
+        ("files rejected (manifest mismatch or unreadable)", summary.count("rejected")),
+        ("lines read", summary.total("lines")),
+        ("rows landed", summary.total("landed")),
+        ("lines quarantined", summary.total("quarantined")),
+    ]
+    for name, value in rows:
+        table.add_row(name, f"{value:,}")
+    for code, n in sorted(summary.reasons.items()):
+        table.add_row(f"  quarantined: {code}", f"{n:,}")
+    for f in summary.files:
+        if f.status == "rejected":
+            table.add_row(f"  rejected: {f.source_file}", f.detail or "")
+    return table

@@ -1,0 +1,80 @@
+"""DuckDB, the embedded default warehouse (one file, no server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from onceonly.contract import StreamContract
+from onceonly.raw_tables import (
+    LEDGER,
+    LEDGER_TABLE,
+    QUARANTINE,
+    QUARANTINE_TABLE,
+    RAW_SCHEMA,
+    Columns,
+    event_columns,
+)
+from onceonly.sql import ident, qualified
+
+
+def _ddl(schema: str, table: str, columns: Columns) -> str:
+    cols = ", ".join(f"{ident(n)} {t}" for n, t in columns)
+    return f"create table if not exists {qualified(schema, table)} ({cols})"
+
+
+def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+class DuckDBTarget:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.con = connect(self.path)
+
+    def ensure_raw_tables(self, contract: StreamContract) -> None:
+        self.con.execute(f"create schema if not exists {ident(RAW_SCHEMA)}")
+        self.con.execute(_ddl(RAW_SCHEMA, contract.raw_table, event_columns(contract)))
+        self.con.execute(_ddl(RAW_SCHEMA, LEDGER_TABLE, LEDGER))
+        self.con.execute(_ddl(RAW_SCHEMA, QUARANTINE_TABLE, QUARANTINE))
+
+    def landed_hashes(self, stream: str) -> dict[str, str]:
+        rows = self.con.execute(
+            f"select sha256, min(source_file) from {qualified(RAW_SCHEMA, LEDGER_TABLE)} "
+            "where stream = ? and status = 'landed' group by sha256",
+            [stream],
+        ).fetchall()
+        return dict(rows)
+
+    def write_batch(
+        self, contract: StreamContract, events: pa.Table, quarantine: pa.Table, ledger: pa.Table
+    ) -> None:
+        con = self.con
+        con.execute("begin transaction")
+        try:
+            for table, data in (
+                (contract.raw_table, events),
+                (QUARANTINE_TABLE, quarantine),
+                (LEDGER_TABLE, ledger),
+            ):
+                if data.num_rows:
+                    con.register("_incoming", data)
+                    names = ", ".join(ident(n) for n in data.column_names)
+                    con.execute(
+                        f"insert into {qualified(RAW_SCHEMA, table)} ({names}) "
+                        f"select {names} from _incoming"
+                    )
+                    con.unregister("_incoming")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+    def close(self) -> None:
+        self.con.close()
