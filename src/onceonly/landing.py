@@ -8,12 +8,14 @@ For every landed file, lines read = rows landed + rows quarantined, checked befo
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty, Queue
 
 import duckdb
 import pyarrow as pa
@@ -24,10 +26,10 @@ from onceonly.landing_zone import Discovery, FileContent, LandingFile, discover,
 from onceonly.raw_tables import LEDGER, QUARANTINE, event_columns
 from onceonly.sql import ident
 from onceonly.targets import RawWriter
-from onceonly.validation import LINES_SCHEMA, prevalidate, validation_sql
+from onceonly.validation import LINES_SCHEMA, Rejection, lines_table, validation_sql
 
 #: Lines validated and written per transaction.
-CHUNK_LINES = 500_000
+CHUNK_LINES = 250_000
 
 
 @dataclass
@@ -70,39 +72,21 @@ class _Pending:
 
 
 def _lines_table(pending: list[_Pending]) -> pa.Table:
-    file_index: list[int] = []
-    numbers: list[int] = []
-    texts: list[str] = []
-    codes: list[str | None] = []
-    reasons: list[str | None] = []
-    for i, p in enumerate(pending):
-        lines = p.content.lines
-        n = len(lines)
-        file_index.extend([i] * n)
-        numbers.extend(range(1, n + 1))
-        for j, text in enumerate(lines):
-            rejection = prevalidate(text)
-            if rejection is None:
-                texts.append(text)  # type: ignore[arg-type]
-                codes.append(None)
-                reasons.append(None)
-            else:
-                raw = p.content.raw_bad_lines.get(j)
-                texts.append(
-                    raw.decode("utf-8", "backslashreplace") if raw is not None else (text or "")
-                )
-                codes.append(rejection.code)
-                reasons.append(rejection.reason)
-    return pa.table(
+    return lines_table(
         [
-            pa.array(file_index, pa.int32()),
-            pa.array(numbers, pa.int64()),
-            pa.array(texts, pa.string()),
-            pa.array(codes, pa.string()),
-            pa.array(reasons, pa.string()),
-        ],
-        schema=LINES_SCHEMA,
+            (p.content.lines, {j: Rejection(*r) for j, r in p.content.pre_codes.items()})
+            for p in pending
+        ]
     )
+
+
+@dataclass
+class _Chunk:
+    """Files read and split, ready to validate and write in one transaction."""
+
+    pending: list[_Pending]
+    other: list[tuple[LandingFile, FileContent, FileOutcome]]
+    lines: pa.Table
 
 
 class Lander:
@@ -138,12 +122,10 @@ class Lander:
             "attempted_at": self.loaded_at,
         }
 
-    def write_chunk(
-        self, pending: list[_Pending], extra_ledger: list[tuple[LandingFile, FileContent, FileOutcome]]
-    ) -> list[FileOutcome]:
+    def write_chunk(self, chunk: _Chunk) -> list[FileOutcome]:
         """Validate and write landed files plus ledger rows of skipped/rejected ones."""
         con = self.validator
-        lines = _lines_table(pending)
+        pending, extra_ledger, lines = chunk.pending, chunk.other, chunk.lines
         files = pa.table(
             {
                 "file_index": pa.array(range(len(pending)), pa.int32()),
@@ -220,9 +202,7 @@ def _arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
     return pa.schema([(n, _ARROW_TYPES[t]) for n, t in columns])
 
 
-def _chunks(
-    files: list[LandingFile], known: dict[str, str], force: bool
-) -> Iterator[tuple[list[_Pending], list[tuple[LandingFile, FileContent, FileOutcome]]]]:
+def _chunks(files: list[LandingFile], known: dict[str, str], force: bool) -> Iterator[_Chunk]:
     pending: list[_Pending] = []
     other: list[tuple[LandingFile, FileContent, FileOutcome]] = []
     size = 0
@@ -244,10 +224,45 @@ def _chunks(
             pending.append(_Pending(lf, content))
             size += len(content.lines)
         if size >= CHUNK_LINES:
-            yield pending, other
+            yield _Chunk(pending, other, _lines_table(pending))
             pending, other, size = [], [], 0
     if pending or other:
-        yield pending, other
+        yield _Chunk(pending, other, _lines_table(pending))
+
+
+def _prefetch(items: Iterator[_Chunk]) -> Iterator[_Chunk]:
+    """Run ``items`` one step ahead in a thread: reading the next chunk (I/O, gzip, hashing,
+    splitting) overlaps validating and writing this one."""
+    queue: Queue[tuple[_Chunk | None, BaseException | None]] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put((item, None))
+            queue.put((None, None))
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            queue.put((None, exc))
+
+    thread = threading.Thread(target=produce, name="onceonly-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is None:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                queue.get_nowait()
+            except Empty:
+                thread.join(0.05)
 
 
 def land(
@@ -268,13 +283,13 @@ def land(
     lander = Lander(contract, target, batch_id, force)
     outcomes: dict[str, FileOutcome] = {}
     try:
-        for pending, other in _chunks(found.files, known, force):
-            for o in lander.write_chunk(pending, other):
+        for chunk in _prefetch(_chunks(found.files, known, force)):
+            for o in lander.write_chunk(chunk):
                 outcomes[o.source_file] = o
-            for _, _, o in other:
+            for _, _, o in chunk.other:
                 outcomes[o.source_file] = o
             if on_file:
-                on_file(len(pending) + len(other))
+                on_file(len(chunk.pending) + len(chunk.other))
     finally:
         lander.close()
     ordered = [outcomes[f.source_file] for f in found.files]

@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from onceonly.errors import LandingPathError
 
 DATA_SUFFIXES = (".jsonl", ".jsonl.gz")
 MANIFEST_SUFFIX = ".manifest.json"
 _PARTITION = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$"), re.compile(r"^hour=(\d{2})$")
-BOM = "\ufeff"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,8 @@ def discover(
 class FileContent:
     sha256: str
     size_bytes: int
-    lines: list[str | None]  # None where a line is not valid UTF-8
-    raw_bad_lines: dict[int, bytes]  # 0-based index -> raw bytes, for lines that are None
+    lines: pa.StringArray  # one element per line, without its line ending
+    pre_codes: dict[int, tuple[str, str]]  # 0-based line -> (code, reason) found while reading
     manifest_problem: str | None
     manifest_record_count: int | None
 
@@ -126,37 +130,51 @@ def _read_manifest(lf: LandingFile) -> tuple[dict[str, object] | None, str | Non
     return manifest, None
 
 
-def split_lines(data: bytes) -> tuple[list[str | None], dict[int, bytes]]:
-    """Split on LF (a CR before it is part of the line ending); strip a leading BOM."""
+def split_lines(data: bytes) -> tuple[pa.StringArray, dict[int, tuple[str, str]]]:
+    """Split on LF (trailing CRs belong to the line ending); strip a leading BOM.
+
+    Lines are cut out of the file's bytes without a Python object per line. Lines that are
+    not valid UTF-8 are reported by 0-based index, their text kept with bad bytes escaped.
+    """
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM) :]
     if not data:
-        return [], {}
-    if data.endswith(b"\n"):
-        data = data[:-1]
+        return pa.array([], pa.string()), {}
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    bad: dict[int, tuple[str, str]] = {}
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
-        text = None
-    if text is not None:
-        if text.startswith(BOM):
-            text = text[1:]
-        lines: list[str | None] = list(text.split("\n"))
-        if "\r" in text:
-            lines = [ln[:-1] if ln and ln.endswith("\r") else ln for ln in lines]
-        return lines, {}
-    raw_lines = data.split(b"\n")
-    if raw_lines[0].startswith(b"\xef\xbb\xbf"):
-        raw_lines[0] = raw_lines[0][3:]
-    out: list[str | None] = []
-    bad: dict[int, bytes] = {}
-    for i, raw in enumerate(raw_lines):
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
+        data, bad = _escape_bad_lines(data)
+    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
+    with_newline = pa.LargeStringArray.from_buffers(
+        len(ends), pa.py_buffer(offsets), pa.py_buffer(data)
+    )
+    lines = pc.utf8_rtrim(pc.utf8_slice_codeunits(with_newline, 0, -1), characters="\r")
+    return lines.cast(pa.string()), bad
+
+
+def _escape_bad_lines(data: bytes) -> tuple[bytes, dict[int, tuple[str, str]]]:
+    """Rewrite each line holding invalid UTF-8 with its bad bytes escaped (\\xNN)."""
+    bad: dict[int, tuple[str, str]] = {}
+    pieces: list[bytes] = []
+    pos = 0
+    while True:
         try:
-            out.append(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            out.append(None)
-            bad[i] = raw
-    return out, bad
+            data[pos:].decode("utf-8")
+            break
+        except UnicodeDecodeError as exc:
+            at = pos + exc.start
+            start = data.rfind(b"\n", 0, at) + 1
+            end = data.index(b"\n", at)
+            line_index = data.count(b"\n", 0, start)
+            pieces += [data[pos:start], data[start:end].decode("utf-8", "backslashreplace").encode()]
+            bad[line_index] = ("bad_utf8", f"line is not valid UTF-8 (byte {at - start + 1})")
+            pos = end
+    pieces.append(data[pos:])
+    return b"".join(pieces), bad
 
 
 def read_file(lf: LandingFile) -> FileContent:
@@ -178,7 +196,7 @@ def read_file(lf: LandingFile) -> FileContent:
         except (OSError, EOFError, zlib.error) as exc:
             problem = f"not a readable gzip file ({exc})"
             data = b""
-    lines, bad = split_lines(data) if problem is None else ([], {})
+    lines, bad = split_lines(data) if problem is None else (pa.array([], pa.string()), {})
     count = None
     if manifest is not None:
         count = int(manifest["record_count"])  # type: ignore[call-overload]

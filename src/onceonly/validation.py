@@ -12,12 +12,15 @@ Validation runs in two stages, one place each:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import orjson
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from onceonly.contract import MAX_LINE_BYTES, Field, Kind, StreamContract
 from onceonly.raw_tables import logical_type
@@ -62,31 +65,62 @@ def prevalidate(text_line: str | None, raw: bytes | None = None) -> Rejection | 
     return None
 
 
-def _json_type_name(t: str) -> str:
+#: Lines that may use what DuckDB's lenient JSON reader accepts but RFC 8259 does not
+#: (NaN/Infinity, trailing commas): these get a strict parse in Python.
+LENIENT_JSON_SUSPECT = r"[:,\[]\s*[-+]?(nan|inf)|,\s*[\]}]"
+
+
+def prevalidate_lines(lines: pa.StringArray) -> dict[int, Rejection]:
+    """Rejections by 0-based line index for the checks that SQL cannot make exactly.
+
+    Vectorised: blank and over-long lines, and the few lines that might be lenient JSON,
+    which alone are parsed strictly by orjson. Everything else is screened per line in
+    ``validation_sql`` (valid JSON, an object).
+    """
+    if len(lines) == 0:
+        return {}
+    flagged = pc.or_(
+        pc.or_(
+            pc.equal(pc.utf8_trim_whitespace(lines), ""),
+            pc.greater(pc.binary_length(lines), MAX_LINE_BYTES),
+        ),
+        pc.match_substring_regex(lines, LENIENT_JSON_SUSPECT, ignore_case=True),
+    )
+    out: dict[int, Rejection] = {}
+    for i in np.flatnonzero(flagged.to_numpy(zero_copy_only=False)):
+        rejection = prevalidate(lines[int(i)].as_py())
+        if rejection is not None:
+            out[int(i)] = rejection
+    return out
+
+
+def _type_name(v: str) -> str:
+    """A readable JSON type name of a JSON value (evaluated for rejected lines only)."""
+    t = f"json_type({v})"
     return (
-        "case "
-        + f"when {t} in ('UBIGINT', 'BIGINT') then 'integer' "
-        + f"when {t} = 'DOUBLE' then 'number' when {t} = 'VARCHAR' then 'string' "
-        + f"else lower({t}) end"
+        f"case when {t} in ('UBIGINT', 'BIGINT') then 'integer' when {t} = 'DOUBLE' then 'number' "
+        f"when {t} = 'VARCHAR' then 'string' else lower({t}) end"
     )
 
 
-def _checks(f: Field, contract: StreamContract, t: str, s: str, present: dict[str, str]) -> list[
-    tuple[str, str, str]
-]:
-    """(failing condition, code, reason expression) for one field, in order."""
-    name = f.name
-    q = f'"{name}"'
-    checks: list[tuple[str, str, str]] = []
-    absent = f"not {present[name]}"
+Check = tuple[str, str, str]  # (failing condition, reason code, reason expression)
+
+
+def _checks(f: Field, contract: StreamContract) -> list[Check]:
+    """The rules of one field, in order. Column names: ``v_<f>`` is the field's JSON text
+    (NULL when absent or null), ``s_<f>`` its string value, ``i_<f>`` its integer value."""
+    q = f'"{f.name}"'
+    v, s = f"v_{f.name}", f"s_{f.name}"
+    present = f"({v} is not null)"
+    checks: list[Check] = []
     if f.required:
-        checks.append((absent, "missing_field", literal(f"missing required field {q}")))
+        checks.append((f"not {present}", "missing_field", literal(f"missing required field {q}")))
     if f.required_for:
-        kinds = ", ".join(literal(k) for k in sorted(f.required_for))
         disc = f"s_{contract.discriminator}"
+        kinds = ", ".join(literal(k) for k in sorted(f.required_for))
         checks.append(
             (
-                f"{absent} and {disc} in ({kinds})",
+                f"not {present} and {disc} in ({kinds})",
                 "missing_field",
                 literal(f"missing field {q}, required for event_type ") + f" || {disc}",
             )
@@ -94,74 +128,98 @@ def _checks(f: Field, contract: StreamContract, t: str, s: str, present: dict[st
     if f.required_with:
         checks.append(
             (
-                f"{absent} and {present[f.required_with]}",
+                f"not {present} and v_{f.required_with} is not null",
                 "missing_field",
-                literal(f"missing field {q}, required with \"{f.required_with}\""),
+                literal(f'missing field {q}, required with "{f.required_with}"'),
             )
         )
-    got = literal(f"{q} must be ") + " || {what} || " + literal(", got ") + " || " + _json_type_name(t)
 
-    def wrong(cond: str, what: str) -> None:
-        checks.append((f"{present[name]} and ({cond})", "wrong_type", got.format(what=literal(what))))
+    def rule(cond: str, code: str, reason: str) -> None:
+        checks.append((f"{present} and ({cond})", code, reason))
 
-    def bad(cond: str, code: str, reason: str) -> None:
-        checks.append((f"{present[name]} and ({cond})", code, reason))
+    def wrong_type(cond: str, expected: str) -> None:
+        reason = literal(f"{q} must be {expected}, got ") + " || " + _type_name(v)
+        rule(cond, "wrong_type", reason)
 
-    value_shown = literal(", got \"") + f" || left({s}, 64) || " + literal('"')
+    shown = literal(', got "') + f" || left({s}, 64) || " + literal('"')
     if f.kind in (Kind.STRING, Kind.ENUM, Kind.CODE, Kind.TIMESTAMP):
-        wrong(f"{t} <> 'VARCHAR'", "a string")
+        wrong_type(f"{s} is null", "a string")
     if f.kind == Kind.STRING:
         if f.not_blank:
-            bad(f"regexp_full_match({s}, '\\s*')", "empty_field", literal(f"{q} is empty or blank"))
-        bad(f"length({s}) < {f.min_length}", "empty_field", literal(f"{q} is empty"))
+            rule(f"regexp_full_match({s}, '\\s*')", "empty_field", literal(f"{q} is empty or blank"))
+        if f.min_length > 0:
+            rule(f"length({s}) < {f.min_length}", "empty_field", literal(f"{q} is empty"))
         if f.max_length is not None:
-            bad(
+            rule(
                 f"length({s}) > {f.max_length}",
                 "too_long",
                 literal(f"{q} is longer than {f.max_length} characters"),
             )
     elif f.kind == Kind.ENUM:
         allowed = ", ".join(literal(a) for a in f.allowed)
-        bad(f"{s} not in ({allowed})", "bad_value", literal(f"{q} is not one of {', '.join(f.allowed)}") + f" || {value_shown}")
+        reason = literal(f"{q} is not one of {', '.join(f.allowed)}") + f" || {shown}"
+        rule(f"{s} not in ({allowed})", "bad_value", reason)
     elif f.kind == Kind.CODE:
         assert f.pattern is not None
-        bad(
-            f"not regexp_full_match({s}, {literal(f.pattern.strip('^$'))})",
-            "bad_value",
-            literal(f"{q} must match {f.pattern}") + f" || {value_shown}",
-        )
+        pattern = literal(f.pattern.strip("^$"))
+        reason = literal(f"{q} must match {f.pattern}") + f" || {shown}"
+        rule(f"not regexp_full_match({s}, {pattern})", "bad_value", reason)
     elif f.kind == Kind.TIMESTAMP:
-        bad(
+        reason = literal(f"{q} must be an RFC 3339 timestamp with an offset") + f" || {shown}"
+        rule(
             f"not regexp_full_match({s}, {literal(TIMESTAMP_PATTERN.strip('^$'))}) "
-            f"or left({s}, 4) = '0000' or try_cast({s} as timestamptz) is null",
+            f"or left({s}, 4) = '0000' or ts_{f.name} is null",
             "bad_timestamp",
-            literal(f"{q} must be an RFC 3339 timestamp with an offset") + f" || {value_shown}",
+            reason,
         )
     elif f.kind == Kind.INTEGER:
-        wrong(f"{t} not in ('UBIGINT', 'BIGINT')", "an integer")
-        bad(
-            f"coalesce(try_cast({s} as bigint) < {f.min_value}, true)",
+        wrong_type(f"not regexp_full_match({v}::varchar, '-?[0-9]+')", "an integer")
+        reason = literal(f"{q} must be an integer from {f.min_value} to {2**63 - 1}, got ")
+        rule(
+            f"coalesce(i_{f.name} < {f.min_value}, true)",
             "out_of_range",
-            literal(f"{q} must be an integer from {f.min_value} to 9223372036854775807")
-            + f" || {value_shown}",
+            reason + f" || {v}::varchar",
         )
     elif f.kind == Kind.DECIMAL:
-        wrong(f"{t} not in ('UBIGINT', 'BIGINT', 'DOUBLE', 'VARCHAR')", "a number or a decimal string")
+        wrong_type(
+            f"json_type({v}) not in ('UBIGINT', 'BIGINT', 'DOUBLE', 'VARCHAR')",
+            "a number or a decimal string",
+        )
         digits = f.precision - f.scale
         pattern = f"[0-9]{{1,{digits}}}(\\.[0-9]{{1,{f.scale}}})?|[0-9]{{1,{digits}}}\\.0*"
-        bad(
-            f"not regexp_full_match({s}, {literal(pattern)})",
-            "bad_value",
-            literal(f"{q} must be a decimal >= 0 with at most {f.scale} decimal places")
-            + f" || {value_shown}",
-        )
+        reason = literal(f"{q} must be a decimal >= 0 with at most {f.scale} decimal places")
+        rule(f"not regexp_full_match({s}, {literal(pattern)})", "bad_value", reason + f" || {shown}")
     return checks
 
 
-def _typed(f: Field, s: str) -> str:
+def _value_columns(f: Field) -> list[str]:
+    """Columns computed once per line from the field's JSON text ``v_<f>``."""
+    v = f"v_{f.name}"
+    is_string = f"left({v}, 1) = '\"'"
+    # a JSON string without escapes is its text between the quotes; others are decoded
+    unquoted = (
+        f"case when contains({v}::varchar, '\\') then {v}->>'$' "
+        f"else ({v}::varchar)[2:-2] end"
+    )
+    cols = []
+    if f.kind == Kind.INTEGER:
+        cols.append(f"try_cast({v}::varchar as bigint) as i_{f.name}")
+    elif f.kind == Kind.DECIMAL:  # a JSON string is unquoted, a JSON number kept as written
+        cols.append(f"case when {is_string} then {unquoted} else {v}::varchar end as s_{f.name}")
+    else:
+        cols.append(f"case when {is_string} then {unquoted} end as s_{f.name}")
     if f.kind == Kind.TIMESTAMP:
-        expr = f"cast(timezone('UTC', try_cast({s} as timestamptz)) as timestamp)"
-    elif f.kind in (Kind.INTEGER, Kind.DECIMAL):
+        cols.append(f"try_cast(case when {is_string} then {unquoted} end as timestamptz) as ts_{f.name}")
+    return cols
+
+
+def _typed(f: Field) -> str:
+    s = f"s_{f.name}"
+    if f.kind == Kind.TIMESTAMP:
+        expr = f"cast(timezone('UTC', ts_{f.name}) as timestamp)"
+    elif f.kind == Kind.INTEGER:
+        expr = f"i_{f.name}"
+    elif f.kind == Kind.DECIMAL:
         expr = f"try_cast({s} as {logical_type(f.kind, f.precision, f.scale)})"
     else:
         expr = s
@@ -172,45 +230,73 @@ def _typed(f: Field, s: str) -> str:
 
 def validation_sql(contract: StreamContract, lines_relation: str = "lines") -> str:
     """SELECT over ``lines_relation`` (see LINES_SCHEMA) giving typed fields, ``_extra``,
-    and ``reason_code``/``reason`` (NULL when the line is valid)."""
+    and ``reason_code``/``reason`` (NULL when the line is valid).
+
+    Each line is parsed once into its contract fields (``json_transform``); the rules are
+    evaluated once into the number of the first failing one.
+    """
     names = contract.field_names
-    paths = "[" + ", ".join(literal(f'$."{n}"') for n in names) + "]"
-    extract_cols = []
-    present: dict[str, str] = {}
-    for i, n in enumerate(names, start=1):
-        extract_cols.append(f"json_type(j[{i}]) as t_{n}, s[{i}] as s_{n}")
-        present[n] = f"coalesce(t_{n} <> 'NULL', false)"
-    checks: list[tuple[str, str, str]] = [
+    spec = literal("{" + ", ".join(f'"{n}": "JSON"' for n in names) + "}")
+    n_present = " + ".join(f"(v_{n} is not null)::int" for n in names)
+    checks: list[Check] = [
         (
-            "len(json_keys(line)) <> len(list_distinct(json_keys(line)))",
+            f"len(keys) > {n_present} and len(keys) <> len(list_distinct(keys))",
             "duplicate_key",
             literal("JSON object has a repeated key"),
         )
     ]
     for f in contract.fields:
-        checks.extend(_checks(f, contract, f"t_{f.name}", f"s_{f.name}", present))
-    code_case = "case when pre_code is not null then pre_code " + " ".join(
-        f"when {cond} then {literal(code)}" for cond, code, _ in checks
-    ) + " end"
-    reason_case = "case when pre_code is not null then pre_reason " + " ".join(
-        f"when {cond} then {reason}" for cond, _, reason in checks
-    ) + " end"
-    null_patch = "{" + ", ".join(f'"{n}": null' for n in names) + "}"
-    typed = ",\n    ".join(_typed(f, f"s_{f.name}") for f in contract.fields)
+        checks.extend(_checks(f, contract))
+    check_case = (
+        "case "
+        + " ".join(f"when {cond} then {i}" for i, (cond, _, _) in enumerate(checks, start=1))
+        + " end"
+    )
+    codes = "[" + ", ".join(literal(code) for _, code, _ in checks) + "]"
+    reason_case = (
+        "case check_no "
+        + " ".join(f"when {i} then {reason}" for i, (_, _, reason) in enumerate(checks, start=1))
+        + " end"
+    )
+    field_cols = ", ".join(f"j.{ident(n)} as v_{n}" for n in names)
+    value_cols = ", ".join(c for f in contract.fields for c in _value_columns(f))
+    null_patch = literal("{" + ", ".join(f'"{n}": null' for n in names) + "}")
+    typed = ",\n    ".join(_typed(f) for f in contract.fields)
     return f"""
-with extracted as (
-    select file_index, line_number, line, pre_code, pre_reason,
-        case when pre_code is null then json_extract(line, {paths}) end as j,
-        case when pre_code is null then json_extract_string(line, {paths}) end as s
+with screened as (
+    select file_index, line_number, line,
+        case when pre_code is not null then pre_code
+            when not json_valid(line) then 'invalid_json'
+            when left(ltrim(line), 1) <> '{{' then 'not_an_object' end as pre_code,
+        case when pre_code is not null then pre_reason
+            when not json_valid(line) then 'line is not valid JSON'
+            when left(ltrim(line), 1) <> '{{' then 'JSON value is not an object' end
+            as pre_reason
     from {lines_relation}
 ),
-typed_values as (
-    select file_index, line_number, line, pre_code, pre_reason, {", ".join(extract_cols)}
-    from extracted
+parsed as (
+    select file_index, line_number, line, pre_code, pre_reason,
+        case when pre_code is null then json_transform(line, {spec}) end as j,
+        case when pre_code is null then json_keys(line) end as keys
+    from screened
+),
+fields as (
+    select file_index, line_number, line, pre_code, pre_reason, keys, {field_cols}
+    from parsed
+),
+valued as (
+    select *, {value_cols}, len(keys) > {n_present} as has_other_keys
+    from fields
+),
+numbered as (
+    select *, case when pre_code is null then {check_case} end as check_no
+    from valued
 ),
 checked as (
-    select *, {code_case} as reason_code, {reason_case} as reason
-    from typed_values
+    select *,
+        coalesce(pre_code, {codes}[check_no]) as reason_code,
+        case when pre_code is not null then pre_reason else {reason_case} end as reason
+    from numbered
 )
 select
     file_index,
@@ -219,8 +305,8 @@ select
     reason,
     case when reason_code is not null then line end as raw_text,
     {typed},
-    case when reason_code is null then nullif(
-        json_merge_patch(line, {literal(null_patch)})::varchar, '{{}}') end
+    case when reason_code is null and has_other_keys then
+        nullif(json_merge_patch(line, {null_patch})::varchar, '{{}}') end
         as {ident(contract.extra_column)}
 from checked
 """
@@ -236,24 +322,13 @@ class Verdict:
 
 def validate_line(contract: StreamContract, line: str | bytes) -> Verdict:
     """Validate one line exactly as landing does (for tests, tooling and fuzzing)."""
-    text: str | None
-    if isinstance(line, bytes):
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-    else:
-        text = line
-    pre = prevalidate(text)
-    table = pa.table(
-        {
-            "file_index": pa.array([0], pa.int32()),
-            "line_number": pa.array([1], pa.int64()),
-            "line": pa.array([text if text is not None else ""], pa.string()),
-            "pre_code": pa.array([pre.code if pre else None], pa.string()),
-            "pre_reason": pa.array([pre.reason if pre else None], pa.string()),
-        }
-    )
+    from onceonly.landing_zone import split_lines
+
+    data = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+    lines, pre = split_lines(data.replace(b"\n", b" ") + b"\n")
+    if len(lines) == 0:
+        lines = pa.array([""], pa.string())
+    table = lines_table([(lines, {i: Rejection(*r) for i, r in pre.items()})])
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -267,3 +342,30 @@ def validate_line(contract: StreamContract, line: str | bytes) -> Verdict:
     if record["reason_code"] is not None:
         return Verdict(Rejection(record["reason_code"], record["reason"]), {})
     return Verdict(None, {k: record[k] for k in (*contract.field_names, contract.extra_column)})
+
+
+def lines_table(files: Sequence[tuple[pa.StringArray, dict[int, Rejection]]]) -> pa.Table:
+    """The LINES_SCHEMA table for a group of files: each file's lines (``file_index`` is
+    the position in ``files``) with the line-level rejections, known and found here."""
+    if not files:
+        return LINES_SCHEMA.empty_table()
+    lines = pa.concat_arrays([f[0] for f in files])
+    sizes = np.array([len(f[0]) for f in files], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    rejected = prevalidate_lines(lines)
+    for start, (_, known) in zip(starts, files, strict=True):
+        rejected.update({int(start) + j: r for j, r in known.items()})
+    n = len(lines)
+    codes: pa.Array = pa.nulls(n, pa.string())
+    reasons: pa.Array = pa.nulls(n, pa.string())
+    if rejected:
+        codes = pa.array([rejected[j].code if j in rejected else None for j in range(n)],
+                         pa.string())
+        reasons = pa.array([rejected[j].reason if j in rejected else None for j in range(n)],
+                           pa.string())
+    file_index = np.repeat(np.arange(len(files), dtype=np.int32), sizes)
+    line_number = np.arange(1, n + 1, dtype=np.int64) - np.repeat(starts, sizes)
+    return pa.table(
+        [pa.array(file_index), pa.array(line_number), lines, codes, reasons],
+        schema=LINES_SCHEMA,
+    )

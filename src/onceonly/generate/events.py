@@ -50,7 +50,7 @@ def simulate(rng: random.Random, n_events: int, start: datetime, days: int) -> l
         t = start + timedelta(milliseconds=rng.randrange(int(span * 1000)))
         product = products[rng.randrange(len(products))]
         qty = rng.randint(1, 4)
-        amount = prices[product] * qty
+        amount = (prices[product] * qty).quantize(Decimal("0.01"))
         order = f"ord-{order_no:08d}"
         base = dict(producer_id=producer, producer_epoch=0, sequence_number=-1, order_id=order)
 

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from onceonly.contract import ORDERS
+from onceonly.targets.duckdb import DuckDBTarget
+
+HOUR_DIR = "orders/dt=2026-01-05/hour=10"
+
+
+def order_placed(event_id: str = "e-1", seq: int = 0, **overrides: object) -> dict[str, object]:
+    event: dict[str, object] = {
+        "event_id": event_id,
+        "event_type": "order_placed",
+        "occurred_at": "2026-01-05T11:30:00+02:00",
+        "producer_id": "shop-eu",
+        "producer_epoch": 0,
+        "sequence_number": seq,
+        "order_id": f"ord-{event_id}",
+        "customer_id": "cust-1",
+        "product_id": "sku-001",
+        "quantity": 2,
+        "amount": "19.90",
+        "currency": "EUR",
+    }
+    event.update(overrides)
+    return event
+
+
+def jsonl(*events: dict[str, object]) -> bytes:
+    return b"".join(json.dumps(e).encode() + b"\n" for e in events)
+
+
+WriteFile = Callable[..., Path]
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    root = tmp_path / "landing"
+    (root / "orders").mkdir(parents=True)
+    return root
+
+
+@pytest.fixture
+def write_file(landing: Path) -> WriteFile:
+    def write(
+        name: str,
+        data: bytes,
+        hour_dir: str = HOUR_DIR,
+        manifest: dict[str, object] | bool = False,
+        compress: bool = False,
+    ) -> Path:
+        path = landing / hour_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        raw = gzip.compress(data, mtime=0) if compress else data
+        path.write_bytes(raw)
+        if manifest:
+            body = (
+                manifest
+                if isinstance(manifest, dict)
+                else {
+                    "record_count": data.count(b"\n"),
+                    "sha256": hashlib.sha256(raw).hexdigest(),
+                }
+            )
+            path.with_name(path.name + ".manifest.json").write_text(json.dumps(body))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def target(tmp_path: Path):
+    t = DuckDBTarget(tmp_path / "warehouse" / "test.duckdb")
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def contract():
+    return ORDERS

@@ -1,0 +1,117 @@
+"""The contract validator: one precise reason per rejected line, typed values otherwise."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from conftest import order_placed
+
+from onceonly.contract import ORDERS
+from onceonly.validation import validate_line
+
+
+def reject(line: str | bytes) -> tuple[str, str]:
+    verdict = validate_line(ORDERS, line)
+    assert verdict.rejection is not None, f"expected a rejection for {line!r:.80}"
+    return verdict.rejection.code, verdict.rejection.reason
+
+
+def test_valid_line_is_typed_and_utc_with_extras_kept() -> None:
+    line = json.dumps(order_placed(amount=12.3, client={"app": "ios"}))
+    verdict = validate_line(ORDERS, line)
+    assert verdict.rejection is None
+    v = verdict.values
+    assert v["occurred_at"] == datetime(2026, 1, 5, 9, 30)  # +02:00 stored as UTC
+    assert v["amount"] == Decimal("12.30")
+    assert v["producer_epoch"] == 0
+    assert json.loads(v["_extra"]) == {"client": {"app": "ios"}}
+
+
+def test_producer_epoch_defaults_to_zero() -> None:
+    event = order_placed()
+    del event["producer_epoch"]
+    assert validate_line(ORDERS, json.dumps(event)).values["producer_epoch"] == 0
+
+
+def test_same_instant_in_another_offset_is_the_same_value() -> None:
+    a = validate_line(ORDERS, json.dumps(order_placed(occurred_at="2026-01-05T09:30:00Z")))
+    b = validate_line(ORDERS, json.dumps(order_placed(occurred_at="2026-01-05T04:30:00-05:00")))
+    assert a.values["occurred_at"] == b.values["occurred_at"]
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "mentions"),
+    [
+        ({"event_id": None}, "missing_field", "event_id"),
+        ({"event_id": ""}, "empty_field", "event_id"),
+        ({"event_id": "   "}, "empty_field", "event_id"),
+        ({"event_id": "x" * 129}, "too_long", "event_id"),
+        ({"event_id": 17}, "wrong_type", "event_id"),
+        ({"event_type": "order_teleported"}, "bad_value", "order_teleported"),
+        ({"occurred_at": "2026-01-05T10:00:00"}, "bad_timestamp", "occurred_at"),
+        ({"occurred_at": "2026-02-30T10:00:00Z"}, "bad_timestamp", "occurred_at"),
+        ({"occurred_at": "0000-01-01T00:00:00Z"}, "bad_timestamp", "occurred_at"),
+        ({"occurred_at": 1767600000}, "wrong_type", "occurred_at"),
+        ({"sequence_number": "3"}, "wrong_type", "sequence_number"),
+        ({"sequence_number": -1}, "out_of_range", "sequence_number"),
+        ({"sequence_number": 2**63}, "out_of_range", "sequence_number"),
+        ({"sequence_number": 1.5}, "wrong_type", "sequence_number"),
+        ({"quantity": 0}, "out_of_range", "quantity"),
+        ({"customer_id": None}, "missing_field", "customer_id"),
+        ({"amount": "12.345"}, "bad_value", "amount"),
+        ({"amount": -1}, "bad_value", "amount"),
+        ({"amount": "1e3"}, "bad_value", "amount"),
+        ({"amount": True}, "wrong_type", "amount"),
+        ({"currency": None}, "missing_field", "currency"),
+        ({"currency": "euro"}, "bad_value", "currency"),
+    ],
+)
+def test_each_rule_names_the_field(change: dict[str, object], code: str, mentions: str) -> None:
+    event = order_placed()
+    for key, value in change.items():
+        if value is None:
+            event.pop(key)
+        else:
+            event[key] = value
+    got_code, reason = reject(json.dumps(event))
+    assert got_code == code
+    assert mentions in reason
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ('{"event_id": "a", ', "invalid_json"),
+        ('{"event_id": "a", "amount": NaN}', "invalid_json"),
+        ('{"event_id": "a",}', "invalid_json"),
+        ("[1, 2]", "not_an_object"),
+        ('"just a string"', "not_an_object"),
+        ("", "blank_line"),
+        ("   \t", "blank_line"),
+        (b'{"event_id": "\xff\xfe"}', "bad_utf8"),
+        ('{"event_id": "a", "event_id": "b"}', "duplicate_key"),
+        ('{"event_id": "a\u0000b"}', "invalid_json"),
+    ],
+)
+def test_line_level_rejections(line: str | bytes, code: str) -> None:
+    assert reject(line)[0] == code
+
+
+def test_line_over_one_mib_is_rejected_without_parsing() -> None:
+    line = json.dumps(order_placed(padding="x" * (1024 * 1024)))
+    assert reject(line)[0] == "line_too_long"
+
+
+def test_conditional_fields_only_where_required() -> None:
+    shipped = {
+        k: v
+        for k, v in order_placed(event_type="order_shipped").items()
+        if k not in ("customer_id", "product_id", "quantity", "amount", "currency")
+    }
+    assert validate_line(ORDERS, json.dumps(shipped)).rejection is None
+    captured = dict(shipped, event_type="payment_captured")
+    code, reason = reject(json.dumps(captured))
+    assert code == "missing_field" and "payment_captured" in reason
