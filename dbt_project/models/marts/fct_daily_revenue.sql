@@ -1,0 +1,73 @@
+{{
+    config(
+        unique_key=['revenue_date', 'product_id'],
+        incremental_strategy='merge',
+    )
+}}
+
+-- One row per (revenue_date, product_id), recomputed as a whole (SET, never +=) for every
+-- date and product touched by events new since the last run, from the deduplicated facts.
+
+with
+
+events as (
+
+    select * from {{ ref('fct_order_events') }}
+    where event_type in ('order_placed', 'payment_captured', 'order_refunded')
+        and product_id is not null
+
+),
+
+touched_keys as (
+
+    select distinct event_date, product_id
+    from events
+    {% if is_incremental() %}
+    where _loaded_at > (
+        select coalesce(max(_last_event_loaded_at), {{ onceonly.timestamp_floor() }})
+        from {{ this }}
+    )
+    {% endif %}
+
+),
+
+touched_events as (
+
+    select events.*
+    from events
+    inner join touched_keys
+        on events.event_date = touched_keys.event_date
+        and events.product_id = touched_keys.product_id
+
+),
+
+revenue_events as (
+
+    {{ onceonly.first_copies('touched_events', 'event_id') }}
+
+),
+
+final as (
+
+    select
+        event_date as revenue_date,
+        product_id,
+        count(distinct case when event_type = 'order_placed' then order_id end)
+            as orders_placed,
+        cast(coalesce(sum(case when event_type = 'payment_captured' then amount end), 0)
+            as {{ onceonly.money_type() }}) as gross_revenue,
+        cast(coalesce(sum(case when event_type = 'order_refunded' then amount end), 0)
+            as {{ onceonly.money_type() }}) as refunds,
+        cast(
+            coalesce(sum(case when event_type = 'payment_captured' then amount end), 0)
+            - coalesce(sum(case when event_type = 'order_refunded' then amount end), 0)
+            as {{ onceonly.money_type() }}
+        ) as net_revenue,
+        max(_loaded_at) as _last_event_loaded_at
+
+    from revenue_events
+    group by event_date, product_id
+
+)
+
+select * from final

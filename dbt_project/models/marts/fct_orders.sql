@@ -1,0 +1,114 @@
+{{
+    config(
+        unique_key='order_id',
+        incremental_strategy='merge',
+    )
+}}
+
+-- One row per order, recomputed as a whole (SET, never +=) for every order touched by
+-- events new since the last run, from the deduplicated facts.
+
+with
+
+events as (
+
+    select * from {{ ref('fct_order_events') }}
+
+),
+
+touched_orders as (
+
+    select distinct order_id
+    from events
+    {% if is_incremental() %}
+    where _loaded_at > (
+        select coalesce(max(_last_event_loaded_at), {{ onceonly.timestamp_floor() }})
+        from {{ this }}
+    )
+    {% endif %}
+
+),
+
+touched_events as (
+
+    select events.*
+    from events
+    inner join touched_orders on events.order_id = touched_orders.order_id
+
+),
+
+order_events as (
+
+    {{ onceonly.first_copies('touched_events', 'event_id') }}
+
+),
+
+placed as (
+
+    select
+        order_id,
+        customer_id,
+        product_id,
+        quantity,
+        amount as order_amount,
+        occurred_at as placed_at,
+        row_number() over (
+            partition by order_id order by occurred_at, sequence_number
+        ) as placed_rank
+
+    from order_events
+    where event_type = 'order_placed'
+
+),
+
+latest as (
+
+    select
+        order_id,
+        event_type as status,
+        row_number() over (
+            partition by order_id order by occurred_at desc, sequence_number desc
+        ) as recency_rank
+
+    from order_events
+
+),
+
+totals as (
+
+    select
+        order_id,
+        cast(coalesce(sum(case when event_type = 'payment_captured' then amount end), 0)
+            as {{ onceonly.money_type() }}) as captured_amount,
+        cast(coalesce(sum(case when event_type = 'order_refunded' then amount end), 0)
+            as {{ onceonly.money_type() }}) as refunded_amount,
+        max(_loaded_at) as _last_event_loaded_at
+
+    from order_events
+    group by order_id
+
+),
+
+final as (
+
+    select
+        totals.order_id,
+        placed.customer_id,
+        placed.product_id,
+        placed.quantity,
+        placed.order_amount,
+        placed.placed_at,
+        totals.captured_amount,
+        totals.refunded_amount,
+        latest.status,
+        totals._last_event_loaded_at
+
+    from totals
+    inner join latest
+        on totals.order_id = latest.order_id and latest.recency_rank = 1
+    left join placed
+        on totals.order_id = placed.order_id and placed.placed_rank = 1
+
+)
+
+select * from final

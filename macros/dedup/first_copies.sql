@@ -1,0 +1,13 @@
+{#- In-batch dedup: one row per key, the first landed copy (see copy_order). A MERGE whose
+    source holds a key twice fails on BigQuery, PostgreSQL and DuckDB, so every MERGE
+    source goes through this first. -#}
+{% macro first_copies(relation, key='event_id') -%}
+    select * from (
+        select
+            *,
+            row_number() over (partition by {{ key }} order by {{ onceonly.copy_order() }})
+                as _copy_rank
+        from {{ relation }}
+    ) as ranked
+    where _copy_rank = 1
+{%- endmacro %}

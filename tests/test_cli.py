@@ -1,0 +1,55 @@
+"""The command line as a user types it (a real subprocess, real files)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+CLI = [sys.executable, "-m", "onceonly"]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    )
+
+
+def test_generate_then_land_prints_a_summary(tmp_path: Path) -> None:
+    gen = run("generate", "--out", "zone", "--events", "400", "--days", "1", "--seed", "5",
+              cwd=tmp_path)
+    assert gen.returncode == 0, gen.stderr
+    assert (tmp_path / "zone" / "_truth" / "fct_order_events.csv").exists()
+    landed = run("land", "--landing", "zone", cwd=tmp_path)
+    assert landed.returncode == 0, landed.stderr
+    assert "rows landed" in landed.stdout
+    db = tmp_path / "warehouse" / "onceonly.duckdb"  # the default path
+    with duckdb.connect(str(db), read_only=True) as con:
+        [(landed_rows,)] = con.execute("select sum(rows_landed) from raw.load_ledger").fetchall()
+    assert f"{landed_rows:,}" in landed.stdout
+
+
+def test_missing_landing_folder_is_one_line_naming_the_path(tmp_path: Path) -> None:
+    result = run("land", "--landing", "no/such/folder", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "no/such/folder" in lines[0] and "does not exist" in lines[0]
+
+
+def test_bad_option_value_is_reported(tmp_path: Path) -> None:
+    result = run("land", "--landing", ".", "--start", "yesterday", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--start" in result.stderr
+
+
+def test_unknown_target_is_a_config_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*CLI, "land", "--landing", "."], cwd=tmp_path, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "ONCEONLY_TARGET": "oracle"},
+    )
+    assert result.returncode == 2
+    assert "oracle" in result.stderr
