@@ -7,6 +7,8 @@ from typing import Protocol
 import pyarrow as pa
 
 from onceonly.contract import StreamContract
+from onceonly.errors import ConfigError
+from onceonly.settings import Settings
 
 
 class RawWriter(Protocol):
@@ -29,3 +31,24 @@ class RawWriter(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Warehouse(RawWriter, Protocol):
+    """A target the checks, the audit and the report read from."""
+
+    def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]: ...
+
+    def execute_in_transaction(self, statements: list[tuple[str, list[object]]]) -> None: ...
+
+
+def open_target(settings: Settings) -> Warehouse:
+    """Connect to the configured target."""
+    if settings.target == "duckdb":
+        from onceonly.targets.duckdb import DuckDBTarget
+
+        return DuckDBTarget(settings.duckdb_path)
+    if settings.target == "postgres":
+        from onceonly.targets.postgres import PostgresTarget
+
+        return PostgresTarget.from_env()
+    raise ConfigError(f"target {settings.target!r} is not available for this command yet")

@@ -76,5 +76,18 @@ class DuckDBTarget:
             con.execute("rollback")
             raise
 
+    def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+        return self.con.execute(sql, params or []).fetchall()
+
+    def execute_in_transaction(self, statements: list[tuple[str, list[object]]]) -> None:
+        self.con.execute("begin transaction")
+        try:
+            for sql, params in statements:
+                self.con.execute(sql, params)
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+
     def close(self) -> None:
         self.con.close()

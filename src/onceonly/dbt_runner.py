@@ -1,0 +1,101 @@
+"""Run the dbt project in-process (dbt's programmatic runner), pointed at a target."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from onceonly.errors import OnceOnlyError
+from onceonly.settings import Settings
+
+
+class DbtError(OnceOnlyError):
+    """A dbt command failed; ``failures`` names the nodes."""
+
+    transient = True
+
+    def __init__(self, command: str, failures: list[str]) -> None:
+        self.failures = failures
+        shown = "; ".join(failures[:5]) or "see dbt's log above"
+        super().__init__(f"dbt {command} failed: {shown}")
+
+
+def project_dir() -> Path:
+    configured = os.environ.get("ONCEONLY_DBT_PROJECT_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment variables the committed profiles.yml reads (see dbt_project/profiles.yml)."""
+    env = {"ONCEONLY_TARGET": settings.target, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    if settings.target == "duckdb":
+        env["ONCEONLY_DUCKDB_PATH"] = str(Path(settings.duckdb_path).resolve())
+    return env
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@dataclass
+class DbtResult:
+    command: str
+    nodes: dict[str, str]  # unique_id -> status
+
+
+def run_dbt(
+    command: str,
+    settings: Settings,
+    args: list[str] | None = None,
+    dbt_vars: Mapping[str, object] | None = None,
+    quiet: bool = True,
+) -> DbtResult:
+    """Run ``dbt <command>`` on the project; raise DbtError when a node fails."""
+    import json
+
+    from dbt.cli.main import dbtRunner
+
+    project = project_dir()
+    cli = [
+        command,
+        "--project-dir", str(project),
+        "--profiles-dir", str(project),
+        "--target", settings.target,
+        *(args or []),
+    ]
+    if dbt_vars:
+        cli += ["--vars", json.dumps(dict(dbt_vars))]
+    if quiet:
+        cli = ["--quiet", *cli]
+    extra = dict(dbt_env(settings))
+    extra["DBT_PROJECT_DIR"] = str(project)
+    with _environment(extra):
+        outcome = dbtRunner().invoke(cli)
+    nodes: dict[str, str] = {}
+    failures: list[str] = []
+    results = getattr(outcome.result, "results", None) or []
+    for r in results:
+        status = str(getattr(r.status, "value", r.status))
+        nodes[r.node.unique_id] = status
+        if status in ("error", "fail", "runtime error"):
+            failures.append(f"{r.node.name}: {(r.message or status).splitlines()[0]}")
+    if not outcome.success:
+        if not failures and outcome.exception is not None:
+            failures.append(str(outcome.exception).splitlines()[0])
+        raise DbtError(command, failures)
+    return DbtResult(command, nodes)

@@ -1,0 +1,49 @@
+"""Helpers that drive the real pipeline steps (landing, dbt, audit) on a target."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from onceonly.contract import ORDERS
+from onceonly.dbt_runner import run_dbt
+from onceonly.landing import land
+from onceonly.settings import Settings
+from onceonly.targets import open_target
+from onceonly.truth_check import COMPARISONS, checksum, compare
+
+FACT_TABLES = [c for c in COMPARISONS if c.relation.startswith("analytics.")]
+
+
+def land_zone(settings: Settings, landing: Path, force: bool = False,
+              start: datetime | None = None, end: datetime | None = None):
+    target = open_target(settings)
+    try:
+        return land(landing, target, ORDERS, start=start, end=end, force=force)
+    finally:
+        target.close()
+
+
+def build(settings: Settings) -> None:
+    run_dbt("build", settings)
+
+
+def differences(settings: Settings, truth: Path) -> dict[str, tuple[int, int]]:
+    """Tables that differ from the truth: name -> (rows missing, rows unexpected)."""
+    target = open_target(settings)
+    try:
+        return {
+            d.table: (sum(d.missing.values()), sum(d.unexpected.values()))
+            for d in compare(target, truth)
+            if not d.equal
+        }
+    finally:
+        target.close()
+
+
+def fact_checksums(settings: Settings) -> dict[str, str]:
+    target = open_target(settings)
+    try:
+        return {c.relation: checksum(target, c.relation, c.columns) for c in FACT_TABLES}
+    finally:
+        target.close()

@@ -1,0 +1,175 @@
+"""dbt on DuckDB: messy deliveries in, facts equal to the generator's truth out, and
+idempotent under re-runs, replays and batching."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import jsonl, order_placed
+from pipeline import build, differences, fact_checksums, land_zone
+
+from onceonly import reconcile
+from onceonly.generate.writer import generate
+from onceonly.landing_zone import discover
+from onceonly.settings import Settings
+from onceonly.targets import open_target
+
+
+@pytest.fixture(scope="module")
+def zone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("zone")
+    generate(out, n_events=4000, days=3, seed=21, profile="messy")
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(zone: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The messy zone landed in one batch and built once."""
+    settings = Settings(target="duckdb", duckdb_path=tmp_path_factory.mktemp("wh") / "w.duckdb")
+    land_zone(settings, zone)
+    build(settings)
+    return settings
+
+
+def copy_of(settings: Settings, tmp_path: Path) -> Settings:
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(settings.duckdb_path, path)
+    wal = Path(f"{settings.duckdb_path}.wal")
+    if wal.exists():
+        shutil.copy(wal, f"{path}.wal")
+    return Settings(target="duckdb", duckdb_path=path)
+
+
+def test_messy_deliveries_build_facts_equal_to_the_truth(built: Settings, zone: Path) -> None:
+    assert differences(built, zone / "_truth") == {}
+
+
+def test_truth_holds_every_injected_kind_of_finding(zone: Path) -> None:
+    """The comparison above is only as strong as the truth: it must contain each finding."""
+    truth = zone / "_truth"
+    for name in ("sequence_gaps", "event_conflicts", "late_duplicates", "quarantine"):
+        assert len((truth / f"{name}.csv").read_text().splitlines()) > 1, name
+    statuses = {line.split(",")[2] for line in (truth / "files.csv").read_text().splitlines()[1:]}
+    assert statuses == {"landed", "skipped", "rejected"}
+
+
+def test_second_build_changes_nothing(built: Settings, tmp_path: Path) -> None:
+    settings = copy_of(built, tmp_path)
+    before = fact_checksums(settings)
+    build(settings)
+    assert fact_checksums(settings) == before
+
+
+def test_forced_replay_of_a_file_and_of_an_hour_change_nothing(
+    built: Settings, zone: Path, tmp_path: Path
+) -> None:
+    settings = copy_of(built, tmp_path)
+    before = fact_checksums(settings)
+    files = discover(zone, "orders").files
+    middle = files[len(files) // 2].arrived_at
+    summary = land_zone(settings, zone, force=True, start=middle, end=middle + timedelta(hours=1))
+    assert summary.total("landed") > 0  # the hour's copies really landed again
+    build(settings)
+    assert fact_checksums(settings) == before
+    one_file = tmp_path / "one"
+    src = files[3]
+    (one_file / Path(src.source_file).parent).mkdir(parents=True)
+    shutil.copy(src.path, one_file / src.source_file)
+    land_zone(settings, one_file, force=True)
+    build(settings)
+    assert fact_checksums(settings) == before
+
+
+def test_daily_batches_equal_one_batch_after_the_audit(
+    built: Settings, zone: Path, tmp_path: Path
+) -> None:
+    settings = Settings(target="duckdb", duckdb_path=tmp_path / "daily.duckdb")
+    hours = sorted({f.arrived_at for f in discover(zone, "orders").files})
+    day = hours[0].replace(hour=0)
+    batches = 0
+    while day <= hours[-1]:
+        land_zone(settings, zone, start=day, end=day + timedelta(days=1))
+        build(settings)
+        day += timedelta(days=1)
+        batches += 1
+    assert batches >= 10  # the late copies arrive 8-10 days after the first day
+    target = open_target(settings)
+    try:
+        slipped = reconcile.audit(target)
+        assert slipped.extra_rows > 0  # late copies slipped past the windowed MERGE
+        reconcile.repair(target)
+    finally:
+        target.close()
+    assert fact_checksums(settings) == fact_checksums(built)
+    # dq.late_duplicates and the other dq tables are full recomputations: also equal
+    assert differences(settings, zone / "_truth") == {}
+
+
+def _write(root: Path, rel: str, *events: dict[str, object]) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(jsonl(*events))
+
+
+def test_duplicate_older_than_the_window_is_found_and_repaired_once(tmp_path: Path) -> None:
+    settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
+    zone = tmp_path / "zone"
+    old = order_placed("e-old", 0, occurred_at="2026-01-05T10:00:00Z")
+    _write(zone, "orders/dt=2026-01-05/hour=10/a.jsonl", old)
+    land_zone(settings, zone)
+    build(settings)
+    # nine days later: the same event again, plus a fresh one
+    fresh = order_placed("e-new", 1, occurred_at="2026-01-14T09:00:00Z")
+    _write(zone, "orders/dt=2026-01-14/hour=10/b.jsonl", old, fresh)
+    land_zone(settings, zone)
+    build(settings)
+    target = open_target(settings)
+    try:
+        assert target.query(
+            "select count(*) from analytics.fct_order_events where event_id = 'e-old'"
+        ) == [(2,)]
+        # the aggregates take the first copy of each event: not double-counted even now
+        assert target.query(
+            "select order_amount, captured_amount from analytics.fct_orders "
+            "where order_id = 'ord-e-old'"
+        ) == target.query("select 19.90, 0.00")
+        [(late,)] = target.query("select count(*) from dq.late_duplicates")
+        assert late == 1
+        found = reconcile.audit(target)
+        assert (found.duplicated_events, found.extra_rows) == (1, 1)
+        repaired = reconcile.repair(target)
+        assert repaired.removed == 1
+        assert target.query(
+            "select _source_file from analytics.fct_order_events where event_id = 'e-old'"
+        ) == [("orders/dt=2026-01-05/hour=10/a.jsonl",)]
+        assert target.query("select event_id from dq.audit_repairs") == [("e-old",)]
+        again = reconcile.repair(target)
+        assert (again.extra_rows, again.removed) == (0, 0)
+        assert target.query("select count(*) from dq.audit_repairs") == [(1,)]
+    finally:
+        target.close()
+
+
+def test_duplicate_inside_the_window_never_reaches_the_facts(tmp_path: Path) -> None:
+    settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
+    zone = tmp_path / "zone"
+    event = order_placed("e-1", 0, occurred_at="2026-01-05T10:00:00Z")
+    _write(zone, "orders/dt=2026-01-05/hour=10/a.jsonl", event)
+    land_zone(settings, zone)
+    build(settings)
+    conflicting = dict(event, amount="99.00", occurred_at="2026-01-05T12:00:00+02:00")
+    _write(zone, "orders/dt=2026-01-08/hour=10/b.jsonl", conflicting)
+    land_zone(settings, zone)
+    build(settings)
+    target = open_target(settings)
+    try:
+        assert target.query(
+            "select amount::varchar, _source_file from analytics.fct_order_events"
+        ) == [("19.90", "orders/dt=2026-01-05/hour=10/a.jsonl")]
+        assert target.query("select event_id, versions from dq.event_conflicts") == [("e-1", 2)]
+        assert reconcile.audit(target).exact
+    finally:
+        target.close()
