@@ -85,3 +85,24 @@ def target(tmp_path: Path):
 @pytest.fixture
 def contract():
     return ORDERS
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from postgres_server import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_env(postgres_server, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """A fresh database per test, with ONCEONLY_PG_* pointing at it."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:50]
+    env = postgres_server.fresh_database(name)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env

@@ -85,6 +85,7 @@ def generate(
 @app.command()
 def land(
     landing: Annotated[Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")] = None,
+    target: Annotated[str | None, typer.Option(help="duckdb or postgres [ONCEONLY_TARGET].")] = None,
     duckdb_path: Annotated[
         Path | None, typer.Option(help="DuckDB file [ONCEONLY_DUCKDB_PATH].")
     ] = None,
@@ -99,22 +100,22 @@ def land(
     from onceonly.landing_zone import discover
     from onceonly.settings import Settings
     from onceonly.summary import landing_table
-    from onceonly.targets.duckdb import DuckDBTarget
+    from onceonly.targets import open_target
 
-    settings = Settings.from_env(landing=landing, duckdb_path=duckdb_path)
+    settings = Settings.from_env(landing=landing, duckdb_path=duckdb_path, target=target)
     contract = get_contract(stream)
     t0, t1 = _parse_time(start, "--start"), _parse_time(end, "--end")
     found = discover(settings.landing, contract.stream, t0, t1)
-    target = DuckDBTarget(settings.duckdb_path)
+    warehouse = open_target(settings)
     try:
         with _progress() as progress:
             task = progress.add_task("landing files", total=len(found.files))
             summary = run_land(
-                settings.landing, target, contract, t0, t1, force=force, discovery=found,
+                settings.landing, warehouse, contract, t0, t1, force=force, discovery=found,
                 on_file=lambda n: progress.advance(task, n),
             )
     finally:
-        target.close()
+        warehouse.close()
     console.print(landing_table(summary))
     for path in summary.ignored:
         err_console.print(f"[yellow]ignored[/]: {path} does not follow <stream>/dt=/hour=/*.jsonl[.gz]")
@@ -135,7 +136,8 @@ def demo(
     if out.exists():
         shutil.rmtree(out)
     generate(out=out, events=events, days=3, seed=seed, profile="messy")
-    land(landing=out, duckdb_path=duckdb_path, start=None, end=None, stream="orders", force=False)
+    land(landing=out, target=None, duckdb_path=duckdb_path, start=None, end=None, stream="orders",
+         force=False)
 
 
 def main() -> None:  # the console script

@@ -278,6 +278,7 @@ def land(
     """Land every file of the stream whose arrival hour is in [start, end)."""
     found = discovery or discover(landing, contract.stream, start, end)
     target.ensure_raw_tables(contract)
+    target.acquire_landing_lock(contract.stream)
     known = target.landed_hashes(contract.stream)
     batch_id = uuid.uuid4().hex
     lander = Lander(contract, target, batch_id, force)

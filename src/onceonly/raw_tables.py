@@ -63,3 +63,17 @@ def event_columns(contract: StreamContract) -> Columns:
     cols: Columns = [(f.name, logical_type(f.kind, f.precision, f.scale)) for f in contract.fields]
     cols.append((contract.extra_column, "json"))
     return cols + LOAD_METADATA
+
+
+def create_table_sql(schema: str, table: str, columns: Columns, types: dict[str, str]) -> str:
+    """CREATE TABLE IF NOT EXISTS with logical types mapped by ``types`` (identity if absent)."""
+    from onceonly.sql import ident, qualified
+
+    def mapped(logical: str) -> str:
+        base = logical.split("(")[0]
+        return types.get(logical, types.get(base, logical)) if base != "decimal" else types.get(
+            "decimal", logical
+        ).format(spec=logical[len("decimal"):])
+
+    cols = ", ".join(f"{ident(n)} {mapped(t)}" for n, t in columns)
+    return f"create table if not exists {qualified(schema, table)} ({cols})"

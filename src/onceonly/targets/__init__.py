@@ -16,6 +16,10 @@ class RawWriter(Protocol):
 
     def ensure_raw_tables(self, contract: StreamContract) -> None: ...
 
+    def acquire_landing_lock(self, stream: str) -> None:
+        """Serialise landing runs of a stream; held until close()."""
+        ...
+
     def landed_hashes(self, stream: str) -> dict[str, str]:
         """sha256 -> source_file of every file content already landed for the stream."""
         ...

@@ -15,14 +15,14 @@ from onceonly.raw_tables import (
     QUARANTINE_TABLE,
     RAW_SCHEMA,
     Columns,
+    create_table_sql,
     event_columns,
 )
 from onceonly.sql import ident, qualified
 
 
 def _ddl(schema: str, table: str, columns: Columns) -> str:
-    cols = ", ".join(f"{ident(n)} {t}" for n, t in columns)
-    return f"create table if not exists {qualified(schema, table)} ({cols})"
+    return create_table_sql(schema, table, columns, {})
 
 
 def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
@@ -88,6 +88,9 @@ class DuckDBTarget:
         except BaseException:
             self.con.execute("rollback")
             raise
+
+    def acquire_landing_lock(self, stream: str) -> None:
+        """DuckDB allows one writing process per file: the file lock is the landing lock."""
 
     def close(self) -> None:
         self.con.close()

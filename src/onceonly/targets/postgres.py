@@ -1,0 +1,180 @@
+"""PostgreSQL 15+ (MERGE needs 15): a real server, settings from environment variables."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from onceonly.contract import StreamContract
+from onceonly.errors import ConfigError, OnceOnlyError
+from onceonly.raw_tables import (
+    LEDGER,
+    LEDGER_TABLE,
+    QUARANTINE,
+    QUARANTINE_TABLE,
+    RAW_SCHEMA,
+    create_table_sql,
+    event_columns,
+)
+from onceonly.sql import ident, qualified
+
+TYPES = {
+    "varchar": "text",
+    "timestamp": "timestamp",
+    "bigint": "bigint",
+    "boolean": "boolean",
+    # json, not jsonb: json keeps the text as sent (jsonb rejects \u0000 escapes)
+    "json": "json",
+    "decimal": "numeric{spec}",
+}
+
+
+class PostgresConnectionError(OnceOnlyError):
+    transient = True
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    host: str
+    port: int
+    user: str
+    password: str  # never printed: see __repr__
+    database: str
+
+    def __repr__(self) -> str:
+        return (
+            f"PostgresSettings(host={self.host!r}, port={self.port}, user={self.user!r}, "
+            f"database={self.database!r}, password=***)"
+        )
+
+    @classmethod
+    def from_env(cls) -> PostgresSettings:
+        port = os.environ.get("ONCEONLY_PG_PORT", "5432")
+        if not port.isdigit():
+            raise ConfigError(f"ONCEONLY_PG_PORT={port!r}: expected a port number")
+        return cls(
+            host=os.environ.get("ONCEONLY_PG_HOST", "127.0.0.1"),
+            port=int(port),
+            user=os.environ.get("ONCEONLY_PG_USER", "onceonly"),
+            password=os.environ.get("ONCEONLY_PG_PASSWORD", ""),
+            database=os.environ.get("ONCEONLY_PG_DATABASE", "onceonly"),
+        )
+
+
+def _placeholders(sql: str, params: list[object] | None) -> str:
+    """The other targets' ``?`` parameters as psycopg's ``%s``."""
+    return sql.replace("?", "%s") if params else sql
+
+
+def _lock_key(stream: str) -> str:
+    return f"onceonly.land.{stream}"
+
+
+def _csv_bytes(table: pa.Table) -> bytes:
+    """CSV for COPY: every non-null value quoted, so '' is an empty string and an unquoted
+    empty field is NULL. PostgreSQL text cannot hold NUL: it is written as the six
+    characters \\u0000."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = pc.replace_substring(column, "\x00", "\\u0000")
+        columns.append(column)
+    table = pa.table(columns, names=table.column_names)
+    sink = io.BytesIO()
+    pacsv.write_csv(
+        table, sink, pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    )
+    return sink.getvalue()
+
+
+class PostgresTarget:
+    def __init__(self, settings: PostgresSettings) -> None:
+        import psycopg
+
+        self.settings = settings
+        try:
+            self.con = psycopg.connect(
+                host=settings.host,
+                port=settings.port,
+                user=settings.user,
+                password=settings.password or None,
+                dbname=settings.database,
+                connect_timeout=10,
+                application_name="onceonly",
+            )
+        except psycopg.OperationalError as exc:
+            # the driver's message names host and port, never the password
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
+            raise PostgresConnectionError(
+                f"PostgreSQL at {settings.host}:{settings.port} (database "
+                f"{settings.database!r}, user {settings.user!r}): {first}"
+            ) from None
+
+    @classmethod
+    def from_env(cls) -> PostgresTarget:
+        return cls(PostgresSettings.from_env())
+
+    def ensure_raw_tables(self, contract: StreamContract) -> None:
+        with self.con.transaction():
+            self.con.execute(f"create schema if not exists {ident(RAW_SCHEMA)}")
+            for table, cols in (
+                (contract.raw_table, event_columns(contract)),
+                (LEDGER_TABLE, LEDGER),
+                (QUARANTINE_TABLE, QUARANTINE),
+            ):
+                self.con.execute(create_table_sql(RAW_SCHEMA, table, cols, TYPES))
+            self.con.execute(
+                f"create index if not exists {ident(contract.raw_table + '_loaded_at')} "
+                f"on {qualified(RAW_SCHEMA, contract.raw_table)} (_loaded_at)"
+            )
+
+    def acquire_landing_lock(self, stream: str) -> None:
+        """A session advisory lock: concurrent landing runs of a stream take turns."""
+        self.con.execute("select pg_advisory_lock(hashtext(%s))", [_lock_key(stream)])
+        self.con.commit()
+
+    def landed_hashes(self, stream: str) -> dict[str, str]:
+        rows = self.con.execute(
+            f"select sha256, min(source_file) from {qualified(RAW_SCHEMA, LEDGER_TABLE)} "
+            "where stream = %s and status = 'landed' group by sha256",
+            [stream],
+        ).fetchall()
+        self.con.commit()
+        return dict(rows)
+
+    def write_batch(
+        self, contract: StreamContract, events: pa.Table, quarantine: pa.Table, ledger: pa.Table
+    ) -> None:
+        with self.con.transaction():
+            for table, data in (
+                (contract.raw_table, events),
+                (QUARANTINE_TABLE, quarantine),
+                (LEDGER_TABLE, ledger),
+            ):
+                if not data.num_rows:
+                    continue
+                names = ", ".join(ident(n) for n in data.column_names)
+                copy_sql = (
+                    f"copy {qualified(RAW_SCHEMA, table)} ({names}) from stdin "
+                    "with (format csv)"
+                )
+                with self.con.cursor().copy(copy_sql) as copy:
+                    copy.write(_csv_bytes(data))
+
+    def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+        rows = self.con.execute(_placeholders(sql, params), params or None).fetchall()
+        self.con.commit()
+        return rows
+
+    def execute_in_transaction(self, statements: list[tuple[str, list[object]]]) -> None:
+        with self.con.transaction():
+            for sql, params in statements:
+                self.con.execute(_placeholders(sql, params), params or None)
+
+    def close(self) -> None:
+        self.con.close()
