@@ -121,6 +121,96 @@ def land(
         err_console.print(f"[yellow]ignored[/]: {path} does not follow <stream>/dt=/hour=/*.jsonl[.gz]")
 
 
+def _settings(target: str | None, duckdb_path: Path | None, landing: Path | None = None):
+    from onceonly.settings import Settings
+
+    return Settings.from_env(target=target, duckdb_path=duckdb_path, landing=landing)
+
+
+TargetOption = Annotated[str | None, typer.Option(help="duckdb or postgres [ONCEONLY_TARGET].")]
+DuckDBOption = Annotated[Path | None, typer.Option(help="DuckDB file [ONCEONLY_DUCKDB_PATH].")]
+
+
+@app.command()
+def run(
+    landing: Annotated[Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")] = None,
+    target: TargetOption = None,
+    duckdb_path: DuckDBOption = None,
+    start: Annotated[str | None, typer.Option(help="First arrival hour (UTC, inclusive).")] = None,
+    end: Annotated[str | None, typer.Option(help="End of arrival hours (UTC, exclusive).")] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Compare the result with a generated _truth/ folder.")
+    ] = None,
+) -> None:
+    """Land, deduplicate (dbt build) and audit: the main job. Exits 1 when a check fails."""
+    from onceonly.contract import ORDERS
+    from onceonly.pipeline import run as run_pipeline
+    from onceonly.summary import findings_table, landing_table
+
+    settings = _settings(target, duckdb_path, landing)
+    result = run_pipeline(
+        settings, ORDERS, settings.landing, _parse_time(start, "--start"), _parse_time(end, "--end")
+    )
+    console.print(landing_table(result.landing))
+    console.print(findings_table(result.findings, result.audit))
+    failed = False
+    if truth is not None:
+        failed = not _print_truth(settings, truth)
+    if not result.audit.exact and not result.audit.removed:
+        failed = True
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_truth(settings, truth: Path) -> bool:
+    from onceonly.targets import open_target
+    from onceonly.truth_check import compare
+
+    warehouse = open_target(settings)
+    try:
+        diffs = compare(warehouse, truth)
+    finally:
+        warehouse.close()
+    table = Table("table", "equal to _truth", "rows missing", "rows unexpected",
+                  title=f"compared with {truth}")
+    for d in diffs:
+        table.add_row(d.table, "yes" if d.equal else "[red]NO[/]",
+                      str(sum(d.missing.values())), str(sum(d.unexpected.values())))
+    console.print(table)
+    return all(d.equal for d in diffs)
+
+
+@app.command()
+def reconcile(
+    target: TargetOption = None,
+    duckdb_path: DuckDBOption = None,
+    full: Annotated[bool, typer.Option(help="Audit the whole facts table for duplicates.")] = False,
+    repair: Annotated[bool, typer.Option(help="Remove duplicates the full audit finds.")] = False,
+) -> None:
+    """Report what the dq models found; with --full, audit the facts (and --repair them)."""
+    from onceonly import reconcile as audit_module
+    from onceonly.pipeline import findings
+    from onceonly.summary import findings_table
+    from onceonly.targets import open_target
+
+    if repair and not full:
+        raise typer.BadParameter("--repair needs --full", param_hint="--repair")
+    warehouse = open_target(_settings(target, duckdb_path))
+    try:
+        audited = None
+        if full:
+            audited = audit_module.repair(warehouse) if repair else audit_module.audit(warehouse)
+        console.print(findings_table(findings(warehouse), audited))
+    finally:
+        warehouse.close()
+    if audited is not None and not audited.exact and not audited.removed:
+        err_console.print(
+            f"{audited.extra_rows} duplicate fact rows of {audited.duplicated_events} events: "
+            "run `onceonly reconcile --full --repair`"
+        )
+        raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the generated landing zone.")] = Path(
@@ -128,16 +218,21 @@ def demo(
     ),
     events: Annotated[int, typer.Option(min=1)] = 20_000,
     seed: Annotated[int, typer.Option()] = 42,
-    duckdb_path: Annotated[Path | None, typer.Option(help="DuckDB file [ONCEONLY_DUCKDB_PATH].")] = None,
+    duckdb_path: Annotated[
+        Path, typer.Option(help="DuckDB file for the demo (recreated).")
+    ] = Path("warehouse/demo.duckdb"),
 ) -> None:
-    """Generate messy deliveries into a fresh folder and land them (the main job, embedded)."""
+    """Generate messy deliveries into a fresh folder, run the main job on DuckDB, and
+    compare the result with the generator's truth."""
     import shutil
 
     if out.exists():
         shutil.rmtree(out)
+    for stale in (duckdb_path, Path(f"{duckdb_path}.wal")):
+        stale.unlink(missing_ok=True)
     generate(out=out, events=events, days=3, seed=seed, profile="messy")
-    land(landing=out, target=None, duckdb_path=duckdb_path, start=None, end=None, stream="orders",
-         force=False)
+    run(landing=out, target="duckdb", duckdb_path=duckdb_path, start=None, end=None,
+        truth=out / "_truth")
 
 
 def main() -> None:  # the console script

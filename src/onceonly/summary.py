@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from onceonly.landing import LandingSummary
+from onceonly.reconcile import AuditResult
 
 
 def landing_table(summary: LandingSummary) -> Table:
@@ -26,4 +27,16 @@ def landing_table(summary: LandingSummary) -> Table:
     for f in summary.files:
         if f.status == "rejected":
             table.add_row(f"  rejected: {f.source_file}", f.detail or "")
+    return table
+
+
+def findings_table(found: dict[str, int], audit: AuditResult | None = None) -> Table:
+    table = Table(title="deduplicated facts and data quality findings")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in found.items():
+        table.add_row(name, f"{value:,}")
+    if audit is not None:
+        table.add_row("duplicate fact rows found by the full audit", f"{audit.extra_rows:,}")
+        table.add_row("duplicate fact rows removed", f"{audit.removed:,}")
     return table
