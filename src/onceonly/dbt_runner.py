@@ -56,6 +56,7 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 class DbtResult:
     command: str
     nodes: dict[str, str]  # unique_id -> status
+    seconds: dict[str, float]  # unique_id -> execution time
 
 
 def run_dbt(
@@ -87,15 +88,17 @@ def run_dbt(
     with _environment(extra):
         outcome = dbtRunner().invoke(cli)
     nodes: dict[str, str] = {}
+    seconds: dict[str, float] = {}
     failures: list[str] = []
     results = getattr(outcome.result, "results", None) or []
     for r in results:
         status = str(getattr(r.status, "value", r.status))
         nodes[r.node.unique_id] = status
+        seconds[r.node.unique_id] = float(getattr(r, "execution_time", 0.0) or 0.0)
         if status in ("error", "fail", "runtime error"):
             failures.append(f"{r.node.name}: {(r.message or status).splitlines()[0]}")
     if not outcome.success:
         if not failures and outcome.exception is not None:
             failures.append(str(outcome.exception).splitlines()[0])
         raise DbtError(command, failures)
-    return DbtResult(command, nodes)
+    return DbtResult(command, nodes, seconds)
