@@ -114,8 +114,10 @@ def bench(history: int, batch: int, work: Path) -> dict[str, object]:
     new = batch - 2 * dup_batch
     con = duckdb.connect(str(db))
     con.execute(
-        BATCH_SQL.replace("$history", str(history)).replace("$batch", str(batch))
-        .replace("$new", str(new)).replace("$dup_batch", str(dup_batch))
+        BATCH_SQL.replace("$history", str(history))
+        .replace("$batch", str(batch))
+        .replace("$new", str(new))
+        .replace("$dup_batch", str(dup_batch))
     )
     con.execute("checkpoint")
     con.close()
@@ -161,10 +163,14 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="onceonly-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     runs = [bench(h, args.batch, work) for h in args.history]
-    out: dict[str, object] = {"runs": runs, "machine": f"{platform.machine()}, {platform.python_version()}"}
+    out: dict[str, object] = {
+        "runs": runs,
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+    }
     if len(runs) >= 2:
         out["largest_over_smallest_history"] = round(
-            runs[-1]["incremental_model_seconds"] / runs[0]["incremental_model_seconds"], 2  # type: ignore[operator]
+            runs[-1]["incremental_model_seconds"] / runs[0]["incremental_model_seconds"],
+            2,  # type: ignore[operator]
         )
     print(json.dumps(out, indent=2))
 

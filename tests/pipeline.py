@@ -15,8 +15,13 @@ from onceonly.truth_check import COMPARISONS, checksum, compare
 FACT_TABLES = [c for c in COMPARISONS if c.relation.startswith("analytics.")]
 
 
-def land_zone(settings: Settings, landing: Path, force: bool = False,
-              start: datetime | None = None, end: datetime | None = None):
+def land_zone(
+    settings: Settings,
+    landing: Path,
+    force: bool = False,
+    start: datetime | None = None,
+    end: datetime | None = None,
+):
     target = open_target(settings)
     try:
         return land(landing, target, ORDERS, start=start, end=end, force=force)

@@ -58,12 +58,28 @@ class PostgresServer:
         if self._as_postgres:
             shutil.chown(pwfile, "postgres")
         self._run(
-            _bin("initdb"), "-D", str(self.data), "-U", self.user, "-A", "scram-sha-256",
-            "--pwfile", str(pwfile), "-E", "UTF8", "--locale=C",
+            _bin("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "-A",
+            "scram-sha-256",
+            "--pwfile",
+            str(pwfile),
+            "-E",
+            "UTF8",
+            "--locale=C",
         )
         pwfile.unlink()
         self._run(
-            _bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o",
+            _bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-o",
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off",
             "start",
         )
@@ -83,8 +99,12 @@ class PostgresServer:
         import psycopg
 
         with psycopg.connect(
-            host="127.0.0.1", port=self.port, user=self.user, password=self.password,
-            dbname="postgres", autocommit=True,
+            host="127.0.0.1",
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname="postgres",
+            autocommit=True,
         ) as con:
             con.execute(f'create database "{name}"')
 

@@ -13,14 +13,19 @@ CLI = [sys.executable, "-m", "onceonly"]
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        [*CLI, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
     )
 
 
 def test_generate_then_land_prints_a_summary(tmp_path: Path) -> None:
-    gen = run("generate", "--out", "zone", "--events", "400", "--days", "1", "--seed", "5",
-              cwd=tmp_path)
+    gen = run(
+        "generate", "--out", "zone", "--events", "400", "--days", "1", "--seed", "5", cwd=tmp_path
+    )
     assert gen.returncode == 0, gen.stderr
     assert (tmp_path / "zone" / "_truth" / "fct_order_events.csv").exists()
     landed = run("land", "--landing", "zone", cwd=tmp_path)
@@ -48,7 +53,10 @@ def test_bad_option_value_is_reported(tmp_path: Path) -> None:
 
 def test_unknown_target_is_a_config_error(tmp_path: Path) -> None:
     result = subprocess.run(
-        [*CLI, "land", "--landing", "."], cwd=tmp_path, capture_output=True, text=True,
+        [*CLI, "land", "--landing", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
         env={"PATH": "/usr/bin:/bin", "ONCEONLY_TARGET": "oracle"},
     )
     assert result.returncode == 2

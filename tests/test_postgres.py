@@ -43,9 +43,15 @@ def test_landing_quarantines_and_accounts_like_duckdb(postgres_env, tmp_path: Pa
         assert target.query(
             "select reason_code, count(*) from raw.quarantine group by 1 order by 1"
         ) == [
-            ("bad_timestamp", 1), ("bad_utf8", 1), ("bad_value", 1), ("blank_line", 1),
-            ("empty_field", 1), ("invalid_json", 2), ("line_too_long", 1),
-            ("missing_field", 1), ("wrong_type", 2),
+            ("bad_timestamp", 1),
+            ("bad_utf8", 1),
+            ("bad_value", 1),
+            ("blank_line", 1),
+            ("empty_field", 1),
+            ("invalid_json", 2),
+            ("line_too_long", 1),
+            ("missing_field", 1),
+            ("wrong_type", 2),
         ]
         # a NUL byte cannot be stored in PostgreSQL text: it is kept escaped, not dropped
         [(text,)] = target.query("select raw_text from raw.quarantine where line_number = 14")

@@ -60,8 +60,9 @@ def generate(
     from onceonly.generate.writer import generate as run_generate
 
     if profile not in PROFILES:
-        raise typer.BadParameter(f"{profile!r}: expected one of {', '.join(PROFILES)}",
-                                 param_hint="--profile")
+        raise typer.BadParameter(
+            f"{profile!r}: expected one of {', '.join(PROFILES)}", param_hint="--profile"
+        )
     with _progress() as progress:
         task = progress.add_task("writing files", total=None)
 
@@ -84,8 +85,12 @@ def generate(
 
 @app.command()
 def land(
-    landing: Annotated[Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")] = None,
-    target: Annotated[str | None, typer.Option(help="duckdb or postgres [ONCEONLY_TARGET].")] = None,
+    landing: Annotated[
+        Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="duckdb or postgres [ONCEONLY_TARGET].")
+    ] = None,
     duckdb_path: Annotated[
         Path | None, typer.Option(help="DuckDB file [ONCEONLY_DUCKDB_PATH].")
     ] = None,
@@ -111,14 +116,22 @@ def land(
         with _progress() as progress:
             task = progress.add_task("landing files", total=len(found.files))
             summary = run_land(
-                settings.landing, warehouse, contract, t0, t1, force=force, discovery=found,
+                settings.landing,
+                warehouse,
+                contract,
+                t0,
+                t1,
+                force=force,
+                discovery=found,
                 on_file=lambda n: progress.advance(task, n),
             )
     finally:
         warehouse.close()
     console.print(landing_table(summary))
     for path in summary.ignored:
-        err_console.print(f"[yellow]ignored[/]: {path} does not follow <stream>/dt=/hour=/*.jsonl[.gz]")
+        err_console.print(
+            f"[yellow]ignored[/]: {path} does not follow <stream>/dt=/hour=/*.jsonl[.gz]"
+        )
 
 
 def _settings(target: str | None, duckdb_path: Path | None, landing: Path | None = None):
@@ -133,7 +146,9 @@ DuckDBOption = Annotated[Path | None, typer.Option(help="DuckDB file [ONCEONLY_D
 
 @app.command()
 def run(
-    landing: Annotated[Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")] = None,
+    landing: Annotated[
+        Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")
+    ] = None,
     target: TargetOption = None,
     duckdb_path: DuckDBOption = None,
     start: Annotated[str | None, typer.Option(help="First arrival hour (UTC, inclusive).")] = None,
@@ -171,11 +186,20 @@ def _print_truth(settings, truth: Path) -> bool:
         diffs = compare(warehouse, truth)
     finally:
         warehouse.close()
-    table = Table("table", "equal to _truth", "rows missing", "rows unexpected",
-                  title=f"compared with {truth}")
+    table = Table(
+        "table",
+        "equal to _truth",
+        "rows missing",
+        "rows unexpected",
+        title=f"compared with {truth}",
+    )
     for d in diffs:
-        table.add_row(d.table, "yes" if d.equal else "[red]NO[/]",
-                      str(sum(d.missing.values())), str(sum(d.unexpected.values())))
+        table.add_row(
+            d.table,
+            "yes" if d.equal else "[red]NO[/]",
+            str(sum(d.missing.values())),
+            str(sum(d.unexpected.values())),
+        )
     console.print(table)
     return all(d.equal for d in diffs)
 
@@ -218,9 +242,9 @@ def demo(
     ),
     events: Annotated[int, typer.Option(min=1)] = 20_000,
     seed: Annotated[int, typer.Option()] = 42,
-    duckdb_path: Annotated[
-        Path, typer.Option(help="DuckDB file for the demo (recreated).")
-    ] = Path("warehouse/demo.duckdb"),
+    duckdb_path: Annotated[Path, typer.Option(help="DuckDB file for the demo (recreated).")] = Path(
+        "warehouse/demo.duckdb"
+    ),
 ) -> None:
     """Generate messy deliveries into a fresh folder, run the main job on DuckDB, and
     compare the result with the generator's truth."""
@@ -231,8 +255,14 @@ def demo(
     for stale in (duckdb_path, Path(f"{duckdb_path}.wal")):
         stale.unlink(missing_ok=True)
     generate(out=out, events=events, days=3, seed=seed, profile="messy")
-    run(landing=out, target="duckdb", duckdb_path=duckdb_path, start=None, end=None,
-        truth=out / "_truth")
+    run(
+        landing=out,
+        target="duckdb",
+        duckdb_path=duckdb_path,
+        start=None,
+        end=None,
+        truth=out / "_truth",
+    )
 
 
 def main() -> None:  # the console script

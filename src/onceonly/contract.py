@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -16,7 +16,7 @@ IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MAX_LINE_BYTES = 1024 * 1024
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     STRING = "string"
     ENUM = "enum"
     TIMESTAMP = "timestamp"  # RFC 3339 with offset, stored as UTC
@@ -99,9 +99,7 @@ ORDERS = StreamContract(
         Field("producer_epoch", Kind.INTEGER, default=0),
         Field("sequence_number", Kind.INTEGER, required=True),
         Field("order_id", Kind.STRING, required=True, max_length=256),
-        Field(
-            "customer_id", Kind.STRING, required_for=frozenset({"order_placed"}), max_length=256
-        ),
+        Field("customer_id", Kind.STRING, required_for=frozenset({"order_placed"}), max_length=256),
         Field("product_id", Kind.STRING, required_for=_AMOUNT_EVENTS, max_length=256),
         Field("quantity", Kind.INTEGER, required_for=frozenset({"order_placed"}), min_value=1),
         Field("amount", Kind.DECIMAL, required_for=_AMOUNT_EVENTS),

@@ -74,9 +74,12 @@ def run_dbt(
     project = project_dir()
     cli = [
         command,
-        "--project-dir", str(project),
-        "--profiles-dir", str(project),
-        "--target", settings.target,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target",
+        settings.target,
         *(args or []),
     ]
     if dbt_vars:

@@ -23,10 +23,10 @@ import pyarrow as pa
 from onceonly.contract import StreamContract
 from onceonly.errors import AccountingError
 from onceonly.landing_zone import Discovery, FileContent, LandingFile, discover, read_file
-from onceonly.raw_tables import LEDGER, QUARANTINE, event_columns
+from onceonly.raw_tables import LEDGER, event_columns
 from onceonly.sql import ident
 from onceonly.targets import RawWriter
-from onceonly.validation import LINES_SCHEMA, Rejection, lines_table, validation_sql
+from onceonly.validation import Rejection, lines_table, validation_sql
 
 #: Lines validated and written per transaction.
 CHUNK_LINES = 250_000
@@ -180,7 +180,9 @@ class Lander:
         ).to_arrow_table()
         con.unregister("files")
         con.execute("drop table validated")
-        ledger_rows = [self._ledger_row(p.lf, p.content, o) for p, o in zip(pending, outcomes)]
+        ledger_rows = [
+            self._ledger_row(p.lf, p.content, o) for p, o in zip(pending, outcomes, strict=True)
+        ]
         ledger_rows += [self._ledger_row(lf, c, o) for lf, c, o in extra_ledger]
         ledger = pa.Table.from_pylist(ledger_rows, schema=_arrow_schema(LEDGER))
         self.target.write_batch(self.contract, events, quarantine, ledger)
@@ -211,12 +213,17 @@ def _chunks(files: list[LandingFile], known: dict[str, str], force: bool) -> Ite
         content = read_file(lf)
         if content.manifest_problem is not None:
             outcome = FileOutcome(
-                lf.source_file, "rejected", lines=len(content.lines), detail=content.manifest_problem
+                lf.source_file,
+                "rejected",
+                lines=len(content.lines),
+                detail=content.manifest_problem,
             )
             other.append((lf, content, outcome))
         elif not force and content.sha256 in seen:
             outcome = FileOutcome(
-                lf.source_file, "skipped", detail=f"content already landed as {seen[content.sha256]}"
+                lf.source_file,
+                "skipped",
+                detail=f"content already landed as {seen[content.sha256]}",
             )
             other.append((lf, content, outcome))
         else:

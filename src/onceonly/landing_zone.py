@@ -170,7 +170,10 @@ def _escape_bad_lines(data: bytes) -> tuple[bytes, dict[int, tuple[str, str]]]:
             start = data.rfind(b"\n", 0, at) + 1
             end = data.index(b"\n", at)
             line_index = data.count(b"\n", 0, start)
-            pieces += [data[pos:start], data[start:end].decode("utf-8", "backslashreplace").encode()]
+            pieces += [
+                data[pos:start],
+                data[start:end].decode("utf-8", "backslashreplace").encode(),
+            ]
             bad[line_index] = ("bad_utf8", f"line is not valid UTF-8 (byte {at - start + 1})")
             pos = end
     pieces.append(data[pos:])

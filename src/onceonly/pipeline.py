@@ -32,7 +32,7 @@ def findings(warehouse: Warehouse) -> dict[str, int]:
         "late duplicates": "select count(*) from dq.late_duplicates",
         "files rejected": "select count(*) from dq.batch_reconciliation where status = 'rejected'",
     }
-    return {name: int(warehouse.query(sql)[0][0] or 0) for name, sql in queries.items()}
+    return {name: int(str(warehouse.query(sql)[0][0] or 0)) for name, sql in queries.items()}
 
 
 def run(

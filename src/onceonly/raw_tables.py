@@ -71,9 +71,11 @@ def create_table_sql(schema: str, table: str, columns: Columns, types: dict[str,
 
     def mapped(logical: str) -> str:
         base = logical.split("(")[0]
-        return types.get(logical, types.get(base, logical)) if base != "decimal" else types.get(
-            "decimal", logical
-        ).format(spec=logical[len("decimal"):])
+        return (
+            types.get(logical, types.get(base, logical))
+            if base != "decimal"
+            else types.get("decimal", logical).format(spec=logical[len("decimal") :])
+        )
 
     cols = ", ".join(f"{ident(n)} {mapped(t)}" for n, t in columns)
     return f"create table if not exists {qualified(schema, table)} ({cols})"

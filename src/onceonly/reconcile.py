@@ -42,7 +42,7 @@ def audit(warehouse: Warehouse) -> AuditResult:
     [(events, extra)] = warehouse.query(
         f"select count(distinct event_id), count(*) from ({_RANKED}) as r where copy_rank > 1"
     )
-    return AuditResult(int(events or 0), int(extra or 0))
+    return AuditResult(int(str(events or 0)), int(str(extra or 0)))
 
 
 def repair(warehouse: Warehouse) -> AuditResult:
@@ -51,7 +51,10 @@ def repair(warehouse: Warehouse) -> AuditResult:
     if found.exact:
         return found
     repaired_at = datetime.now(UTC).replace(tzinfo=None)
-    extra = f"select event_id, _source_file, _line_number, _loaded_at from ({_RANKED}) as r where copy_rank > 1"
+    extra = (
+        "select event_id, _source_file, _line_number, _loaded_at "
+        f"from ({_RANKED}) as r where copy_rank > 1"
+    )
     warehouse.execute_in_transaction(
         [
             (

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import orjson
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,7 +27,8 @@ from onceonly.raw_tables import logical_type
 from onceonly.sql import ident, literal
 
 TIMESTAMP_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 
 #: Columns of the table that ``prevalidate`` produces and ``validation_sql`` reads.
@@ -146,7 +147,9 @@ def _checks(f: Field, contract: StreamContract) -> list[Check]:
         wrong_type(f"{s} is null", "a string")
     if f.kind == Kind.STRING:
         if f.not_blank:
-            rule(f"regexp_full_match({s}, '\\s*')", "empty_field", literal(f"{q} is empty or blank"))
+            rule(
+                f"regexp_full_match({s}, '\\s*')", "empty_field", literal(f"{q} is empty or blank")
+            )
         if f.min_length > 0:
             rule(f"length({s}) < {f.min_length}", "empty_field", literal(f"{q} is empty"))
         if f.max_length is not None:
@@ -188,7 +191,9 @@ def _checks(f: Field, contract: StreamContract) -> list[Check]:
         digits = f.precision - f.scale
         pattern = f"[0-9]{{1,{digits}}}(\\.[0-9]{{1,{f.scale}}})?|[0-9]{{1,{digits}}}\\.0*"
         reason = literal(f"{q} must be a decimal >= 0 with at most {f.scale} decimal places")
-        rule(f"not regexp_full_match({s}, {literal(pattern)})", "bad_value", reason + f" || {shown}")
+        rule(
+            f"not regexp_full_match({s}, {literal(pattern)})", "bad_value", reason + f" || {shown}"
+        )
     return checks
 
 
@@ -198,8 +203,7 @@ def _value_columns(f: Field) -> list[str]:
     is_string = f"left({v}, 1) = '\"'"
     # a JSON string without escapes is its text between the quotes; others are decoded
     unquoted = (
-        f"case when contains({v}::varchar, '\\') then {v}->>'$' "
-        f"else ({v}::varchar)[2:-2] end"
+        f"case when contains({v}::varchar, '\\') then {v}->>'$' else ({v}::varchar)[2:-2] end"
     )
     cols = []
     if f.kind == Kind.INTEGER:
@@ -209,7 +213,9 @@ def _value_columns(f: Field) -> list[str]:
     else:
         cols.append(f"case when {is_string} then {unquoted} end as s_{f.name}")
     if f.kind == Kind.TIMESTAMP:
-        cols.append(f"try_cast(case when {is_string} then {unquoted} end as timestamptz) as ts_{f.name}")
+        cols.append(
+            f"try_cast(case when {is_string} then {unquoted} end as timestamptz) as ts_{f.name}"
+        )
     return cols
 
 
@@ -359,10 +365,12 @@ def lines_table(files: Sequence[tuple[pa.StringArray, dict[int, Rejection]]]) ->
     codes: pa.Array = pa.nulls(n, pa.string())
     reasons: pa.Array = pa.nulls(n, pa.string())
     if rejected:
-        codes = pa.array([rejected[j].code if j in rejected else None for j in range(n)],
-                         pa.string())
-        reasons = pa.array([rejected[j].reason if j in rejected else None for j in range(n)],
-                           pa.string())
+        codes = pa.array(
+            [rejected[j].code if j in rejected else None for j in range(n)], pa.string()
+        )
+        reasons = pa.array(
+            [rejected[j].reason if j in rejected else None for j in range(n)], pa.string()
+        )
     file_index = np.repeat(np.arange(len(files), dtype=np.int32), sizes)
     line_number = np.arange(1, n + 1, dtype=np.int64) - np.repeat(starts, sizes)
     return pa.table(

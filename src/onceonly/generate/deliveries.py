@@ -170,8 +170,13 @@ def _malformed(kind: str, e: Event, rng: random.Random) -> bytes:
     elif kind == "bad_utf8":
         return _dumps(obj).replace(e.producer_id.encode(), e.producer_id.encode() + b"\xff\xfe")
     elif kind == "placed_without_customer":
-        obj.update(event_type="order_placed", product_id="sku-000", quantity=1, amount="1.00",
-                   currency="EUR")
+        obj.update(
+            event_type="order_placed",
+            product_id="sku-000",
+            quantity=1,
+            amount="1.00",
+            currency="EUR",
+        )
         obj.pop("customer_id", None)
     elif kind == "amount_three_decimals":
         obj.update(amount="12.345", currency="EUR")
@@ -194,8 +199,13 @@ def plan(events: list[Event], profile: Profile, rng: random.Random) -> Plan:
     # (arrival time, producer) -> lines; a line's order key keeps files near time order
     buckets: dict[tuple[datetime, str], list[tuple[float, Line]]] = defaultdict(list)
 
-    def deliver(at: datetime, e: Event, content: Event | None = None, text: bytes | None = None,
-                code: str | None = None) -> None:
+    def deliver(
+        at: datetime,
+        e: Event,
+        content: Event | None = None,
+        text: bytes | None = None,
+        code: str | None = None,
+    ) -> None:
         hour = at.replace(minute=0, second=0, microsecond=0)
         content = content if content is not None else e
         if text is None:
@@ -248,7 +258,8 @@ def plan(events: list[Event], profile: Profile, rng: random.Random) -> Plan:
         files.append(
             GenFile(
                 hour,
-                f"{producer}-{hour:%Y%m%d%H}.jsonl" + (".gz" if rng.random() < profile.gzip_files else ""),
+                f"{producer}-{hour:%Y%m%d%H}.jsonl"
+                + (".gz" if rng.random() < profile.gzip_files else ""),
                 ordered,
                 gzip=False,
                 manifest=rng.random() < profile.manifest_files,
@@ -274,8 +285,14 @@ def _file_faults(
             f = todays[rng.randrange(len(todays))]
             stem, dot, ext = f.name.partition(".")
             extra.append(
-                GenFile(f.arrived_at + 2 * HOUR, f"{stem}-redelivered{dot}{ext}", f.lines,
-                        gzip=f.gzip, manifest=f.manifest, payload=f.data())
+                GenFile(
+                    f.arrived_at + 2 * HOUR,
+                    f"{stem}-redelivered{dot}{ext}",
+                    f.lines,
+                    gzip=f.gzip,
+                    manifest=f.manifest,
+                    payload=f.data(),
+                )
             )
             injected["redelivered_file"] += 1
     hours = sorted({f.arrived_at for f in files})

@@ -54,14 +54,19 @@ def simulate(rng: random.Random, n_events: int, start: datetime, days: int) -> l
         order = f"ord-{order_no:08d}"
         base = dict(producer_id=producer, producer_epoch=0, sequence_number=-1, order_id=order)
 
-        def ev(kind: str, at: datetime, **kw: object) -> None:
+        def ev(kind: str, at: datetime, base: dict[str, object] = base, **kw: object) -> None:
             if at < end:
                 drafts.append(Event(_uuid(rng), kind, at, **base, **kw))  # type: ignore[arg-type]
 
         currency = CURRENCIES[int(product[-3:]) % len(CURRENCIES)]
         ev(
-            "order_placed", t, customer_id=f"cust-{rng.randrange(20000):05d}", product_id=product,
-            quantity=qty, amount=amount, currency=currency,
+            "order_placed",
+            t,
+            customer_id=f"cust-{rng.randrange(20000):05d}",
+            product_id=product,
+            quantity=qty,
+            amount=amount,
+            currency=currency,
         )
         r = rng.random()
         if r < 0.06:
@@ -75,8 +80,11 @@ def simulate(rng: random.Random, n_events: int, start: datetime, days: int) -> l
             if r < 0.15:
                 refund = (amount / 2).quantize(Decimal("0.01")) if r < 0.1 else amount
                 ev(
-                    "order_refunded", t3 + timedelta(hours=rng.randint(2, 30)),
-                    product_id=product, amount=refund, currency=currency,
+                    "order_refunded",
+                    t3 + timedelta(hours=rng.randint(2, 30)),
+                    product_id=product,
+                    amount=refund,
+                    currency=currency,
                 )
     return _sequence(drafts[:n_events], start + timedelta(days=days) / 2)
 

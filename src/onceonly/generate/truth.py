@@ -42,8 +42,14 @@ class Truth:
         self.tables = {
             name: getattr(self, name)
             for name in (
-                "fct_order_events", "fct_orders", "fct_daily_revenue", "sequence_gaps",
-                "event_conflicts", "late_duplicates", "files", "quarantine",
+                "fct_order_events",
+                "fct_orders",
+                "fct_daily_revenue",
+                "sequence_gaps",
+                "event_conflicts",
+                "late_duplicates",
+                "files",
+                "quarantine",
             )
         }
 
@@ -78,7 +84,11 @@ def compute(files: list[GenFile], stream: str, window_days: int = 7) -> Truth:
                 if line.event is None:
                     bad += 1
                     quarantine.append(
-                        {"source_file": source, "line_number": number, "reason_code": line.reason_code}
+                        {
+                            "source_file": source,
+                            "line_number": number,
+                            "reason_code": line.reason_code,
+                        }
                     )
                 else:
                     copies.append(Copy(line.event, source, number, f.arrived_at))
@@ -121,13 +131,20 @@ def compute(files: list[GenFile], stream: str, window_days: int = 7) -> Truth:
             row[k] = per_file[fi][k]
 
     facts = [w.event for w in winners.values()]
-    fact_rows = [
+    fact_rows: list[dict[str, object]] = [
         {
-            "event_id": e.event_id, "event_type": e.event_type, "occurred_at": e.occurred_at,
-            "producer_id": e.producer_id, "producer_epoch": e.producer_epoch,
-            "sequence_number": e.sequence_number, "order_id": e.order_id,
-            "customer_id": e.customer_id, "product_id": e.product_id, "quantity": e.quantity,
-            "amount": e.amount, "currency": e.currency,
+            "event_id": e.event_id,
+            "event_type": e.event_type,
+            "occurred_at": e.occurred_at,
+            "producer_id": e.producer_id,
+            "producer_epoch": e.producer_epoch,
+            "sequence_number": e.sequence_number,
+            "order_id": e.order_id,
+            "customer_id": e.customer_id,
+            "product_id": e.product_id,
+            "quantity": e.quantity,
+            "amount": e.amount,
+            "currency": e.currency,
             "_source_file": winners[e.event_id].source_file,
             "_line_number": winners[e.event_id].line_number,
         }
@@ -154,7 +171,7 @@ def _orders(facts: list[Event]) -> list[dict[str, object]]:
     by_order: dict[str, list[Event]] = defaultdict(list)
     for e in facts:
         by_order[e.order_id].append(e)
-    rows = []
+    rows: list[dict[str, object]] = []
     for order_id, events in sorted(by_order.items()):
         placed = [e for e in events if e.event_type == "order_placed"]
         p = min(placed, key=lambda e: (e.occurred_at, e.sequence_number)) if placed else None
@@ -219,8 +236,10 @@ def _gaps(facts: list[Event]) -> list[dict[str, object]]:
             if s > expected:
                 rows.append(
                     {
-                        "producer_id": producer, "producer_epoch": epoch,
-                        "first_missing": expected, "last_missing": s - 1,
+                        "producer_id": producer,
+                        "producer_epoch": epoch,
+                        "first_missing": expected,
+                        "last_missing": s - 1,
                         "missing_count": s - expected,
                     }
                 )

@@ -160,8 +160,7 @@ class PostgresTarget:
                     continue
                 names = ", ".join(ident(n) for n in data.column_names)
                 copy_sql = (
-                    f"copy {qualified(RAW_SCHEMA, table)} ({names}) from stdin "
-                    "with (format csv)"
+                    f"copy {qualified(RAW_SCHEMA, table)} ({names}) from stdin with (format csv)"
                 )
                 with self.con.cursor().copy(copy_sql) as copy:
                     copy.write(_csv_bytes(data))
