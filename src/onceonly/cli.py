@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,21 +158,43 @@ def run(
         Path | None, typer.Option(help="Compare the result with a generated _truth/ folder.")
     ] = None,
 ) -> None:
-    """Land, deduplicate (dbt build) and audit: the main job. Exits 1 when a check fails."""
-    from onceonly.contract import ORDERS
-    from onceonly.pipeline import run as run_pipeline
-    from onceonly.summary import findings_table, landing_table
+    """Land, deduplicate and check through the Airflow DAGs, in-process (dag.test()).
+
+    Exits 1 when a DAG task or an error-severity check fails.
+    """
+    from datetime import UTC, datetime
+
+    from onceonly.findings import findings
+    from onceonly.orchestration.runner import DagRunFailed, run_dags
+    from onceonly.summary import findings_table, ledger_table
+    from onceonly.targets import open_target
 
     settings = _settings(target, duckdb_path, landing)
-    result = run_pipeline(
-        settings, ORDERS, settings.landing, _parse_time(start, "--start"), _parse_time(end, "--end")
-    )
-    console.print(landing_table(result.landing))
-    console.print(findings_table(result.findings, result.audit))
-    failed = False
-    if truth is not None:
-        failed = not _print_truth(settings, truth)
-    if not result.audit.exact and not result.audit.removed:
+    began = datetime.now(UTC).replace(tzinfo=None)
+    failure: DagRunFailed | None = None
+    try:
+        plan = run_dags(
+            settings, "orders", _parse_time(start, "--start"), _parse_time(end, "--end")
+        )
+        console.print(
+            f"ran land_orders and transform_orders for arrivals "
+            f"[{plan.start:%Y-%m-%d %H:%M}, {plan.end:%Y-%m-%d %H:%M}) UTC"
+        )
+    except DagRunFailed as exc:
+        failure = exc
+    warehouse = open_target(settings)
+    try:
+        console.print(ledger_table(warehouse, began))
+        console.print(findings_table(findings(warehouse)))
+    finally:
+        warehouse.close()
+    report = Path(os.environ.get("ONCEONLY_REPORTS_DIR", "reports")) / "summary.json"
+    if report.exists():
+        console.print(f"report: {report.resolve()}")
+    failed = failure is not None
+    if failure is not None:
+        err_console.print(f"[red]failed:[/] {failure}")
+    if truth is not None and not _print_truth(settings, truth):
         failed = True
     if failed:
         raise typer.Exit(1)
@@ -213,7 +236,7 @@ def reconcile(
 ) -> None:
     """Report what the dq models found; with --full, audit the facts (and --repair them)."""
     from onceonly import reconcile as audit_module
-    from onceonly.pipeline import findings
+    from onceonly.findings import findings
     from onceonly.summary import findings_table
     from onceonly.targets import open_target
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.table import Table
 
 from onceonly.landing import LandingSummary
 from onceonly.reconcile import AuditResult
+from onceonly.targets import Warehouse
 
 
 def landing_table(summary: LandingSummary) -> Table:
@@ -39,4 +42,32 @@ def findings_table(found: dict[str, int], audit: AuditResult | None = None) -> T
     if audit is not None:
         table.add_row("duplicate fact rows found by the full audit", f"{audit.extra_rows:,}")
         table.add_row("duplicate fact rows removed", f"{audit.removed:,}")
+    return table
+
+
+def ledger_table(warehouse: Warehouse, since: datetime) -> Table:
+    """What the landing attempts since ``since`` did, from raw.load_ledger."""
+    rows = warehouse.query(
+        "select status, count(*), coalesce(sum(lines_read), 0), coalesce(sum(rows_landed), 0), "
+        "coalesce(sum(rows_quarantined), 0) from raw.load_ledger where attempted_at >= ? "
+        "group by status order by status",
+        [since],
+    )
+    table = Table(
+        "files",
+        "count",
+        "lines read",
+        "rows landed",
+        "lines quarantined",
+        title="landing (this run)",
+    )
+    for status, n, lines, landed, quarantined in rows:
+        table.add_row(str(status), f"{n:,}", f"{lines:,}", f"{landed:,}", f"{quarantined:,}")
+    reasons = warehouse.query(
+        "select reason_code, count(*) from raw.quarantine where quarantined_at >= ? "
+        "group by 1 order by 1",
+        [since],
+    )
+    for code, n in reasons:
+        table.add_row(f"  quarantined: {code}", "", "", "", f"{n:,}")
     return table

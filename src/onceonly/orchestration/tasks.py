@@ -1,0 +1,99 @@
+"""What the DAG tasks do, as plain functions of the Airflow context (imported lazily)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from onceonly.faults import maybe_fail
+from onceonly.settings import Settings
+
+
+def settings_for_task() -> Settings:
+    """Settings from env vars; PostgreSQL credentials may come from an Airflow connection
+    named by ONCEONLY_PG_CONN_ID (e.g. AIRFLOW_CONN_ONCEONLY_POSTGRES)."""
+    conn_id = os.environ.get("ONCEONLY_PG_CONN_ID")
+    if conn_id:
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection(conn_id)
+        os.environ.update(
+            {
+                "ONCEONLY_PG_HOST": conn.host or "127.0.0.1",
+                "ONCEONLY_PG_PORT": str(conn.port or 5432),
+                "ONCEONLY_PG_USER": conn.login or "",
+                "ONCEONLY_PG_PASSWORD": conn.password or "",
+                "ONCEONLY_PG_DATABASE": conn.schema or "onceonly",
+            }
+        )
+    return Settings.from_env()
+
+
+def interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The run's data interval, or the one `onceonly run` passed in the run's conf."""
+    conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
+    start = conf.get("start") or context["data_interval_start"]
+    end = conf.get("end") or context["data_interval_end"]
+
+    def utc(t: datetime | str) -> datetime:
+        t = datetime.fromisoformat(t) if isinstance(t, str) else t
+        return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+    return utc(start), utc(end)
+
+
+def land_interval(stream: str, context: dict[str, Any]) -> dict[str, Any]:
+    from onceonly.contract import get_contract
+    from onceonly.landing import land
+    from onceonly.targets import open_target
+
+    settings = settings_for_task()
+    start, end = interval(context)
+    warehouse = open_target(settings)
+    try:
+        summary = land(settings.landing, warehouse, get_contract(stream), start, end)
+    finally:
+        warehouse.close()
+    # the rows are committed: a failure from here on is a lost ack, and the retry must
+    # find the files already landed (skipped by content), never land them twice
+    maybe_fail("after_landing", int(context["ti"].try_number))
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "files_landed": summary.count("landed"),
+        "files_skipped": summary.count("skipped"),
+        "files_rejected": summary.count("rejected"),
+        "rows_landed": summary.total("landed"),
+        "lines_quarantined": summary.total("quarantined"),
+    }
+
+
+def audit_facts(repair: bool) -> dict[str, Any]:
+    from onceonly import reconcile
+    from onceonly.findings import findings
+    from onceonly.targets import open_target
+
+    warehouse = open_target(settings_for_task())
+    try:
+        result = reconcile.repair(warehouse) if repair else reconcile.audit(warehouse)
+        found = findings(warehouse)
+    finally:
+        warehouse.close()
+    return {
+        "duplicate_rows": result.extra_rows,
+        "removed": result.removed,
+        **found,
+    }
+
+
+def write_summary(findings: dict[str, Any]) -> str:
+    import json
+    from pathlib import Path
+
+    out = Path(os.environ.get("ONCEONLY_REPORTS_DIR", "reports"))
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "summary.json"
+    body = {"generated_at": datetime.now(UTC).isoformat(), "findings": findings}
+    path.write_text(json.dumps(body, indent=2, default=str) + "\n")
+    return str(path.resolve())
