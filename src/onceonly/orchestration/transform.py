@@ -49,7 +49,7 @@ def dbt_task_group(group_id: str = "dbt") -> Any:
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH
         ),
-        operator_args={"install_deps": False, **retry_args(2)},
+        operator_args=retry_args(2),
     )
     for operator in group.children.values() if hasattr(group, "children") else []:
         _no_retry_for_tests(operator)
