@@ -19,7 +19,7 @@ DAGS = REPO / "dags"
 def dagbag():
     prepare_airflow()
     ensure_manifest(Settings())
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(str(DAGS))
 
@@ -44,9 +44,9 @@ def test_retries_on_landing_and_models_not_on_tests(dagbag) -> None:
     assert land.retries >= 2 and land.retry_exponential_backoff
     assert [o.uri for o in land.outlets] == ["onceonly://raw/orders_events"]
     transform = dagbag.get_dag("transform_orders")
-    runs = [t for t in transform.tasks if t.task_id.endswith(".run")]
-    tests = [t for t in transform.tasks if t.task_id.endswith(".test")]
-    assert {t.task_id for t in runs} >= {"dbt.fct_order_events.run", "dbt.fct_orders.run"}
+    runs = [t for t in transform.tasks if type(t).__name__ == "DbtRunLocalOperator"]
+    tests = [t for t in transform.tasks if type(t).__name__ == "DbtTestLocalOperator"]
+    assert {t.task_id for t in runs} >= {"dbt.fct_order_events_run", "dbt.fct_orders_run"}
     assert all(t.retries >= 2 for t in runs)
     assert tests and all(t.retries == 0 for t in tests)
 
@@ -54,7 +54,9 @@ def test_retries_on_landing_and_models_not_on_tests(dagbag) -> None:
 def test_no_cycles_and_checks_after_models(dagbag) -> None:
     transform = dagbag.get_dag("transform_orders")
     upstream = transform.get_task("data_quality").get_flat_relative_ids(upstream=True)
-    assert "dbt.fct_order_events.run" in upstream
+    assert "dbt.fct_order_events_run" in upstream
+    tests = [t.task_id for t in transform.tasks if type(t).__name__ == "DbtTestLocalOperator"]
+    assert set(tests) <= upstream  # the dbt tests run before the checkpoint
     assert "data_quality" in transform.get_task("report").upstream_task_ids
 
 
@@ -64,7 +66,7 @@ def test_parsing_is_fast_and_imports_nothing_heavy(dagbag) -> None:
     code = (
         "import sys, time, json\n"
         "import airflow.sdk\n"
-        "from airflow.models.dagbag import DagBag\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
         "before = set(sys.modules)\n"
         "t = time.perf_counter()\n"
         f"bag = DagBag({str(DAGS)!r})\n"

@@ -125,7 +125,7 @@ def run_dags(
 
 def load_dag(dag_id: str):  # type: ignore[no-untyped-def]
     """A DAG as the scheduler loads it: parsed from its file in dags/."""
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(str(REPO / "dags"))
     if bag.import_errors:

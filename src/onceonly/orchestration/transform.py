@@ -47,7 +47,9 @@ def dbt_task_group(group_id: str = "dbt") -> Any:
             dbt_executable_path=dbt,
         ),
         render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_ALL,
+            emit_datasets=False,  # the landing's raw Asset is what schedules this DAG
         ),
         operator_args=retry_args(2),
     )
