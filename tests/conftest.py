@@ -1,5 +1,13 @@
 from __future__ import annotations
 
+import os
+import tempfile
+
+# Airflow gets a throwaway home and metadata DB before anything imports it, and dag.test()
+# waits out retry delays, so tests use none.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="onceonly-airflow-")
+os.environ["ONCEONLY_RETRY_DELAY_SECONDS"] = "0"
+
 import gzip
 import hashlib
 import json
