@@ -1,0 +1,147 @@
+"""Run the checks as one GX checkpoint on the configured target, with Data Docs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from onceonly.quality.checks import Check, configured
+from onceonly.settings import Settings
+
+
+@dataclass
+class CheckOutcome:
+    check: Check
+    success: bool
+    unexpected_count: int
+    sample: list[Any] = field(default_factory=list)  # offending values or rows
+    error: str | None = None  # GX could not evaluate the check
+
+
+@dataclass
+class CheckpointOutcome:
+    outcomes: list[CheckOutcome]
+    data_docs: Path | None
+
+    @property
+    def errors(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if not o.success and o.check.severity == "error"]
+
+    @property
+    def warnings(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if not o.success and o.check.severity == "warn"]
+
+    @property
+    def success(self) -> bool:
+        return not self.errors
+
+
+def _connection_string(settings: Settings) -> str:
+    if settings.target == "duckdb":
+        return f"duckdb:///{Path(settings.duckdb_path).resolve()}"
+    if settings.target == "postgres":
+        # GX substitutes ${VAR} from the environment when it connects: the password is
+        # never written into the context, the results or the Data Docs
+        return (
+            "postgresql+psycopg2://${ONCEONLY_PG_USER}:${ONCEONLY_PG_PASSWORD}"
+            "@${ONCEONLY_PG_HOST}:${ONCEONLY_PG_PORT}/${ONCEONLY_PG_DATABASE}"
+        )
+    from onceonly.errors import ConfigError
+
+    raise ConfigError(f"no data-quality checkpoint for target {settings.target!r} yet")
+
+
+def _expectation(check: Check, engine: str) -> Any:
+    import great_expectations.expectations as gxe
+
+    meta = {"check": check.name, "severity": check.severity}
+    if check.unique_column:
+        return gxe.ExpectColumnValuesToBeUnique(
+            column=check.unique_column, description=check.description, meta=meta
+        )
+    query = check.query(engine)
+    assert query is not None, check.name
+    return gxe.UnexpectedRowsExpectation(
+        unexpected_rows_query=query, description=check.description, meta=meta
+    )
+
+
+def _outcome(check: Check, result: Any) -> CheckOutcome:
+    info = result.exception_info or {}
+    raised = [v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+    if info.get("raised_exception") or raised:
+        message = (info.get("exception_message") or (raised[0] if raised else {}).get(
+            "exception_message") or "GX raised an exception")
+        return CheckOutcome(check, False, 0, [], str(message).splitlines()[0])
+    r = result.result or {}
+    if check.unique_column:
+        count = int(r.get("unexpected_count") or 0)
+        sample = list(dict.fromkeys(r.get("partial_unexpected_list") or []))
+    else:
+        count = int(r.get("observed_value") or 0)
+        sample = list((r.get("details") or {}).get("unexpected_rows") or [])
+    return CheckOutcome(check, bool(result.success), count, sample[:20])
+
+
+def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    if settings.target == "duckdb":
+        from onceonly.quality.gx_duckdb import enable_duckdb_persisted_connection
+
+        enable_duckdb_persisted_connection()
+    checks = configured()
+    context = gx.get_context(mode="ephemeral")
+    docs_dir = (reports_dir / "data_docs").resolve()
+    context.add_data_docs_site(
+        site_name="onceonly",
+        site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+        },
+    )
+    source = context.data_sources.add_sql(
+        name="warehouse", connection_string=_connection_string(settings)
+    )
+    by_suite: dict[str, list[Check]] = defaultdict(list)
+    for check in checks:
+        by_suite[check.suite].append(check)
+    definitions = []
+    for suite_name, suite_checks in by_suite.items():
+        table = suite_checks[0].table
+        asset = source.add_query_asset(name=suite_name, query=f"select * from {table}")
+        batch = asset.add_batch_definition_whole_table(name=f"{suite_name}.all")
+        suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
+        for check in suite_checks:
+            suite.add_expectation(_expectation(check, settings.target))
+        definitions.append(
+            context.validation_definitions.add(
+                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+            )
+        )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name="onceonly",
+            validation_definitions=definitions,
+            actions=[UpdateDataDocsAction(name="data_docs", site_names=["onceonly"])],
+            result_format={"result_format": "COMPLETE", "partial_unexpected_count": 20},
+        )
+    )
+    result = checkpoint.run()
+    by_name = {c.name: c for c in checks}
+    outcomes: list[CheckOutcome] = []
+    for validation in result.run_results.values():
+        for expectation_result in validation.results:
+            name = expectation_result.expectation_config.meta["check"]
+            outcomes.append(_outcome(by_name[name], expectation_result))
+    order = {c.name: i for i, c in enumerate(checks)}
+    outcomes.sort(key=lambda o: order[o.check.name])
+    index = docs_dir / "index.html"
+    return CheckpointOutcome(outcomes, index if index.exists() else None)
