@@ -34,7 +34,9 @@ def parse_seconds(repeats: int = 5) -> float:
     for _ in range(repeats):
         out = subprocess.run(
             [sys.executable, "-c", PARSE.format(dags=str(REPO / "dags"))],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
     return statistics.median(runs)
@@ -81,7 +83,8 @@ def main() -> None:
             results["cosmos_dbt_stage_seconds"] = round(time.perf_counter() - t0, 2)
             assert run.state == "success", run.state
     results["cosmos_over_bare"] = round(
-        results["cosmos_dbt_stage_seconds"] / results["bare_dbt_build_seconds"], 2  # type: ignore[operator]
+        results["cosmos_dbt_stage_seconds"] / results["bare_dbt_build_seconds"],
+        2,  # type: ignore[operator]
     )
     results["dag_parse_seconds_median_of_5"] = round(parse_seconds(), 3)
 
@@ -89,14 +92,26 @@ def main() -> None:
     demo_dir.mkdir(exist_ok=True)
     env = {**os.environ, "AIRFLOW_HOME": str(demo_dir / "airflow")}
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "onceonly", "demo"], cwd=demo_dir, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "onceonly", "demo"],
+        cwd=demo_dir,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     results["demo_seconds_fresh_airflow_home"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "onceonly", "demo"], cwd=demo_dir, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "onceonly", "demo"],
+        cwd=demo_dir,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     results["demo_seconds_second_run"] = round(time.perf_counter() - t0, 1)
-    results["machine"] = f"{platform.machine()}, {platform.python_version()}, {os.cpu_count()} cores"
+    results["machine"] = (
+        f"{platform.machine()}, {platform.python_version()}, {os.cpu_count()} cores"
+    )
     print(json.dumps(results, indent=2))
 
 

@@ -5,6 +5,9 @@
 set -euo pipefail
 
 need_debian_packages=()
+if [[ ! -x /usr/bin/chromium ]]; then
+    need_debian_packages+=(chromium)
+fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
     need_debian_packages+=(postgresql)
 fi

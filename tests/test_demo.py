@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,11 +19,18 @@ def test_demo_runs_the_dags_and_matches_the_truth(tmp_path: Path) -> None:
     env.pop("ONCEONLY_FAULTS", None)
     result = subprocess.run(
         [sys.executable, "-m", "onceonly", "demo", "--events", "2500"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     truth_rows = [ln for ln in out.splitlines() if "│ yes" in ln or "│ NO" in ln]
     assert len(truth_rows) == 8 and all("│ yes" in ln for ln in truth_rows), out[-2000:]
-    assert (tmp_path / "reports" / "summary.json").exists()
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert summary["exactly_once"] is True
+    assert (tmp_path / "reports" / "index.html").exists()
+    assert "exactly once: yes" in out
     assert (tmp_path / "warehouse" / "demo.duckdb").exists()

@@ -70,6 +70,17 @@ def test_messy_deliveries_on_postgres_equal_the_truth_and_duckdb(
     build(PG)
     assert differences(PG, zone / "_truth") == {}
 
+    from onceonly.quality.checkpoint import run_checkpoint
+
+    outcome = run_checkpoint(PG, tmp_path / "reports")
+    assert outcome.success, [(o.check.name, o.error, o.sample[:3]) for o in outcome.errors]
+    gaps = {o.check.name: o for o in outcome.outcomes}["gaps.sequence_holes"]
+    truth_gaps = (zone / "_truth" / "sequence_gaps.csv").read_text().splitlines()[1:]
+    assert gaps.unexpected_count == len(truth_gaps) > 0
+    password = postgres_env["ONCEONLY_PG_PASSWORD"]
+    docs = [p.read_text(errors="replace") for p in (tmp_path / "reports").rglob("*") if p.is_file()]
+    assert docs and not any(password in text for text in docs)
+
     duck = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
     land_zone(duck, zone)
     build(duck)

@@ -188,7 +188,15 @@ def run(
         console.print(findings_table(findings(warehouse)))
     finally:
         warehouse.close()
-    report = Path(os.environ.get("ONCEONLY_REPORTS_DIR", "reports")) / "summary.json"
+    report = Path(os.environ.get("ONCEONLY_REPORTS_DIR", "reports")) / "index.html"
+    summary = report.with_name("summary.json")
+    if failure is None and summary.exists():
+        import json
+
+        body = json.loads(summary.read_text())
+        console.print(f"exactly once: {'yes' if body['exactly_once'] else 'NO'}")
+        for line in body["verdict"]:
+            console.print(f"  - {line}")
     if report.exists():
         console.print(f"report: {report.resolve()}")
     failed = failure is not None
@@ -225,6 +233,29 @@ def _print_truth(settings, truth: Path) -> bool:
         )
     console.print(table)
     return all(d.equal for d in diffs)
+
+
+@app.command()
+def report(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for index.html, summary.json, data_docs/ [ONCEONLY_REPORTS_DIR]."
+        ),
+    ] = None,
+    target: TargetOption = None,
+    duckdb_path: DuckDBOption = None,
+) -> None:
+    """Run the data-quality checkpoint and write the analyst report. Exits 1 when an
+    error-severity check fails."""
+    from onceonly.report.build import build_report
+
+    written = build_report(_settings(target, duckdb_path), out)
+    console.print(f"exactly once: {'yes' if written.exactly_once else 'NO'}")
+    console.print(f"report: {written.index.resolve()}")
+    console.print(f"summary: {written.summary.resolve()}")
+    if not written.checks_passed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -87,13 +87,31 @@ def audit_facts(repair: bool) -> dict[str, Any]:
     }
 
 
-def write_summary(findings: dict[str, Any]) -> str:
-    import json
-    from pathlib import Path
+def run_data_quality() -> dict[str, Any]:
+    from onceonly.report.build import run_checks
 
-    out = Path(os.environ.get("ONCEONLY_REPORTS_DIR", "reports"))
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "summary.json"
-    body = {"generated_at": datetime.now(UTC).isoformat(), "findings": findings}
-    path.write_text(json.dumps(body, indent=2, default=str) + "\n")
-    return str(path.resolve())
+    return run_checks(settings_for_task())
+
+
+def write_report(checked: dict[str, Any]) -> dict[str, Any]:
+    from onceonly.report.build import build_report
+
+    report = build_report(settings_for_task(), checked=checked)
+    failed = [c["name"] for c in checked["checks"] if not c["success"] and c["severity"] == "error"]
+    return {
+        "index": str(report.index.resolve()),
+        "summary": str(report.summary.resolve()),
+        "exactly_once": report.exactly_once,
+        "failed_checks": failed,
+    }
+
+
+def enforce_verdict(written: dict[str, Any]) -> None:
+    from onceonly.errors import OnceOnlyError
+
+    if written["failed_checks"]:
+        raise OnceOnlyError(
+            "error-severity checks failed: "
+            + ", ".join(written["failed_checks"])
+            + f"; see {written['index']}"
+        )

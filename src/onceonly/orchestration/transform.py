@@ -84,20 +84,27 @@ def transform_dag(stream: str) -> DAG:
 
         @task(task_id="data_quality", retries=0)
         def data_quality() -> dict[str, Any]:
-            """Seam for the data-quality checkpoint: the facts audit and dq findings."""
-            from onceonly.orchestration.tasks import audit_facts
+            """The Great Expectations checkpoint (with Data Docs); its outcome as data."""
+            from onceonly.orchestration.tasks import run_data_quality
 
-            return audit_facts(repair=False)
+            return run_data_quality()
 
         @task(task_id="report", retries=0)
-        def report(findings: dict[str, Any]) -> str:
-            """Seam for the analyst report: writes the findings as reports/summary.json."""
-            from onceonly.orchestration.tasks import write_summary
+        def report(checked: dict[str, Any]) -> dict[str, Any]:
+            """The analyst report (reports/index.html, reports/summary.json)."""
+            from onceonly.orchestration.tasks import write_report
 
-            return write_summary(findings)
+            return write_report(checked)
+
+        @task(task_id="verdict", retries=0)
+        def verdict(written: dict[str, Any]) -> None:
+            """Fails the run when an error-severity check failed (after the report exists)."""
+            from onceonly.orchestration.tasks import enforce_verdict
+
+            enforce_verdict(written)
 
         checked = data_quality()
         models >> checked
-        report(checked)
+        verdict(report(checked))
 
     return transform()

@@ -72,8 +72,11 @@ def _outcome(check: Check, result: Any) -> CheckOutcome:
     info = result.exception_info or {}
     raised = [v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
     if info.get("raised_exception") or raised:
-        message = (info.get("exception_message") or (raised[0] if raised else {}).get(
-            "exception_message") or "GX raised an exception")
+        message = (
+            info.get("exception_message")
+            or (raised[0] if raised else {}).get("exception_message")
+            or "GX raised an exception"
+        )
         return CheckOutcome(check, False, 0, [], str(message).splitlines()[0])
     r = result.result or {}
     if check.unique_column:
@@ -85,14 +88,36 @@ def _outcome(check: Check, result: Any) -> CheckOutcome:
     return CheckOutcome(check, bool(result.success), count, sample[:20])
 
 
+def _close(source: Any) -> None:
+    """Let go of the warehouse: DuckDB allows one configuration per open file, and the
+    tasks after the checkpoint open it again in the same process."""
+    import gc
+
+    engines = []
+    execution = getattr(source, "_execution_engine", None)
+    if execution is not None:
+        connection = getattr(execution, "_connection", None)
+        if connection is not None:
+            connection.close()
+            execution._connection = None  # noqa: SLF001
+        engines.append(execution.engine)
+    if getattr(source, "_engine", None) is not None:
+        engines.append(source._engine)  # noqa: SLF001
+    for engine in engines:
+        engine.dispose()
+    gc.collect()
+
+
 def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
     if settings.target == "duckdb":
         from onceonly.quality.gx_duckdb import enable_duckdb_persisted_connection
+        from onceonly.targets.duckdb import release_in_process_dbt
 
         enable_duckdb_persisted_connection()
+        release_in_process_dbt()
     checks = configured()
     context = gx.get_context(mode="ephemeral")
     docs_dir = (reports_dir / "data_docs").resolve()
@@ -134,7 +159,10 @@ def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
             result_format={"result_format": "COMPLETE", "partial_unexpected_count": 20},
         )
     )
-    result = checkpoint.run()
+    try:
+        result = checkpoint.run()
+    finally:
+        _close(source)
     by_name = {c.name: c for c in checks}
     outcomes: list[CheckOutcome] = []
     for validation in result.run_results.values():

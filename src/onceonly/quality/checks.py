@@ -51,19 +51,25 @@ _MISSING_HOURS = """
 
 CHECKS: tuple[Check, ...] = (
     Check(
-        "duplicates.event_id_unique", "fct_order_events.duplicates", FACTS,
+        "duplicates.event_id_unique",
+        "fct_order_events.duplicates",
+        FACTS,
         "each event_id is held once in the facts",
         unique_column="event_id",
     ),
     Check(
-        "duplicates.sequence_unique", "fct_order_events.duplicates", FACTS,
+        "duplicates.sequence_unique",
+        "fct_order_events.duplicates",
+        FACTS,
         "(producer_id, producer_epoch, sequence_number) is held once in the facts",
         sql="select producer_id, producer_epoch, sequence_number, count(*) as copies "
         "from {batch} group by producer_id, producer_epoch, sequence_number "
         "having count(*) > 1",
     ),
     Check(
-        "gaps.sequence_holes", "fct_order_events.gaps", FACTS,
+        "gaps.sequence_holes",
+        "fct_order_events.gaps",
+        FACTS,
         "no hole in a producer's sequence (per epoch)",
         severity="warn",
         sql="select producer_id, producer_epoch, previous_number + 1 as first_missing, "
@@ -74,7 +80,9 @@ CHECKS: tuple[Check, ...] = (
         "where sequence_number > previous_number + 1",
     ),
     Check(
-        "gaps.missing_hours", "fct_order_events.gaps", FACTS,
+        "gaps.missing_hours",
+        "fct_order_events.gaps",
+        FACTS,
         "every hour inside the stream's observed range has events",
         severity="warn",
         sql_by_engine=(
@@ -83,7 +91,9 @@ CHECKS: tuple[Check, ...] = (
         ),
     ),
     Check(
-        "reconciliation.events_in_facts", "fct_order_events.reconciliation", FACTS,
+        "reconciliation.events_in_facts",
+        "fct_order_events.reconciliation",
+        FACTS,
         "distinct valid event_ids in raw = rows in the facts (names each event_id)",
         sql="select event_id, 'in raw, not in the facts' as problem from ("
         " select distinct event_id from raw.orders_events"
@@ -94,20 +104,25 @@ CHECKS: tuple[Check, ...] = (
         " except select event_id from raw.orders_events) as extra",
     ),
     Check(
-        "reconciliation.file_accounting", "load_ledger.control_totals", "raw.load_ledger",
+        "reconciliation.file_accounting",
+        "load_ledger.control_totals",
+        "raw.load_ledger",
         "per landed file: lines read = rows landed + rows quarantined",
         sql="select source_file, lines_read, rows_landed, rows_quarantined from {batch} "
         "where status = 'landed' and lines_read <> rows_landed + rows_quarantined",
     ),
     Check(
-        "reconciliation.manifest_counts", "load_ledger.control_totals", "raw.load_ledger",
+        "reconciliation.manifest_counts",
+        "load_ledger.control_totals",
+        "raw.load_ledger",
         "per landed file with a manifest: record_count = lines read",
         sql="select source_file, manifest_record_count, lines_read from {batch} "
         "where status = 'landed' and manifest_record_count is not null "
         "and manifest_record_count <> lines_read",
     ),
     Check(
-        "reconciliation.daily_revenue", "fct_daily_revenue.reconciliation",
+        "reconciliation.daily_revenue",
+        "fct_daily_revenue.reconciliation",
         "analytics.fct_daily_revenue",
         "daily revenue in the facts = the same sums recomputed from raw's first copies",
         sql="with first_copies as (" + _FIRST_COPIES + "), "
@@ -126,7 +141,9 @@ CHECKS: tuple[Check, ...] = (
         "where f.gross_revenue is distinct from r.gross or f.refunds is distinct from r.refunds",
     ),
     Check(
-        "conflicts.conflicting_copies", "event_conflicts.conflicts", "dq.event_conflicts",
+        "conflicts.conflicting_copies",
+        "event_conflicts.conflicts",
+        "dq.event_conflicts",
         "no event_id delivered with differing content",
         severity="warn",
         sql="select event_id, copies, versions from {batch}",

@@ -94,3 +94,22 @@ class DuckDBTarget:
 
     def close(self) -> None:
         self.con.close()
+
+
+def release_in_process_dbt() -> None:
+    """Close the DuckDB connection that dbt-duckdb keeps for the life of a process.
+
+    When dbt ran in this process (Cosmos' dbt runner under ``dag.test()``, or
+    ``onceonly.dbt_runner``), its connection stays open; DuckDB then refuses a connection
+    to the same file with another configuration (as duckdb-engine's, which GX uses).
+    """
+    import sys
+
+    module = sys.modules.get("dbt.adapters.duckdb.connections")
+    if module is None:
+        return
+    manager = module.DuckDBConnectionManager
+    env = getattr(manager, "_ENV", None)
+    if env is not None:
+        env.close()
+    manager.close_all_connections()

@@ -1,0 +1,1 @@
+"""The analyst report: reports/index.html (one self-contained file) and reports/summary.json."""

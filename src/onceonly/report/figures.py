@@ -1,0 +1,158 @@
+"""The report's figures, read from the warehouse (the same SQL on DuckDB and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from onceonly.targets import Warehouse
+
+_DUPLICATE_CAUSES = """
+    select cast(c._arrived_at as date) as day,
+        case
+            when l.forced then 'replay'
+            when c.first_batch_id = c._batch_id and c.first_source_file = c._source_file
+                then 'in_file'
+            else 'cross_file'
+        end as cause,
+        count(*) as copies
+    from staging.int_order_event_copies_ranked as c
+    left join raw.load_ledger as l
+        on l.batch_id = c._batch_id and l.source_file = c._source_file and l.status = 'landed'
+    where c.copy_rank > 1
+    group by 1, 2
+"""
+
+
+@dataclass
+class Day:
+    day: str
+    delivered_copies: int = 0  # lines in landed files: rows landed + lines quarantined
+    distinct_events: int = 0  # events whose first copy arrived this day
+    duplicates: dict[str, int] = field(default_factory=dict)  # cause -> copies removed
+    quarantined: dict[str, int] = field(default_factory=dict)  # reason code -> lines
+    files_redelivered_skipped: int = 0
+    files_rejected: int = 0
+    late_duplicates: int = 0
+    conflicting_events: int = 0
+    control_totals: dict[str, int] = field(default_factory=dict)  # match/mismatch/no manifest
+
+    @property
+    def duplicates_removed(self) -> int:
+        return sum(self.duplicates.values())
+
+
+@dataclass
+class Figures:
+    days: list[Day]
+    totals: dict[str, int]
+    gaps: list[dict[str, Any]]
+    conflicts: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "totals": self.totals,
+            "days": [{**asdict(d), "duplicates_removed": d.duplicates_removed} for d in self.days],
+            "gaps": self.gaps,
+            "conflicts": self.conflicts,
+        }
+
+
+def _iso(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def read_figures(warehouse: Warehouse) -> Figures:
+    days: dict[str, Day] = {}
+
+    def day(value: object) -> Day:
+        key = _iso(value)
+        return days.setdefault(key, Day(key))
+
+    for d, status, n, _lines, landed, quarantined, has_manifest in warehouse.query(
+        "select cast(arrived_at as date), status, count(*), sum(lines_read), sum(rows_landed), "
+        "sum(rows_quarantined), manifest_record_count is not null from raw.load_ledger "
+        "where stream = 'orders' group by 1, 2, 7"
+    ):
+        entry = day(d)
+        n = int(str(n))
+        if status == "landed":
+            entry.delivered_copies += int(str(landed)) + int(str(quarantined))
+        elif status == "skipped":
+            entry.files_redelivered_skipped += n
+        else:
+            entry.files_rejected += n
+        state = "mismatch" if status == "rejected" else "match" if has_manifest else "no manifest"
+        entry.control_totals[state] = entry.control_totals.get(state, 0) + n
+    for d, n in warehouse.query(
+        "select cast(_arrived_at as date), count(*) from staging.int_order_event_copies_ranked "
+        "where copy_rank = 1 group by 1"
+    ):
+        day(d).distinct_events = int(str(n))
+    for d, cause, n in warehouse.query(_DUPLICATE_CAUSES):
+        day(d).duplicates[str(cause)] = int(str(n))
+    for d, code, n in warehouse.query(
+        "select cast(l.arrived_at as date), q.reason_code, count(*) from raw.quarantine as q "
+        "join raw.load_ledger as l on l.batch_id = q.batch_id and l.source_file = q.source_file "
+        "group by 1, 2"
+    ):
+        day(d).quarantined[str(code)] = int(str(n))
+    for d, n in warehouse.query(
+        "select cast(arrived_at as date), count(*) from dq.late_duplicates group by 1"
+    ):
+        day(d).late_duplicates = int(str(n))
+    for d, n in warehouse.query(
+        "select cast(c._arrived_at as date), count(*) from dq.event_conflicts as e "
+        "join staging.int_order_event_copies_ranked as c "
+        "on c.event_id = e.event_id and c.copy_rank = 1 group by 1"
+    ):
+        day(d).conflicting_events = int(str(n))
+    gaps = [
+        {
+            "producer_id": p,
+            "producer_epoch": int(str(e)),
+            "first_missing": int(str(a)),
+            "last_missing": int(str(b)),
+            "missing_count": int(str(m)),
+        }
+        for p, e, a, b, m in warehouse.query(
+            "select producer_id, producer_epoch, first_missing, last_missing, missing_count "
+            "from dq.sequence_gaps order by 1, 2, 3"
+        )
+    ]
+    conflicts = [
+        {"event_id": e, "copies": int(str(c)), "versions": int(str(v))}
+        for e, c, v in warehouse.query(
+            "select event_id, copies, versions from dq.event_conflicts order by event_id"
+        )
+    ]
+    [(facts, distinct_facts)] = warehouse.query(
+        "select count(*), count(distinct event_id) from analytics.fct_order_events"
+    )
+    ordered = [days[k] for k in sorted(days)]
+    causes: dict[str, int] = defaultdict(int)
+    reasons: dict[str, int] = defaultdict(int)
+    for d in ordered:
+        for k, v in d.duplicates.items():
+            causes[k] += v
+        for k, v in d.quarantined.items():
+            reasons[k] += v
+    totals = {
+        "delivered_copies": sum(d.delivered_copies for d in ordered),
+        "distinct_events": sum(d.distinct_events for d in ordered),
+        "fact_rows": int(str(facts)),
+        "fact_event_ids": int(str(distinct_facts)),
+        "duplicates_removed": sum(d.duplicates_removed for d in ordered),
+        **{f"duplicates_{k}": v for k, v in sorted(causes.items())},
+        "quarantined": sum(reasons.values()),
+        **{f"quarantined_{k}": v for k, v in sorted(reasons.items())},
+        "files_redelivered_skipped": sum(d.files_redelivered_skipped for d in ordered),
+        "files_rejected": sum(d.files_rejected for d in ordered),
+        "sequence_gaps": len(gaps),
+        "events_lost_in_gaps": sum(g["missing_count"] for g in gaps),
+        "conflicting_events": len(conflicts),
+        "late_duplicates": sum(d.late_duplicates for d in ordered),
+    }
+    return Figures(ordered, totals, gaps, conflicts)

@@ -1,0 +1,259 @@
+"""Render the report as one self-contained HTML file: inline CSS and SVG, no script, and
+no URL outside the file except the relative link to the local Data Docs."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from onceonly.report.figures import Figures
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1100px;color:#1d2433;padding:0 1rem}
+h1{font-size:1.6rem;margin:0 0 .2rem}h2{font-size:1.15rem;margin:2rem 0 .6rem}
+.muted{color:#5b6475}.verdict{border-radius:8px;padding:1rem 1.2rem;margin:1.2rem 0}
+.yes{background:#e7f6ec;border:1px solid #4caf50}.no{background:#fdecea;border:1px solid #e53935}
+.verdict strong{font-size:1.3rem}.tiles{display:grid;grid-template-columns:repeat(4,1fr);gap:.7rem}
+.tile{border:1px solid #d8dde6;border-radius:6px;padding:.6rem .8rem}
+.tile .v{font-size:1.4rem;font-weight:600}.tile .k{color:#5b6475;font-size:.85rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{border-bottom:1px solid #e3e7ee;padding:.3rem .5rem;text-align:right}
+th:first-child,td:first-child{text-align:left}td.l,th.l{text-align:left}
+.error{color:#c62828;font-weight:600}.warn{color:#a86500;font-weight:600}.ok{color:#2e7d32}
+svg text{font:11px system-ui,sans-serif;fill:#1d2433}.legend span{margin-right:1rem}
+.sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
+"""
+
+COLORS = {"new": "#3f7fd8", "duplicates": "#f0a030", "quarantined": "#d9534f"}
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def verdict(figures: Figures, checks: list[dict[str, Any]]) -> tuple[bool, list[str]]:
+    """Exactly once: every event_id once in the facts, and no error-severity check failed."""
+    t = figures.totals
+    reasons: list[str] = []
+    extra = t["fact_rows"] - t["fact_event_ids"]
+    if extra:
+        reasons.append(f"{_n(extra)} fact rows repeat an event_id (run the full audit)")
+    failed = [c for c in checks if not c["success"] and c["severity"] == "error"]
+    reasons += [
+        f"check {c['name']} failed ({_n(c['unexpected_count'])} offending rows)" for c in failed
+    ]
+    ok = not reasons
+    if ok:
+        reasons.append(
+            f"{_n(t['delivered_copies'])} delivered copies became {_n(t['fact_event_ids'])} "
+            f"events, each held once; {_n(t['duplicates_removed'])} duplicate copies removed, "
+            f"{_n(t['quarantined'])} bad lines quarantined, nothing dropped silently"
+        )
+    if t["events_lost_in_gaps"]:
+        reasons.append(
+            f"upstream loss: {_n(t['events_lost_in_gaps'])} events never arrived "
+            f"({_n(t['sequence_gaps'])} sequence gaps) - reported, not recoverable here"
+        )
+    if t["conflicting_events"]:
+        reasons.append(
+            f"{_n(t['conflicting_events'])} event_ids arrived with differing content; "
+            "the first copy was kept"
+        )
+    return ok, reasons
+
+
+def _day_chart(figures: Figures) -> str:
+    days = figures.days
+    if not days:
+        return "<p class='muted'>No deliveries.</p>"
+    width, height, left, bottom = 1060, 240, 50, 40
+    peak = (
+        max(d.distinct_events + d.duplicates_removed + sum(d.quarantined.values()) for d in days)
+        or 1
+    )
+    step = (width - left) / len(days)
+    bar = max(step * 0.7, 2)
+    parts = [
+        f'<svg role="img" aria-label="copies per arrival day" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}">'
+    ]
+    scale = (height - bottom - 10) / peak
+    parts.append(f'<text x="0" y="12">{_n(peak)}</text>')
+    parts.append(
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width}" '
+        f'y2="{height - bottom}" stroke="#999"/>'
+    )
+    for i, d in enumerate(days):
+        x = left + i * step
+        y = height - bottom
+        for key, value in (
+            ("new", d.distinct_events),
+            ("duplicates", d.duplicates_removed),
+            ("quarantined", sum(d.quarantined.values())),
+        ):
+            h = value * scale
+            y -= h
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                f'fill="{COLORS[key]}"><title>{escape(d.day)} {key}: {_n(value)}'
+                f"</title></rect>"
+            )
+        parts.append(f'<text x="{x:.1f}" y="{height - bottom + 14}">{escape(d.day[5:])}</text>')
+    parts.append("</svg>")
+    legend = "".join(
+        f'<span><i class="sw" style="background:{c}"></i>{k}</span>' for k, c in COLORS.items()
+    )
+    return "".join(parts) + f'<p class="legend">{legend}</p>'
+
+
+def _bars(values: dict[str, int], label: str) -> str:
+    if not values:
+        return "<p class='muted'>None.</p>"
+    peak = max(values.values()) or 1
+    rows = len(values)
+    parts = [f'<svg role="img" aria-label="{escape(label)}" width="700" height="{rows * 24 + 6}">']
+    for i, (key, value) in enumerate(sorted(values.items(), key=lambda kv: -kv[1])):
+        w = 480 * value / peak
+        parts.append(
+            f'<text x="0" y="{i * 24 + 16}">{escape(key)}</text>'
+            f'<rect x="170" y="{i * 24 + 4}" width="{w:.1f}" height="16" '
+            f'fill="#3f7fd8"/><text x="{176 + w:.1f}" y="{i * 24 + 16}">{_n(value)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _table(headers: list[str], rows: list[list[str]], testid: str) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return (
+        f'<table data-testid="{testid}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
+
+
+def render(
+    figures: Figures, checks: list[dict[str, Any]], meta: dict[str, str], data_docs_link: str | None
+) -> str:
+    ok, reasons = verdict(figures, checks)
+    t = figures.totals
+    tiles = [
+        ("delivered_copies", "delivered copies"),
+        ("fact_event_ids", "distinct events (facts)"),
+        ("duplicates_removed", "duplicate copies removed"),
+        ("quarantined", "lines quarantined"),
+        ("files_rejected", "files rejected (control total)"),
+        ("events_lost_in_gaps", "events lost (sequence gaps)"),
+        ("conflicting_events", "conflicting events"),
+        ("late_duplicates", "late duplicates"),
+    ]
+    tile_html = "".join(
+        f'<div class="tile"><div class="v" data-figure="{k}">{_n(t[k])}</div>'
+        f'<div class="k">{escape(label)}</div></div>'
+        for k, label in tiles
+    )
+    causes = {
+        k.removeprefix("duplicates_"): v
+        for k, v in t.items()
+        if k.startswith("duplicates_") and k != "duplicates_removed"
+    }
+    reasons_q = {
+        k.removeprefix("quarantined_"): v for k, v in t.items() if k.startswith("quarantined_")
+    }
+    day_rows = [
+        [
+            escape(d.day),
+            _n(d.delivered_copies),
+            _n(d.distinct_events),
+            _n(d.duplicates.get("in_file", 0)),
+            _n(d.duplicates.get("cross_file", 0)),
+            _n(d.duplicates.get("replay", 0)),
+            _n(d.files_redelivered_skipped),
+            _n(sum(d.quarantined.values())),
+            _n(d.late_duplicates),
+            _n(d.conflicting_events),
+            escape(", ".join(f"{k}: {v}" for k, v in sorted(d.control_totals.items()))),
+        ]
+        for d in figures.days
+    ]
+    check_rows = [
+        [
+            escape(c["name"]),
+            f'<span class="{c["severity"] if not c["success"] else "ok"}">'
+            f"{'passed' if c['success'] else 'FAILED (' + c['severity'] + ')'}</span>",
+            _n(c["unexpected_count"]),
+            f'<span class="l">{escape(c["description"])}</span>',
+            escape(", ".join(str(s) for s in c["sample"][:5])),
+        ]
+        for c in checks
+    ]
+    gap_rows = [
+        [
+            escape(g["producer_id"]),
+            str(g["producer_epoch"]),
+            _n(g["first_missing"]),
+            _n(g["last_missing"]),
+            _n(g["missing_count"]),
+        ]
+        for g in figures.gaps[:100]
+    ]
+    conflict_rows = [
+        [escape(c["event_id"]), _n(c["copies"]), _n(c["versions"])] for c in figures.conflicts[:100]
+    ]
+    docs = (
+        f'<p>Great Expectations Data Docs: <a href="{escape(data_docs_link)}">'
+        "validation results</a> (local files).</p>"
+        if data_docs_link
+        else ""
+    )
+    verdict_html = (
+        f'<section id="verdict" class="verdict {"yes" if ok else "no"}">'
+        f"<strong>Exactly once: {'yes' if ok else 'no'}</strong><ul>"
+        + "".join(f"<li>{escape(r)}</li>" for r in reasons)
+        + "</ul></section>"
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>onceonly reconciliation report</title><style>{CSS}</style></head>
+<body>
+<h1>Reconciliation report: orders</h1>
+<p class="muted">Generated {escape(meta.get("generated_at", ""))} from target
+{escape(meta.get("target", ""))}. Days are UTC arrival days.</p>
+{verdict_html}
+<div class="tiles">{tile_html}</div>
+<h2>Copies per arrival day</h2>{_day_chart(figures)}
+<h2>Duplicate copies removed, by cause</h2>
+<p class="muted">in_file: repeated within one file; cross_file: already delivered in an
+earlier file; replay: a file landed again on purpose (forced). Files re-delivered byte for
+byte are skipped at landing: {_n(t["files_redelivered_skipped"])}.</p>
+{_bars(causes, "duplicates by cause")}
+<h2>Quarantined lines, by reason</h2>{_bars(reasons_q, "quarantined by reason")}
+<h2>Per day</h2>
+{
+        _table(
+            [
+                "day",
+                "delivered copies",
+                "new events",
+                "dup in-file",
+                "dup cross-file",
+                "dup replay",
+                "files skipped",
+                "quarantined",
+                "late dup",
+                "conflicts",
+                "control totals",
+            ],
+            day_rows,
+            "days",
+        )
+    }
+<h2>Checks (Great Expectations)</h2>{docs}
+{_table(["check", "status", "offending rows", "what it checks", "examples"], check_rows, "checks")}
+<h2>Sequence gaps ({_n(len(figures.gaps))})</h2>
+{_table(["producer", "epoch", "first missing", "last missing", "missing"], gap_rows, "gaps")}
+<h2>Conflicting events ({_n(len(figures.conflicts))})</h2>
+{_table(["event_id", "copies", "versions"], conflict_rows, "conflicts")}
+</body></html>
+"""

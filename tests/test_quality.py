@@ -1,0 +1,217 @@
+"""The Great Expectations safety net and the analyst report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from pipeline import build, land_zone
+
+from onceonly.generate.writer import generate
+from onceonly.quality.checkpoint import run_checkpoint
+from onceonly.report.build import build_report
+from onceonly.settings import Settings
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def zone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("zone")
+    generate(out, n_events=3000, days=2, seed=17, profile="messy")
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(zone: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = Settings(target="duckdb", duckdb_path=tmp_path_factory.mktemp("wh") / "w.duckdb")
+    land_zone(settings, zone)
+    build(settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def report_dir(built: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    build_report(built, out)
+    return out
+
+
+def copy_of(settings: Settings, tmp_path: Path) -> Settings:
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(settings.duckdb_path, path)
+    wal = Path(f"{settings.duckdb_path}.wal")
+    if wal.exists():
+        shutil.copy(wal, f"{path}.wal")
+    return Settings(target="duckdb", duckdb_path=path)
+
+
+def test_gx_duckdb_shim_is_what_makes_sql_expectations_work(tmp_path: Path) -> None:
+    """Fails loudly if a GX upgrade moves or renames what the shim patches."""
+    import duckdb
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
+
+    from onceonly.quality.gx_duckdb import enable_duckdb_persisted_connection
+
+    assert isinstance(engine._PERSISTED_CONNECTION_DIALECTS, tuple)
+    enable_duckdb_persisted_connection()
+    assert "duckdb" in engine._PERSISTED_CONNECTION_DIALECTS
+    db = tmp_path / "t.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table t as select * from (values ('a'), ('b'), ('b')) v(id)")
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_sql(name="s", connection_string=f"duckdb:///{db}")
+    batch = source.add_query_asset(
+        name="t", query="select * from t"
+    ).add_batch_definition_whole_table("all")
+    result = batch.get_batch().validate(gxe.ExpectColumnValuesToBeUnique(column="id"))
+    assert result.success is False
+    assert result.result["unexpected_count"] == 2
+    assert set(result.result["partial_unexpected_list"]) == {"b"}
+
+
+def test_every_injected_gap_and_conflict_is_reported_and_nothing_else(
+    report_dir: Path, zone: Path
+) -> None:
+    summary = json.loads((report_dir / "summary.json").read_text())
+    truth = zone / "_truth"
+    gaps = [
+        {k: int(v) if k != "producer_id" else v for k, v in row.items()}
+        for row in read_csv(truth / "sequence_gaps.csv")
+    ]
+    assert gaps  # the messy profile lost some events
+    assert sorted(summary["gaps"], key=str) == sorted(gaps, key=str)
+    conflicts = [
+        {"event_id": r["event_id"], "copies": int(r["copies"]), "versions": int(r["versions"])}
+        for r in read_csv(truth / "event_conflicts.csv")
+    ]
+    assert conflicts
+    assert sorted(summary["conflicts"], key=str) == sorted(conflicts, key=str)
+    checks = {c["name"]: c for c in summary["checks"]}
+    assert checks["gaps.sequence_holes"]["unexpected_count"] == len(gaps)
+    assert checks["conflicts.conflicting_copies"]["unexpected_count"] == len(conflicts)
+    # the error-severity checks all pass on correct facts
+    assert [c["name"] for c in summary["checks"] if not c["success"]] == [
+        "gaps.sequence_holes",
+        "conflicts.conflicting_copies",
+    ]
+    assert summary["checks_passed"] is True and summary["exactly_once"] is True
+
+
+def test_summary_figures_equal_the_truth(report_dir: Path, zone: Path) -> None:
+    totals = json.loads((report_dir / "summary.json").read_text())["totals"]
+    truth = zone / "_truth"
+    files = read_csv(truth / "files.csv")
+    landed = [f for f in files if f["status"] == "landed"]
+    assert (
+        totals["fact_event_ids"]
+        == totals["fact_rows"]
+        == len(read_csv(truth / "fct_order_events.csv"))
+    )
+    assert totals["delivered_copies"] == sum(int(f["lines"]) for f in landed)
+    assert totals["quarantined"] == len(read_csv(truth / "quarantine.csv"))
+    assert totals["duplicates_removed"] == sum(
+        int(f["duplicates_in_file"]) + int(f["duplicates_of_earlier"]) for f in landed
+    )
+    assert totals["duplicates_in_file"] == sum(int(f["duplicates_in_file"]) for f in landed)
+    assert totals["files_rejected"] == sum(f["status"] == "rejected" for f in files)
+    assert totals["files_redelivered_skipped"] == sum(f["status"] == "skipped" for f in files)
+    assert totals["late_duplicates"] == len(read_csv(truth / "late_duplicates.csv"))
+    gaps = read_csv(truth / "sequence_gaps.csv")
+    assert totals["events_lost_in_gaps"] == sum(int(g["missing_count"]) for g in gaps)
+
+
+def test_a_duplicate_written_into_the_facts_fails_the_checkpoint_naming_it(
+    built: Settings, tmp_path: Path
+) -> None:
+    import duckdb
+
+    settings = copy_of(built, tmp_path)
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        [(victim,)] = con.execute("select min(event_id) from analytics.fct_order_events").fetchall()
+        con.execute(
+            "insert into analytics.fct_order_events "
+            "select * from analytics.fct_order_events where event_id = ?",
+            [victim],
+        )
+    outcome = run_checkpoint(settings, tmp_path / "r")
+    failed = {o.check.name: o for o in outcome.errors}
+    assert "duplicates.event_id_unique" in failed
+    assert failed["duplicates.event_id_unique"].sample == [victim]
+    assert not outcome.success
+
+
+def test_a_fact_row_deleted_fails_the_checkpoint_naming_it(built: Settings, tmp_path: Path) -> None:
+    import duckdb
+
+    settings = copy_of(built, tmp_path)
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        [(victim,)] = con.execute("select max(event_id) from analytics.fct_order_events").fetchall()
+        con.execute("delete from analytics.fct_order_events where event_id = ?", [victim])
+    outcome = run_checkpoint(settings, tmp_path / "r")
+    failed = {o.check.name: o for o in outcome.errors}
+    assert list(failed) == ["reconciliation.events_in_facts"]
+    assert failed["reconciliation.events_in_facts"].sample == [
+        {"event_id": victim, "problem": "in raw, not in the facts"}
+    ]
+    written = build_report(settings, tmp_path / "report")
+    assert written.exactly_once is False and written.checks_passed is False
+
+
+def test_report_in_headless_chromium(report_dir: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    summary = json.loads((report_dir / "summary.json").read_text())
+    html = (report_dir / "index.html").read_text()
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1600})
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto((report_dir / "index.html").resolve().as_uri())
+            verdict = page.inner_text("#verdict")
+            figures = {
+                key: page.inner_text(f'[data-figure="{key}"]')
+                for key in (
+                    "delivered_copies",
+                    "fact_event_ids",
+                    "duplicates_removed",
+                    "quarantined",
+                    "events_lost_in_gaps",
+                    "conflicting_events",
+                )
+            }
+            day_rows = page.locator('[data-testid="days"] tbody tr').count()
+            charts = page.locator("svg").count()
+            page.screenshot(path=str(report_dir / "screenshot.png"), full_page=True)
+        finally:
+            browser.close()
+    assert verdict.startswith("Exactly once: yes")
+    for key, shown in figures.items():
+        assert shown == f"{summary['totals'][key]:,}", key
+    assert day_rows == len(summary["days"])
+    assert charts >= 3
+    assert requests and all(u.startswith("file://") for u in requests), requests
+    assert (report_dir / "screenshot.png").stat().st_size > 10_000
+    docs = summary["data_docs"]
+    assert docs and (report_dir / docs).exists()
