@@ -32,7 +32,8 @@ def settings_for_task() -> Settings:
 
 def interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
     """The run's data interval, or the one `onceonly run` passed in the run's conf."""
-    conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
+    dag_run = context.get("dag_run")
+    conf = (dag_run.conf if dag_run is not None else None) or {}
     start = conf.get("start") or context["data_interval_start"]
     end = conf.get("end") or context["data_interval_end"]
 

@@ -20,6 +20,7 @@ def dbt_task_group(group_id: str = "dbt") -> Any:
     """The dbt project as Airflow tasks: models retried, tests not."""
     import os
     import shutil
+    import sys
     from pathlib import Path
 
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -30,7 +31,7 @@ def dbt_task_group(group_id: str = "dbt") -> Any:
             f"{MANIFEST} is missing: run `onceonly dbt-manifest` (or `dbt parse`) first"
         )
     target = os.environ.get("ONCEONLY_TARGET", "duckdb")
-    dbt = shutil.which("dbt") or str(Path(os.sys.executable).with_name("dbt"))
+    dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
@@ -105,6 +106,6 @@ def transform_dag(stream: str) -> DAG:
 
         checked = data_quality()
         models >> checked
-        verdict(report(checked))
+        verdict(report(checked))  # type: ignore[arg-type]
 
     return transform()

@@ -167,7 +167,9 @@ def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
     outcomes: list[CheckOutcome] = []
     for validation in result.run_results.values():
         for expectation_result in validation.results:
-            name = expectation_result.expectation_config.meta["check"]
+            config = expectation_result.expectation_config
+            assert config is not None and config.meta is not None
+            name = config.meta["check"]
             outcomes.append(_outcome(by_name[name], expectation_result))
     order = {c.name: i for i, c in enumerate(checks)}
     outcomes.sort(key=lambda o: order[o.check.name])

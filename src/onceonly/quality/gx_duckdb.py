@@ -27,4 +27,4 @@ def enable_duckdb_persisted_connection() -> None:
 
     dialects = engine._PERSISTED_CONNECTION_DIALECTS  # noqa: SLF001 - the documented shim
     if DUCKDB not in dialects:
-        engine._PERSISTED_CONNECTION_DIALECTS = (*dialects, DUCKDB)  # noqa: SLF001
+        engine._PERSISTED_CONNECTION_DIALECTS = (*dialects, DUCKDB)  # type: ignore[assignment]  # noqa: SLF001

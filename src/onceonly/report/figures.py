@@ -151,7 +151,7 @@ def read_figures(warehouse: Warehouse) -> Figures:
         "files_redelivered_skipped": sum(d.files_redelivered_skipped for d in ordered),
         "files_rejected": sum(d.files_rejected for d in ordered),
         "sequence_gaps": len(gaps),
-        "events_lost_in_gaps": sum(g["missing_count"] for g in gaps),
+        "events_lost_in_gaps": sum(int(str(g["missing_count"])) for g in gaps),
         "conflicting_events": len(conflicts),
         "late_duplicates": sum(d.late_duplicates for d in ordered),
     }

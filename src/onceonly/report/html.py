@@ -86,7 +86,7 @@ def _day_chart(figures: Figures) -> str:
     )
     for i, d in enumerate(days):
         x = left + i * step
-        y = height - bottom
+        y: float = height - bottom
         for key, value in (
             ("new", d.distinct_events),
             ("duplicates", d.duplicates_removed),
