@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -52,3 +53,13 @@ def fact_checksums(settings: Settings) -> dict[str, str]:
         return {c.relation: checksum(target, c.relation, c.columns) for c in FACT_TABLES}
     finally:
         target.close()
+
+
+def copy_of(settings: Settings, tmp_path: Path) -> Settings:
+    """A copy of a DuckDB warehouse (with its WAL) to change without touching the original."""
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(settings.duckdb_path, path)
+    wal = Path(f"{settings.duckdb_path}.wal")
+    if wal.exists():
+        shutil.copy(wal, f"{path}.wal")
+    return Settings(target="duckdb", duckdb_path=path)

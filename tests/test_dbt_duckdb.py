@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import jsonl, order_placed
-from pipeline import build, differences, fact_checksums, land_zone
+from pipeline import build, copy_of, differences, fact_checksums, land_zone
 
 from onceonly import reconcile
 from onceonly.generate.writer import generate
@@ -32,15 +32,6 @@ def built(zone: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     land_zone(settings, zone)
     build(settings)
     return settings
-
-
-def copy_of(settings: Settings, tmp_path: Path) -> Settings:
-    path = tmp_path / "copy.duckdb"
-    shutil.copy(settings.duckdb_path, path)
-    wal = Path(f"{settings.duckdb_path}.wal")
-    if wal.exists():
-        shutil.copy(wal, f"{path}.wal")
-    return Settings(target="duckdb", duckdb_path=path)
 
 
 def test_messy_deliveries_build_facts_equal_to_the_truth(built: Settings, zone: Path) -> None:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pipeline import build, land_zone
+from pipeline import build, copy_of, land_zone
 
 from onceonly.generate.writer import generate
 from onceonly.quality.checkpoint import run_checkpoint
@@ -41,15 +41,6 @@ def report_dir(built: Settings, tmp_path_factory: pytest.TempPathFactory) -> Pat
     out = tmp_path_factory.mktemp("reports")
     build_report(built, out)
     return out
-
-
-def copy_of(settings: Settings, tmp_path: Path) -> Settings:
-    path = tmp_path / "copy.duckdb"
-    shutil.copy(settings.duckdb_path, path)
-    wal = Path(f"{settings.duckdb_path}.wal")
-    if wal.exists():
-        shutil.copy(wal, f"{path}.wal")
-    return Settings(target="duckdb", duckdb_path=path)
 
 
 def test_gx_duckdb_shim_is_what_makes_sql_expectations_work(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from onceonly.generate.truth import TRUTH_COLUMNS
 from onceonly.targets import Warehouse
 
 
@@ -20,77 +21,27 @@ class Comparison:
     query: str | None = None  # defaults to selecting `columns` from `relation`
 
 
-COMPARISONS = (
+#: Each truth file and the warehouse relation that must hold the same rows.
+RELATIONS = {
+    "fct_order_events": "analytics.fct_order_events",
+    "fct_orders": "analytics.fct_orders",
+    "fct_daily_revenue": "analytics.fct_daily_revenue",
+    "sequence_gaps": "dq.sequence_gaps",
+    "event_conflicts": "dq.event_conflicts",
+    "late_duplicates": "dq.late_duplicates",
+    "files": "dq.batch_reconciliation",
+    "quarantine": "raw.quarantine",
+}
+#: truth columns not held by the warehouse relation (compared elsewhere or informational)
+_NOT_COMPARED = {"files": {"arrived_at"}}
+
+COMPARISONS = tuple(
     Comparison(
-        "fct_order_events",
-        "analytics.fct_order_events",
-        (
-            "event_id",
-            "event_type",
-            "occurred_at",
-            "producer_id",
-            "producer_epoch",
-            "sequence_number",
-            "order_id",
-            "customer_id",
-            "product_id",
-            "quantity",
-            "amount",
-            "currency",
-            "_source_file",
-            "_line_number",
-        ),
-    ),
-    Comparison(
-        "fct_orders",
-        "analytics.fct_orders",
-        (
-            "order_id",
-            "customer_id",
-            "product_id",
-            "quantity",
-            "order_amount",
-            "placed_at",
-            "captured_amount",
-            "refunded_amount",
-            "status",
-        ),
-    ),
-    Comparison(
-        "fct_daily_revenue",
-        "analytics.fct_daily_revenue",
-        ("revenue_date", "product_id", "orders_placed", "gross_revenue", "refunds", "net_revenue"),
-    ),
-    Comparison(
-        "sequence_gaps",
-        "dq.sequence_gaps",
-        ("producer_id", "producer_epoch", "first_missing", "last_missing", "missing_count"),
-    ),
-    Comparison("event_conflicts", "dq.event_conflicts", ("event_id", "copies", "versions")),
-    Comparison(
-        "late_duplicates",
-        "dq.late_duplicates",
-        ("event_id", "source_file", "line_number", "occurred_at", "arrived_at"),
-    ),
-    Comparison(
-        "files",
-        "dq.batch_reconciliation",
-        (
-            "source_file",
-            "status",
-            "lines",
-            "landed",
-            "quarantined",
-            "new_events",
-            "duplicates_in_file",
-            "duplicates_of_earlier",
-        ),
-    ),
-    Comparison(
-        "quarantine",
-        "raw.quarantine",
-        ("source_file", "line_number", "reason_code"),
-    ),
+        name,
+        relation,
+        tuple(c for c in TRUTH_COLUMNS[name] if c not in _NOT_COMPARED.get(name, set())),
+    )
+    for name, relation in RELATIONS.items()
 )
 
 

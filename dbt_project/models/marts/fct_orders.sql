@@ -19,13 +19,9 @@ events as (
 touched_orders as (
 
     select distinct order_id
-    from events
-    {% if is_incremental() %}
-    where _loaded_at > (
-        select coalesce(max(_last_event_loaded_at), {{ onceonly.timestamp_floor() }})
-        from {{ this }}
-    )
-    {% endif %}
+    from (
+        {{ onceonly.new_copies('events', watermark_column='_last_event_loaded_at') }}
+    ) as new_events
 
 ),
 

@@ -17,6 +17,66 @@ from onceonly.generate.events import Event
 
 ZERO = Decimal("0.00")
 
+#: The columns of each _truth/<name>.csv, in order.
+TRUTH_COLUMNS: dict[str, tuple[str, ...]] = {
+    "fct_order_events": (
+        "event_id",
+        "event_type",
+        "occurred_at",
+        "producer_id",
+        "producer_epoch",
+        "sequence_number",
+        "order_id",
+        "customer_id",
+        "product_id",
+        "quantity",
+        "amount",
+        "currency",
+        "_source_file",
+        "_line_number",
+    ),
+    "fct_orders": (
+        "order_id",
+        "customer_id",
+        "product_id",
+        "quantity",
+        "order_amount",
+        "placed_at",
+        "captured_amount",
+        "refunded_amount",
+        "status",
+    ),
+    "fct_daily_revenue": (
+        "revenue_date",
+        "product_id",
+        "orders_placed",
+        "gross_revenue",
+        "refunds",
+        "net_revenue",
+    ),
+    "sequence_gaps": (
+        "producer_id",
+        "producer_epoch",
+        "first_missing",
+        "last_missing",
+        "missing_count",
+    ),
+    "event_conflicts": ("event_id", "copies", "versions"),
+    "late_duplicates": ("event_id", "source_file", "line_number", "occurred_at", "arrived_at"),
+    "files": (
+        "source_file",
+        "arrived_at",
+        "status",
+        "lines",
+        "landed",
+        "quarantined",
+        "new_events",
+        "duplicates_in_file",
+        "duplicates_of_earlier",
+    ),
+    "quarantine": ("source_file", "line_number", "reason_code"),
+}
+
 
 @dataclass
 class Copy:

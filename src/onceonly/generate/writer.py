@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from onceonly.generate import deliveries, events, truth
+from onceonly.generate.truth import TRUTH_COLUMNS
 from onceonly.landing_zone import MANIFEST_SUFFIX
 
 DEFAULT_START = datetime(2026, 1, 5)
@@ -71,7 +72,7 @@ def generate(
     truth_dir = out / TRUTH_DIR
     truth_dir.mkdir(exist_ok=True)
     for name, rows in t.tables.items():
-        write_csv(truth_dir / f"{name}.csv", rows, _COLUMNS.get(name))
+        write_csv(truth_dir / f"{name}.csv", rows, list(TRUTH_COLUMNS[name]))
     info: dict[str, object] = {
         "seed": seed,
         "events": len(evs),
@@ -86,63 +87,3 @@ def generate(
     }
     (truth_dir / "faults.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return info
-
-
-_COLUMNS = {
-    "fct_order_events": [
-        "event_id",
-        "event_type",
-        "occurred_at",
-        "producer_id",
-        "producer_epoch",
-        "sequence_number",
-        "order_id",
-        "customer_id",
-        "product_id",
-        "quantity",
-        "amount",
-        "currency",
-        "_source_file",
-        "_line_number",
-    ],
-    "fct_orders": [
-        "order_id",
-        "customer_id",
-        "product_id",
-        "quantity",
-        "order_amount",
-        "placed_at",
-        "captured_amount",
-        "refunded_amount",
-        "status",
-    ],
-    "fct_daily_revenue": [
-        "revenue_date",
-        "product_id",
-        "orders_placed",
-        "gross_revenue",
-        "refunds",
-        "net_revenue",
-    ],
-    "sequence_gaps": [
-        "producer_id",
-        "producer_epoch",
-        "first_missing",
-        "last_missing",
-        "missing_count",
-    ],
-    "event_conflicts": ["event_id", "copies", "versions"],
-    "late_duplicates": ["event_id", "source_file", "line_number", "occurred_at", "arrived_at"],
-    "files": [
-        "source_file",
-        "arrived_at",
-        "status",
-        "lines",
-        "landed",
-        "quarantined",
-        "new_events",
-        "duplicates_in_file",
-        "duplicates_of_earlier",
-    ],
-    "quarantine": ["source_file", "line_number", "reason_code"],
-}

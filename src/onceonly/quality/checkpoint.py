@@ -132,9 +132,12 @@ def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
             },
         },
     )
-    source = context.data_sources.add_sql(
-        name="warehouse", connection_string=_connection_string(settings)
+    add = (
+        context.data_sources.add_postgres
+        if settings.target == "postgres"
+        else context.data_sources.add_sql
     )
+    source = add(name="warehouse", connection_string=_connection_string(settings))
     by_suite: dict[str, list[Check]] = defaultdict(list)
     for check in checks:
         by_suite[check.suite].append(check)

@@ -1,0 +1,69 @@
+"""Wall time of the data-quality checkpoint (all suites) on a warehouse of N fact rows.
+
+Builds N events of history (as bench_dedup.py does) with a full `dbt build`, then times
+`run_checkpoint` (GX import excluded, measured separately).
+
+Usage: .venv/bin/python benchmarks/bench_checkpoint.py [--events 10000000] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from bench_dedup import HISTORY_SQL
+
+from onceonly.contract import ORDERS
+from onceonly.dbt_runner import run_dbt
+from onceonly.settings import Settings
+from onceonly.targets.duckdb import DuckDBTarget
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="onceonly-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "checkpoint.duckdb"
+    db.unlink(missing_ok=True)
+    target = DuckDBTarget(db)
+    target.ensure_raw_tables(ORDERS)
+    target.con.execute(HISTORY_SQL.replace("$history", str(args.events)))
+    target.close()
+    settings = Settings(target="duckdb", duckdb_path=db)
+    t0 = time.perf_counter()
+    run_dbt("build", settings)
+    build_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    import great_expectations  # noqa: F401
+
+    import_s = time.perf_counter() - t0
+    from onceonly.quality.checkpoint import run_checkpoint
+
+    t0 = time.perf_counter()
+    outcome = run_checkpoint(settings, work / "reports")
+    checkpoint_s = time.perf_counter() - t0
+    print(
+        json.dumps(
+            {
+                "fact_rows": args.events,
+                "full_dbt_build_seconds": round(build_s, 1),
+                "gx_import_seconds": round(import_s, 1),
+                "checkpoint_seconds": round(checkpoint_s, 1),
+                "checks": {o.check.name: o.success for o in outcome.outcomes},
+                "machine": f"{platform.machine()}, {platform.python_version()}",
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
