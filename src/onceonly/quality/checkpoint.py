@@ -119,7 +119,10 @@ def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
         enable_duckdb_persisted_connection()
         release_in_process_dbt()
     checks = configured()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     docs_dir = (reports_dir / "data_docs").resolve()
     context.add_data_docs_site(
         site_name="onceonly",

@@ -20,6 +20,7 @@ h1{font-size:1.6rem;margin:0 0 .2rem}h2{font-size:1.15rem;margin:2rem 0 .6rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid #e3e7ee;padding:.3rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}td.l,th.l{text-align:left}
+table[data-testid="checks"] td{text-align:left}
 .error{color:#c62828;font-weight:600}.warn{color:#a86500;font-weight:600}.ok{color:#2e7d32}
 svg text{font:11px system-ui,sans-serif;fill:#1d2433}.legend span{margin-right:1rem}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
@@ -61,6 +62,20 @@ def verdict(figures: Figures, checks: list[dict[str, Any]]) -> tuple[bool, list[
             "the first copy was kept"
         )
     return ok, reasons
+
+
+def _status(check: dict[str, Any]) -> str:
+    if check["success"]:
+        return '<span class="ok">passed</span>'
+    if check["severity"] == "warn":
+        return '<span class="warn">reported (warn)</span>'
+    return '<span class="error">FAILED (error)</span>'
+
+
+def _example(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
 
 
 def _day_chart(figures: Figures) -> str:
@@ -179,11 +194,10 @@ def render(
     check_rows = [
         [
             escape(c["name"]),
-            f'<span class="{c["severity"] if not c["success"] else "ok"}">'
-            f"{'passed' if c['success'] else 'FAILED (' + c['severity'] + ')'}</span>",
+            _status(c),
             _n(c["unexpected_count"]),
-            f'<span class="l">{escape(c["description"])}</span>',
-            escape(", ".join(str(s) for s in c["sample"][:5])),
+            escape(c["description"]),
+            escape("; ".join(_example(x) for x in c["sample"][:5])),
         ]
         for c in checks
     ]
