@@ -323,5 +323,5 @@ def main() -> None:  # the console script
     try:
         app()
     except OnceOnlyError as exc:
-        err_console.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        print(f"error: {exc}", file=sys.stderr)  # one line, never wrapped
         sys.exit(2)

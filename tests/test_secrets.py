@@ -1,0 +1,84 @@
+"""A PostgreSQL password given through the environment never appears in output or files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pipeline import build, land_zone
+
+from onceonly.dbt_runner import project_dir
+from onceonly.errors import OnceOnlyError
+from onceonly.generate.writer import generate
+from onceonly.report.build import build_report
+from onceonly.settings import Settings
+from onceonly.targets import open_target
+
+PG = Settings(target="postgres")
+
+
+def _files_containing(root: Path, secret: str) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and secret.encode() in path.read_bytes():
+            found.append(str(path))
+    return found
+
+
+def test_a_wrong_password_is_not_echoed(
+    postgres_env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = "wrong-" + os.urandom(6).hex()
+    monkeypatch.setenv("ONCEONLY_PG_PASSWORD", secret)
+    with pytest.raises(OnceOnlyError) as caught:
+        open_target(PG)
+    assert secret not in str(caught.value)
+    assert postgres_env["ONCEONLY_PG_PORT"] in str(caught.value)  # says where, not how
+    (tmp_path / "orders").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "onceonly", "land", "--landing", ".", "--target", "postgres"],
+        capture_output=True, text=True, env={**os.environ}, cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "password authentication failed" in result.stderr  # it did try to connect
+    assert secret not in result.stdout + result.stderr
+
+
+def test_the_password_stays_out_of_logs_reports_and_artifacts(
+    postgres_env, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    secret = postgres_env["ONCEONLY_PG_PASSWORD"]
+    zone = tmp_path / "zone"
+    generate(zone, n_events=400, days=1, seed=2, profile="messy")
+    land_zone(PG, zone)
+    build(PG)
+    report = build_report(PG, tmp_path / "reports")
+    assert report.summary.exists()
+    out, err = capfd.readouterr()
+    assert secret not in out + err
+    assert _files_containing(tmp_path / "reports", secret) == []
+    for folder in ("target", "logs"):
+        path = project_dir() / folder
+        if path.exists():
+            assert _files_containing(path, secret) == [], folder
+    assert "PostgresSettings" in repr(open_settings := _settings_repr())
+    assert secret not in open_settings
+
+
+def _settings_repr() -> str:
+    from onceonly.targets.postgres import PostgresSettings
+
+    return repr(PostgresSettings.from_env())
+
+
+def test_identifiers_from_config_are_validated() -> None:
+    from onceonly.errors import ConfigError
+    from onceonly.sql import ident
+
+    assert ident("orders_events") == '"orders_events"'
+    for bad in ('x"; drop table t; --', "a b", "", "1abc", "x" * 64):
+        with pytest.raises(ConfigError):
+            ident(bad)
