@@ -69,8 +69,9 @@ def test_strings_with_sql_are_kept_exactly(tmp_path: Path) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 field_names = st.sampled_from([*ORDERS.field_names, "extra", ""])
@@ -90,7 +91,10 @@ def test_validator_never_crashes_and_always_decides(line: str | bytes) -> None:
         values = verdict.values
         assert values["event_id"] and values["event_id"].strip()
         assert values["event_type"] in (
-            "order_placed", "payment_captured", "order_shipped", "order_cancelled",
+            "order_placed",
+            "payment_captured",
+            "order_shipped",
+            "order_cancelled",
             "order_refunded",
         )
         assert values["sequence_number"] >= 0 and values["producer_epoch"] >= 0
@@ -110,9 +114,13 @@ def test_any_valid_event_is_accepted_with_its_values(
 ) -> None:
     amount = f"{cents // 100}.{cents % 100:02d}"
     event = {
-        "event_id": event_id, "event_type": "payment_captured",
-        "occurred_at": "2026-01-05T10:00:00Z", "producer_id": "p",
-        "sequence_number": sequence, "order_id": "o", "product_id": "s",
+        "event_id": event_id,
+        "event_type": "payment_captured",
+        "occurred_at": "2026-01-05T10:00:00Z",
+        "producer_id": "p",
+        "sequence_number": sequence,
+        "order_id": "o",
+        "product_id": "s",
         "amount": amount if as_string else float(amount) if cents < 2**50 else amount,
         "currency": "EUR",
     }

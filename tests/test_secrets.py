@@ -40,7 +40,10 @@ def test_a_wrong_password_is_not_echoed(
     (tmp_path / "orders").mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "onceonly", "land", "--landing", ".", "--target", "postgres"],
-        capture_output=True, text=True, env={**os.environ}, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert "password authentication failed" in result.stderr  # it did try to connect
