@@ -94,10 +94,10 @@ def run_data_quality() -> dict[str, Any]:
     return run_checks(settings_for_task())
 
 
-def write_report(checked: dict[str, Any]) -> dict[str, Any]:
+def write_report(checked: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
     from onceonly.report.build import build_report
 
-    report = build_report(settings_for_task(), checked=checked)
+    report = build_report(settings_for_task(), checked=checked, attempt=attempt)
     failed = [c["name"] for c in checked["checks"] if not c["success"] and c["severity"] == "error"]
     return {
         "index": str(report.index.resolve()),

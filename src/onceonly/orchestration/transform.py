@@ -90,12 +90,12 @@ def transform_dag(stream: str) -> DAG:
 
             return run_data_quality()
 
-        @task(task_id="report", retries=0)
-        def report(checked: dict[str, Any]) -> dict[str, Any]:
+        @task(task_id="report", retries=2)
+        def report(checked: dict[str, Any], **context: Any) -> dict[str, Any]:
             """The analyst report (reports/index.html, reports/summary.json)."""
             from onceonly.orchestration.tasks import write_report
 
-            return write_report(checked)
+            return write_report(checked, int(context["ti"].try_number))
 
         @task(task_id="verdict", retries=0)
         def verdict(written: dict[str, Any]) -> None:

@@ -58,9 +58,15 @@ def run_checks(settings: Settings, out: Path | None = None) -> dict[str, Any]:
 
 
 def build_report(
-    settings: Settings, out: Path | None = None, checked: dict[str, Any] | None = None
+    settings: Settings,
+    out: Path | None = None,
+    checked: dict[str, Any] | None = None,
+    attempt: int = 1,
 ) -> Report:
     """Write the report files; runs the checkpoint first unless its outcome is given."""
+    from onceonly.faults import maybe_fail
+
+    maybe_fail("report", attempt)
     out = out or default_reports_dir()
     out.mkdir(parents=True, exist_ok=True)
     checked = checked or run_checks(settings, out)
