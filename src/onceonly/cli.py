@@ -325,6 +325,9 @@ def chaos(
     seed: Annotated[int, typer.Option(help="Seed for data and faults.")] = 1,
     target: TargetOption = None,
     events: Annotated[int, typer.Option(min=50, help="Events per run.")] = 600,
+    first_run: Annotated[
+        int, typer.Option(min=0, help="Number of the first run (to replay one).")
+    ] = 0,
 ) -> None:
     """Inject failures into the real pipeline, recover, and compare with the truth.
 
@@ -334,7 +337,9 @@ def chaos(
     settings = _settings(target, None)
     with _progress() as progress:
         task = progress.add_task("chaos runs", total=runs)
-        summary = run_chaos(settings, runs, seed, events, lambda *_: progress.advance(task))
+        summary = run_chaos(
+            settings, runs, seed, events, lambda *_: progress.advance(task), first_run
+        )
     table = Table("measure", "value", title=f"chaos on {settings.target} (seed {seed})")
     r = summary.runs
     rows = [
@@ -356,6 +361,12 @@ def chaos(
     for name, value in rows:
         table.add_row(name, str(value))
     console.print(table)
+    for number, outcome in enumerate(r):
+        if outcome.notes or outcome.events_lost or outcome.events_duplicated:
+            err_console.print(
+                f"run {first_run + number} (faults: {', '.join(outcome.faults)}): "
+                + "; ".join(outcome.notes or ["events lost or duplicated"])
+            )
     if not summary.ok:
         raise typer.Exit(1)
 
