@@ -10,9 +10,24 @@ from pathlib import Path
 
 def _chaos(target: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "onceonly", "chaos", "--runs", "5", "--seed", "11",
-         "--target", target, "--events", "400"],
-        cwd=cwd, env={**os.environ, "COLUMNS": "120"}, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "onceonly",
+            "chaos",
+            "--runs",
+            "5",
+            "--seed",
+            "11",
+            "--target",
+            target,
+            "--events",
+            "400",
+        ],
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "120"},
+        capture_output=True,
+        text=True,
         timeout=1800,
     )
 

@@ -145,31 +145,10 @@ def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def _dbt_build(cwd: Path) -> subprocess.Popen[str]:
-    from onceonly.dbt_runner import project_dir
+def _dbt_build(cwd: Path) -> subprocess.Popen[bytes]:
+    from onceonly.dbt_runner import dbt_build_process
 
-    project = project_dir()
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            "build",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target",
-            "postgres",
-            "--target-path",
-            str(cwd / f"target-{os.urandom(3).hex()}"),
-            "--log-path",
-            str(cwd),
-        ],
-        cwd=cwd,
-        env={**os.environ, "ONCEONLY_TARGET": "postgres"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return dbt_build_process("postgres", cwd, {**os.environ})
 
 
 def test_two_landings_and_two_builds_at_once_end_exact(
@@ -197,7 +176,7 @@ def test_two_landings_and_two_builds_at_once_end_exact(
     finally:
         target.close()
     builds = [_dbt_build(tmp_path) for _ in range(2)]
-    outputs = [p.communicate(timeout=600)[0] for p in builds]
+    outputs = [p.communicate(timeout=600)[0].decode() for p in builds]
     codes = [p.returncode for p in builds]
     # each model's MERGE takes a per-model lock, so neither run can insert what the other
     # took in; a run may still lose a race on DDL (two runs renaming the same view) and

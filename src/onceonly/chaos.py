@@ -81,28 +81,14 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 def _dbt(env: dict[str, str], target: str, workdir: Path) -> subprocess.Popen[bytes]:
-    from onceonly.dbt_runner import project_dir
+    from onceonly.dbt_runner import dbt_build_process
 
-    project = project_dir()
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            "build",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target",
-            target,
-            "--target-path",
-            str(workdir / "dbt-target"),
-            "--log-path",
-            str(workdir),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return dbt_build_process(target, workdir, env)
+
+
+def _finished(process: subprocess.Popen[bytes]) -> int:
+    process.communicate(timeout=900)
+    return process.returncode
 
 
 def _killed_after(process: subprocess.Popen[bytes], seconds: float) -> None:
@@ -192,9 +178,8 @@ def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
         if "kill_dbt" in faults:
             _killed_after(_dbt(env, target_settings.target, workdir), rng.uniform(1.5, 6.0))
         build = _dbt(env, target_settings.target, workdir)
-        if build.wait(timeout=900) != 0:
-            build = _dbt(env, target_settings.target, workdir)  # one retry
-            if build.wait(timeout=900) != 0:
+        if _finished(build) != 0:
+            if _finished(_dbt(env, target_settings.target, workdir)) != 0:  # one retry
                 raise RuntimeError("dbt build failed twice")
         if "replay_hour" in faults:
             hours = sorted({f.arrived_at for f in discover(zone, "orders").files})
@@ -210,7 +195,7 @@ def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
                 ],
                 env,
             )
-            if _dbt(env, target_settings.target, workdir).wait(timeout=900) != 0:
+            if _finished(_dbt(env, target_settings.target, workdir)) != 0:
                 raise RuntimeError("dbt build after the replay failed")
         warehouse = open_target(target_settings)
         try:
@@ -230,7 +215,6 @@ def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
                 break
             except Exception:  # noqa: BLE001 - the injected failure; retried once
                 continue
-        events = diffs["fct_order_events"]
         truth_ids = {
             line.split(",", 1)[0]
             for line in (zone / "_truth" / "fct_order_events.csv").read_text().splitlines()[1:]

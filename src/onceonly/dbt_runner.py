@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +108,28 @@ def run_dbt(
             failures.append(str(outcome.exception).splitlines()[0])
         raise DbtError(command, failures)
     return DbtResult(command, nodes, seconds)
+
+
+def dbt_build_process(target: str, workdir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`dbt build` of the project as a separate process (artifacts and logs in ``workdir``),
+    for runs that must be killable or run side by side."""
+    project = project_dir()
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target",
+            target,
+            "--target-path",
+            str(workdir / f"dbt-target-{os.getpid()}-{time.monotonic_ns()}"),
+            "--log-path",
+            str(workdir),
+        ],
+        env={**env, "ONCEONLY_TARGET": target},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
