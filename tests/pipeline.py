@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -63,3 +64,8 @@ def copy_of(settings: Settings, tmp_path: Path) -> Settings:
     if wal.exists():
         shutil.copy(wal, f"{path}.wal")
     return Settings(target="duckdb", duckdb_path=path)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as fh:
+        return list(csv.DictReader(fh))

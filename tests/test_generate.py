@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from datetime import datetime
@@ -10,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pipeline import read_csv
 
 from onceonly.contract import ORDERS
 from onceonly.generate import truth
@@ -26,11 +26,6 @@ def tree_digest(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open() as fh:
-        return list(csv.DictReader(fh))
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
 
 import pytest
-from pipeline import build, copy_of, land_zone
+from pipeline import build, copy_of, land_zone, read_csv
 
 from onceonly.generate.writer import generate
 from onceonly.quality.checkpoint import run_checkpoint
 from onceonly.report.build import build_report
 from onceonly.settings import Settings
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open() as fh:
-        return list(csv.DictReader(fh))
 
 
 @pytest.fixture(scope="module")

@@ -98,9 +98,8 @@ def _killed_after(process: subprocess.Popen[bytes], seconds: float) -> None:
     process.wait()
 
 
-def _retry(run: list[str] | None, env: dict[str, str], attempts: int = 3) -> None:
+def _retry(run: list[str], env: dict[str, str], attempts: int = 3) -> None:
     """Run a CLI step, retrying as a scheduler would; raise if it never succeeds."""
-    assert run is not None
     for _ in range(attempts):
         p = _cli(run, env)
         _, err = p.communicate(timeout=900)
@@ -204,6 +203,10 @@ def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
             [(facts, distinct)] = warehouse.query(
                 "select count(*), count(distinct event_id) from analytics.fct_order_events"
             )
+            fact_ids = {
+                str(r[0])
+                for r in warehouse.query("select distinct event_id from analytics.fct_order_events")
+            }
         finally:
             warehouse.close()
         report_ok = False
@@ -219,14 +222,6 @@ def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
             line.split(",", 1)[0]
             for line in (zone / "_truth" / "fct_order_events.csv").read_text().splitlines()[1:]
         }
-        warehouse = open_target(target_settings)
-        try:
-            fact_ids = {
-                str(r[0])
-                for r in warehouse.query("select distinct event_id from analytics.fct_order_events")
-            }
-        finally:
-            warehouse.close()
         gaps, conflicts = diffs["sequence_gaps"], diffs["event_conflicts"]
         truth = zone / "_truth"
         gaps_injected = len((truth / "sequence_gaps.csv").read_text().splitlines()) - 1
