@@ -184,7 +184,12 @@ def test_two_landings_and_two_builds_at_once_end_exact(
     assert 0 in codes, [o[-3000:] for o in outputs]
     for code, out in zip(codes, outputs, strict=True):
         if code != 0:
-            assert "already exists" in out or "does not exist" in out, out[-3000:]
+            # a lost DDL race on a view: the relation was being renamed by the other run
+            # ("already exists", "does not exist", or dbt misreading its type mid-rename)
+            assert any(
+                sign in out
+                for sign in ("already exists", "does not exist", 'near "external"')
+            ), out[-3000:]
             retry = _dbt_build(tmp_path)
             assert retry.wait(timeout=600) == 0
 
