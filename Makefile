@@ -5,8 +5,9 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
+EMULATOR := tools/bigquery-emulator
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup emulator demo test lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -18,10 +19,17 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 
 setup: $(VENV)/.synced
 
+# The BigQuery emulator has its own locked environment (it pins another duckdb).
+$(EMULATOR)/.venv/.synced: $(EMULATOR)/uv.lock $(EMULATOR)/pyproject.toml | $(UV)
+	cd $(EMULATOR) && ../../$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+emulator: $(EMULATOR)/.venv/.synced
+
 demo: setup
 	$(VENV)/bin/onceonly demo
 
-test: setup
+test: setup emulator
 	bash scripts/test-services.sh $(VENV)/bin/pytest
 
 lint: setup
@@ -32,4 +40,4 @@ bench: setup
 	$(VENV)/bin/python benchmarks/bench_landing.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) warehouse reports .airflow demo-landing
+	rm -rf $(VENV) $(TOOLS) $(EMULATOR)/.venv warehouse reports .airflow demo-landing

@@ -114,3 +114,23 @@ def postgres_env(postgres_server, monkeypatch: pytest.MonkeyPatch, request: pyte
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator():
+    from bigquery_emulator import BigQueryEmulator
+
+    emulator = BigQueryEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def bigquery_env(
+    bigquery_emulator, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+):
+    """A fresh emulator project per test, with ONCEONLY_BQ_* pointing at it."""
+    env = bigquery_emulator.env("t-" + request.node.name)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env

@@ -65,8 +65,16 @@ def event_columns(contract: StreamContract) -> Columns:
     return cols + LOAD_METADATA
 
 
-def create_table_sql(schema: str, table: str, columns: Columns, types: dict[str, str]) -> str:
-    """CREATE TABLE IF NOT EXISTS with logical types mapped by ``types`` (identity if absent)."""
+def create_table_sql(
+    schema: str,
+    table: str,
+    columns: Columns,
+    types: dict[str, str],
+    quote: str = '"',
+    options: str = "",
+) -> str:
+    """CREATE TABLE IF NOT EXISTS with logical types mapped by ``types`` (identity if absent),
+    identifiers quoted with ``quote`` and ``options`` (partitioning, clustering) after."""
     from onceonly.sql import ident, qualified
 
     def mapped(logical: str) -> str:
@@ -77,5 +85,5 @@ def create_table_sql(schema: str, table: str, columns: Columns, types: dict[str,
             else types.get("decimal", logical).format(spec=logical[len("decimal") :])
         )
 
-    cols = ", ".join(f"{ident(n)} {mapped(t)}" for n, t in columns)
-    return f"create table if not exists {qualified(schema, table)} ({cols})"
+    cols = ", ".join(f"{ident(n, quote)} {mapped(t)}" for n, t in columns)
+    return f"create table if not exists {qualified(schema, table, quote)} ({cols}){options}"

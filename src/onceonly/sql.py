@@ -13,15 +13,16 @@ from onceonly.errors import ConfigError
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
-def ident(name: str) -> str:
-    """Validate an identifier against a strict pattern and double-quote it."""
+def ident(name: str, quote: str = '"') -> str:
+    """Validate an identifier against a strict pattern and quote it (BigQuery quotes
+    with backticks)."""
     if not _IDENT.match(name):
         raise ConfigError(f"{name!r} is not a valid identifier (letters, digits, _; max 63)")
-    return f'"{name}"'
+    return f"{quote}{name}{quote}"
 
 
-def qualified(schema: str, table: str) -> str:
-    return f"{ident(schema)}.{ident(table)}"
+def qualified(schema: str, table: str, quote: str = '"') -> str:
+    return f"{ident(schema, quote)}.{ident(table, quote)}"
 
 
 def literal(text: str) -> str:

@@ -24,7 +24,7 @@ final as (
 
     from copies
     where copy_rank > 1
-        and _arrived_at > first_occurred_at + interval '{{ var("dedup_window_days") | int }} days'
+        and _arrived_at > {{ onceonly.timestamp_plus_days('first_occurred_at', var('dedup_window_days')) }}
 
 )
 

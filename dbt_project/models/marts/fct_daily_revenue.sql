@@ -2,6 +2,9 @@
     config(
         unique_key=['revenue_date', 'product_id'],
         incremental_strategy='merge',
+        incremental_predicates=[onceonly.batch_range_predicate('revenue_date')],
+        partition_by=onceonly.date_partition('revenue_date'),
+        cluster_by=onceonly.clustered_by(['product_id']),
     )
 }}
 

@@ -4,6 +4,8 @@
         incremental_strategy='merge',
         merge_update_columns=['event_id'],
         incremental_predicates=[onceonly.dedup_window_predicate()],
+        partition_by=onceonly.date_partition('event_date'),
+        cluster_by=onceonly.clustered_by(['event_id']),
     )
 }}
 

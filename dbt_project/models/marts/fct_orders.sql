@@ -2,11 +2,19 @@
     config(
         unique_key='order_id',
         incremental_strategy='merge',
+        incremental_predicates=[
+            onceonly.batch_range_predicate('order_date', 'order_date', 'last_event_date')
+        ],
+        partition_by=onceonly.date_partition('order_date'),
+        cluster_by=onceonly.clustered_by(['order_id']),
     )
 }}
 
 -- One row per order, recomputed as a whole (SET, never +=) for every order touched by
--- events new since the last run, from the deduplicated facts.
+-- events new since the last run, from the deduplicated facts. order_date (its first
+-- event's date, the partition) only moves earlier and stays within the order's events,
+-- so the MERGE looks for a touched order's row between the batch's smallest order_date
+-- and largest last_event_date.
 
 with
 
@@ -78,6 +86,8 @@ totals as (
             as {{ onceonly.money_type() }}) as captured_amount,
         cast(coalesce(sum(case when event_type = 'order_refunded' then amount end), 0)
             as {{ onceonly.money_type() }}) as refunded_amount,
+        min(event_date) as order_date,
+        max(event_date) as last_event_date,
         max(_loaded_at) as _last_event_loaded_at
 
     from order_events
@@ -89,6 +99,8 @@ final as (
 
     select
         totals.order_id,
+        totals.order_date,
+        totals.last_event_date,
         placed.customer_id,
         placed.product_id,
         placed.quantity,

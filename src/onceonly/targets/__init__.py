@@ -55,4 +55,8 @@ def open_target(settings: Settings) -> Warehouse:
         from onceonly.targets.postgres import PostgresTarget
 
         return PostgresTarget.from_env()
-    raise ConfigError(f"target {settings.target!r} is not available for this command yet")
+    if settings.target == "bigquery":
+        from onceonly.targets.bigquery import BigQueryTarget
+
+        return BigQueryTarget.from_env()
+    raise ConfigError(f"target {settings.target!r} is not one of duckdb, postgres, bigquery")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from onceonly.contract import StreamContract
 from onceonly.errors import ConfigError, OnceOnlyError
@@ -22,6 +19,7 @@ from onceonly.raw_tables import (
     event_columns,
 )
 from onceonly.sql import ident, qualified
+from onceonly.targets.csv_encoding import csv_bytes
 
 TYPES = {
     "varchar": "text",
@@ -73,23 +71,6 @@ def _placeholders(sql: str, params: list[object] | None) -> str:
 
 def _lock_key(stream: str) -> str:
     return f"onceonly.land.{stream}"
-
-
-def _csv_bytes(table: pa.Table) -> bytes:
-    """CSV for COPY: every non-null value quoted, so '' is an empty string and an unquoted
-    empty field is NULL. PostgreSQL text cannot hold NUL: it is written as the six
-    characters \\u0000."""
-    columns = []
-    for column in table.columns:
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            column = pc.replace_substring(column, "\x00", "\\u0000")
-        columns.append(column)
-    table = pa.table(columns, names=table.column_names)
-    sink = io.BytesIO()
-    pacsv.write_csv(
-        table, sink, pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-    )
-    return sink.getvalue()
 
 
 class PostgresTarget:
@@ -163,7 +144,7 @@ class PostgresTarget:
                     f"copy {qualified(RAW_SCHEMA, table)} ({names}) from stdin with (format csv)"
                 )
                 with self.con.cursor().copy(copy_sql) as copy:
-                    copy.write(_csv_bytes(data))
+                    copy.write(csv_bytes(data, nul_as_text=True))
 
     def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
         rows = self.con.execute(_placeholders(sql, params), params or None).fetchall()

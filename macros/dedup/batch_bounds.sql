@@ -1,0 +1,70 @@
+{#- Incremental predicates that bound a MERGE's scan of its target to what the batch can
+    touch, so a run costs what its batch costs, not what history costs (on BigQuery the
+    bound prunes the target's partitions, and bytes scanned are the bill).
+
+    A bound depends on the batch, which exists only when the model runs: a predicate holds
+    tokens `__onceonly_min(column)__` / `__onceonly_max(column)__` standing for the smallest
+    and largest date of a column of the MERGE source, and get_merge_sql replaces them with
+    date literals computed from that source (a constant every engine can prune by). -#}
+
+{% macro batch_min(column) -%}
+    {{ return('__onceonly_min(' ~ column ~ ')__') }}
+{%- endmacro %}
+
+{% macro batch_max(column) -%}
+    {{ return('__onceonly_max(' ~ column ~ ')__') }}
+{%- endmacro %}
+
+{#- Target rows whose `column` lies between the batch's smallest `low_column` and largest
+    `high_column` (both default to `column`). -#}
+{% macro batch_range_predicate(column, low_column=none, high_column=none, target_alias='DBT_INTERNAL_DEST') -%}
+    {{ return(
+        target_alias ~ '.' ~ column ~ ' between ' ~ onceonly.batch_min(low_column or column)
+        ~ ' and ' ~ onceonly.batch_max(high_column or column)
+    ) }}
+{%- endmacro %}
+
+{#- The dedup window: target rows whose event_date is at most `dedup_window_days` before
+    the batch's newest arrival. Duplicates of older events slip past and are caught by the
+    full audit (`onceonly reconcile --full`). -#}
+{% macro dedup_window_predicate(column='event_date', target_alias='DBT_INTERNAL_DEST') -%}
+    {{ return(
+        target_alias ~ '.' ~ column ~ ' >= '
+        ~ onceonly.days_before(onceonly.batch_max('_arrived_at'), var('dedup_window_days'))
+    ) }}
+{%- endmacro %}
+
+{#- The predicates with every bound token replaced by a date literal from `source` (a
+    relation, or a parenthesised query on BigQuery). An empty batch gives null bounds,
+    which match no target row. -#}
+{% macro resolve_batch_bounds(predicates, source) -%}
+    {%- set pattern = '__onceonly_(min|max)\\((\\w+)\\)__' -%}
+    {%- set tokens = [] -%}
+    {%- for predicate in predicates or [] -%}
+        {%- for found in modules.re.findall(pattern, predicate) -%}
+            {%- if found not in tokens -%}{%- do tokens.append(found) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if not tokens or not execute -%}
+        {{ return(predicates) }}
+    {%- endif -%}
+    {%- set bounds_sql -%}
+        select
+        {%- for fn, column in tokens %}
+            cast(cast({{ fn }}({{ column }}) as date) as {{ dbt.type_string() }}) as bound_{{ loop.index }}{{ ',' if not loop.last }}
+        {%- endfor %}
+        from {{ source }} as onceonly_batch
+    {%- endset -%}
+    {%- set row = run_query(bounds_sql).rows[0] -%}
+    {%- set resolved = [] -%}
+    {%- for predicate in predicates -%}
+        {%- set ns = namespace(text=predicate) -%}
+        {%- for fn, column in tokens -%}
+            {%- set value = row[loop.index0] -%}
+            {%- set literal = "cast(null as date)" if value is none else "cast('" ~ value ~ "' as date)" -%}
+            {%- set ns.text = ns.text | replace('__onceonly_' ~ fn ~ '(' ~ column ~ ')__', literal) -%}
+        {%- endfor -%}
+        {%- do resolved.append(ns.text) -%}
+    {%- endfor -%}
+    {{ return(resolved) }}
+{%- endmacro %}

@@ -1,0 +1,251 @@
+"""The BigQuery target against the local emulator (see tests/bigquery_emulator.py for what
+that does and does not prove): landing by load jobs, dbt-bigquery builds equal to the
+truth, partition-pruning MERGEs, idempotence, recovery from a landing that died."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from conftest import jsonl, order_placed
+from pipeline import build, differences, fact_checksums, land_zone, read_csv
+
+from onceonly.contract import ORDERS
+from onceonly.dbt_runner import project_dir
+from onceonly.errors import ConfigError
+from onceonly.generate.writer import generate
+from onceonly.landing import land
+from onceonly.landing_zone import discover
+from onceonly.settings import Settings
+from onceonly.targets import open_target
+from onceonly.targets.bigquery import BigQuerySettings, BigQueryTarget, inline
+
+BQ = Settings(target="bigquery")
+
+
+@pytest.fixture(scope="module")
+def zone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("zone")
+    generate(out, n_events=2500, days=3, seed=61, profile="messy")
+    return out
+
+
+def _days(zone: Path) -> list:
+    hours = sorted({f.arrived_at for f in discover(zone, "orders").files})
+    day, last, out = hours[0].replace(hour=0), hours[-1], []
+    while day <= last:
+        out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+def test_messy_deliveries_in_daily_batches_build_facts_equal_to_the_truth(
+    bigquery_env, zone: Path
+) -> None:
+    """One landing and one dbt build per day of arrival, as the DAGs run: every build
+    after the first MERGEs a batch into partitioned facts."""
+    days = _days(zone)
+    assert len(days) >= 10  # late copies arrive 8-10 days after the first day
+    for day in days:
+        land_zone(BQ, zone, start=day, end=day + timedelta(days=1))
+        build(BQ)
+    truth = zone / "_truth"
+    late = read_csv(truth / "late_duplicates.csv")
+    assert late, "the zone must hold copies later than the dedup window"
+    # copies later than the window slip past the windowed MERGE by design (the full
+    # audit removes them); every other table equals the truth, aggregates included
+    # because they take each event's first copy
+    assert differences(BQ, truth) == {"fct_order_events": (0, len(late))}
+    target = open_target(BQ)
+    try:
+        slipped = target.query(
+            "select event_id, count(*) from analytics.fct_order_events "
+            "group by event_id having count(*) > 1 order by event_id"
+        )
+    finally:
+        target.close()
+    assert slipped == [(e, 2) for e in sorted(r["event_id"] for r in late)]
+
+
+def test_one_batch_equals_the_truth_and_reruns_change_nothing(bigquery_env, zone: Path) -> None:
+    land_zone(BQ, zone)
+    build(BQ)
+    assert differences(BQ, zone / "_truth") == {}
+    before = fact_checksums(BQ)
+    build(BQ)
+    assert fact_checksums(BQ) == before
+    again = land_zone(BQ, zone)
+    assert again.count("landed") == 0 and again.count("skipped") > 0
+    build(BQ)
+    assert fact_checksums(BQ) == before
+    token = bigquery_env["ONCEONLY_BQ_TOKEN"]
+    for folder in ("target", "logs"):
+        for path in (project_dir() / folder).rglob("*"):
+            if path.is_file():
+                assert token.encode() not in path.read_bytes(), path
+
+
+def _write(root: Path, rel: str, *events: dict[str, object]) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(jsonl(*events))
+
+
+#: each incremental model, its partition column, and the predicate its MERGE must hold
+PRUNED = {
+    "fct_order_events": (
+        "event_date",
+        # dedup window: 7 days before the batch's newest arrival (2026-01-08)
+        r"DBT_INTERNAL_DEST\.event_date >= date_sub\(cast\('2026-01-08' as date\), "
+        r"interval 7 day\)",
+    ),
+    "fct_daily_revenue": (
+        "revenue_date",
+        # revenue dates of the new events: e-4 placed on 01-07, e-3 captured on 01-08
+        r"DBT_INTERNAL_DEST\.revenue_date between cast\('2026-01-07' as date\) "
+        r"and cast\('2026-01-08' as date\)",
+    ),
+    "fct_orders": (
+        "order_date",
+        # o-2's first event is on 01-06, its newest on 01-08; o-3 is on 01-07 only
+        r"DBT_INTERNAL_DEST\.order_date between cast\('2026-01-06' as date\) "
+        r"and cast\('2026-01-08' as date\)",
+    ),
+}
+
+
+def test_every_incremental_merge_filters_the_destination_partition(
+    bigquery_env, tmp_path: Path
+) -> None:
+    zone = tmp_path / "zone"
+    _write(
+        zone,
+        "orders/dt=2026-01-06/hour=10/a.jsonl",
+        order_placed("e-1", 0, occurred_at="2026-01-06T09:00:00Z", order_id="o-1"),
+        order_placed("e-2", 1, occurred_at="2026-01-06T09:30:00Z", order_id="o-2"),
+    )
+    land_zone(BQ, zone)
+    build(BQ)
+    _write(
+        zone,
+        "orders/dt=2026-01-08/hour=10/b.jsonl",
+        order_placed(
+            "e-3",
+            2,
+            occurred_at="2026-01-08T09:00:00Z",
+            order_id="o-2",
+            event_type="payment_captured",
+        ),
+        order_placed("e-4", 3, occurred_at="2026-01-07T23:00:00Z", order_id="o-3"),
+        order_placed("e-1", 0, occurred_at="2026-01-06T09:00:00Z", order_id="o-1"),
+    )
+    land_zone(BQ, zone)
+    build(BQ)
+    run_dir = project_dir() / "target/run/onceonly/models/marts"
+    target = open_target(BQ)
+    assert isinstance(target, BigQueryTarget)
+    try:
+        for model, (column, predicate) in PRUNED.items():
+            merge = (run_dir / f"{model}.sql").read_text()
+            assert re.search(r"merge into `[^`]+`\.`analytics`\.`" + model + "`", merge), model
+            assert re.search(r"on \(" + predicate + r"\) and \(", merge), (model, merge)
+            table = target.client.get_table(f"analytics.{model}")
+            assert table.time_partitioning.field == column, model
+            assert table.clustering_fields, model
+        for table_name in ("orders_events", "load_ledger", "quarantine"):
+            assert target.client.get_table(f"raw.{table_name}").time_partitioning.type_ == "DAY"
+        # the re-delivered e-1 was matched inside the window, not inserted again
+        assert target.query(
+            "select order_id, order_date, last_event_date, captured_amount "
+            "from analytics.fct_orders order by order_id"
+        ) == [
+            ("o-1", date(2026, 1, 6), date(2026, 1, 6), Decimal("0")),
+            ("o-2", date(2026, 1, 6), date(2026, 1, 8), Decimal("19.90")),
+            ("o-3", date(2026, 1, 7), date(2026, 1, 7), Decimal("0")),
+        ]
+        assert target.query("select count(*) from analytics.fct_order_events") == [(4,)]
+    finally:
+        target.close()
+
+
+class _DiesBeforeTheLedger:
+    """A target whose landing run dies after the events' load job, before the ledger's."""
+
+    def __init__(self, inner: BigQueryTarget) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def write_batch(self, contract, events: pa.Table, quarantine: pa.Table, ledger: pa.Table):
+        self.inner.write_batch(contract, events, quarantine, ledger.slice(0, 0))
+        raise RuntimeError("killed between load jobs")
+
+
+def test_a_landing_that_died_between_load_jobs_is_undone_then_landed_once(
+    bigquery_env, tmp_path: Path
+) -> None:
+    zone = tmp_path / "zone"
+    _write(
+        zone,
+        "orders/dt=2026-01-06/hour=10/a.jsonl",
+        order_placed("e-1", 0),
+        order_placed("e-2", 1),
+    )
+    (zone / "orders/dt=2026-01-06/hour=10/a.jsonl").open("ab").write(b"not json\n")
+    target = open_target(BQ)
+    assert isinstance(target, BigQueryTarget)
+    try:
+        with pytest.raises(RuntimeError, match="killed"):
+            land(zone, _DiesBeforeTheLedger(target), ORDERS)
+        assert target.query("select count(*) from raw.orders_events") == [(2,)]
+        assert target.query("select count(*) from raw.load_ledger") == [(0,)]
+        summary = land(zone, target, ORDERS)
+        assert summary.count("landed") == 1
+        assert target.query(
+            "select event_id, count(*) from raw.orders_events group by 1 order by 1"
+        ) == [("e-1", 1), ("e-2", 1)]
+        assert target.query("select count(*) from raw.quarantine") == [(1,)]
+        assert target.query("select status, rows_landed from raw.load_ledger") == [("landed", 2)]
+    finally:
+        target.close()
+
+
+def test_values_with_quotes_commas_and_unicode_land_unchanged(bigquery_env, tmp_path: Path) -> None:
+    zone = tmp_path / "zone"
+    tricky = 'Zoë "the" O\'Brien, 東京 🚀'
+    _write(zone, "orders/dt=2026-01-06/hour=10/a.jsonl", order_placed("e-1", customer_id=tricky))
+    land_zone(BQ, zone)
+    target = open_target(BQ)
+    try:
+        assert target.query("select customer_id, amount from raw.orders_events") == target.query(
+            "select ?, numeric '19.90'", [tricky]
+        )
+        assert target.query("select customer_id from raw.orders_events") == [(tricky,)]
+    finally:
+        target.close()
+
+
+def test_settings_errors_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ONCEONLY_BQ_PROJECT", raising=False)
+    with pytest.raises(ConfigError, match="ONCEONLY_BQ_PROJECT is not set"):
+        BigQuerySettings.from_env()
+    monkeypatch.setenv("ONCEONLY_BQ_PROJECT", "p")
+    monkeypatch.setenv("ONCEONLY_BQ_METHOD", "password")
+    with pytest.raises(ConfigError, match="ONCEONLY_BQ_METHOD='password'"):
+        BigQuerySettings.from_env()
+    monkeypatch.setenv("ONCEONLY_BQ_METHOD", "oauth-secrets")
+    monkeypatch.setenv("ONCEONLY_BQ_TOKEN", "tok-very-secret")
+    assert "tok-very-secret" not in repr(BigQuerySettings.from_env())
+
+
+def test_inlined_literals_keep_every_string_intact() -> None:
+    assert inline("select ?, ?", ["it's", "back\\slash\n"]) == (
+        "select 'it\\'s', 'back\\\\slash\\u000a'"
+    )
+    with pytest.raises(ValueError, match="2 placeholders for 1 parameters"):
+        inline("select ?, ?", [1])
