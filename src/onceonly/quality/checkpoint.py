@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,31 @@ def _connection_string(settings: Settings) -> str:
     raise ConfigError(f"no data-quality checkpoint for target {settings.target!r} yet")
 
 
-def _expectation(check: Check, engine: str) -> Any:
+def _add_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str], str]]:
+    """The warehouse as a GX datasource, and the rewrite onceonly's SQL needs there."""
+    if settings.target == "bigquery":
+        from onceonly.targets.bigquery import BigQueryTarget
+
+        # GX's BigQuery engine gets a client built from onceonly's settings, so it
+        # authenticates (and reaches an API endpoint) exactly as landing and dbt do
+        target = BigQueryTarget.from_env()
+        source = context.data_sources.add_bigquery(
+            name="warehouse",
+            connection_string=(
+                f"bigquery://{target.settings.project}?user_supplied_client=True"
+            ),
+            kwargs={"connect_args": {"client": target.client}},
+        )
+        return source, target.with_dataset_prefix
+    add = (
+        context.data_sources.add_postgres
+        if settings.target == "postgres"
+        else context.data_sources.add_sql
+    )
+    return add(name="warehouse", connection_string=_connection_string(settings)), str
+
+
+def _expectation(check: Check, engine: str, rewrite: Callable[[str], str] = str) -> Any:
     import great_expectations.expectations as gxe
 
     meta = {"check": check.name, "severity": check.severity}
@@ -64,7 +89,7 @@ def _expectation(check: Check, engine: str) -> Any:
     query = check.query(engine)
     assert query is not None, check.name
     return gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query=query, description=check.description, meta=meta
+        unexpected_rows_query=rewrite(query), description=check.description, meta=meta
     )
 
 
@@ -135,23 +160,18 @@ def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
             },
         },
     )
-    add = (
-        context.data_sources.add_postgres
-        if settings.target == "postgres"
-        else context.data_sources.add_sql
-    )
-    source = add(name="warehouse", connection_string=_connection_string(settings))
+    source, rewrite = _add_datasource(context, settings)
     by_suite: dict[str, list[Check]] = defaultdict(list)
     for check in checks:
         by_suite[check.suite].append(check)
     definitions = []
     for suite_name, suite_checks in by_suite.items():
         table = suite_checks[0].table
-        asset = source.add_query_asset(name=suite_name, query=f"select * from {table}")
+        asset = source.add_query_asset(name=suite_name, query=rewrite(f"select * from {table}"))
         batch = asset.add_batch_definition_whole_table(name=f"{suite_name}.all")
         suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
         for check in suite_checks:
-            suite.add_expectation(_expectation(check, settings.target))
+            suite.add_expectation(_expectation(check, settings.target, rewrite))
         definitions.append(
             context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)

@@ -8,6 +8,7 @@ or a suite's short name).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 FACTS = "analytics.fct_order_events"
@@ -37,17 +38,25 @@ _FIRST_COPIES = """
     ) as ranked where copy_rank = 1
 """
 
-_MISSING_HOURS = """
+def _missing_hours(hour_of: Callable[[str], str], hours_from_bounds: str) -> str:
+    """Hours between the first and the last event's hour with no event, in one engine's
+    SQL: ``hour_of`` truncates a timestamp expression to its hour, ``hours_from_bounds``
+    lists the hours from ``lo`` to ``hi`` of the ``bounds`` CTE."""
+    return f"""
     with bounds as (
-        select date_trunc('hour', min(occurred_at)) as lo,
-            date_trunc('hour', max(occurred_at)) as hi
-        from {batch}
+        select {hour_of("min(occurred_at)")} as lo, {hour_of("max(occurred_at)")} as hi
+        from {{batch}}
     ),
-    hours as (select %s as hour from bounds),
-    seen as (select distinct date_trunc('hour', occurred_at) as hour from {batch})
+    hours as ({hours_from_bounds}),
+    seen as (select distinct {hour_of("occurred_at")} as hour from {{batch}})
     select hours.hour from hours left join seen on hours.hour = seen.hour
     where seen.hour is null
 """
+
+
+def _date_trunc_hour(expr: str) -> str:
+    return f"date_trunc('hour', {expr})"
+
 
 CHECKS: tuple[Check, ...] = (
     Check(
@@ -86,8 +95,29 @@ CHECKS: tuple[Check, ...] = (
         "every hour inside the stream's observed range has events",
         severity="warn",
         sql_by_engine=(
-            ("duckdb", _MISSING_HOURS % "unnest(generate_series(lo, hi, interval '1 hour'))"),
-            ("postgres", _MISSING_HOURS % "generate_series(lo, hi, interval '1 hour')"),
+            (
+                "duckdb",
+                _missing_hours(
+                    _date_trunc_hour,
+                    "select unnest(generate_series(lo, hi, interval '1 hour')) as hour "
+                    "from bounds",
+                ),
+            ),
+            (
+                "postgres",
+                _missing_hours(
+                    _date_trunc_hour,
+                    "select generate_series(lo, hi, interval '1 hour') as hour from bounds",
+                ),
+            ),
+            (
+                "bigquery",
+                _missing_hours(
+                    lambda expr: f"timestamp_trunc({expr}, hour)",
+                    "select hour from bounds, "
+                    "unnest(generate_timestamp_array(lo, hi, interval 1 hour)) as hour",
+                ),
+            ),
         ),
     ),
     Check(
@@ -95,13 +125,13 @@ CHECKS: tuple[Check, ...] = (
         "fct_order_events.reconciliation",
         FACTS,
         "distinct valid event_ids in raw = rows in the facts (names each event_id)",
-        sql="select event_id, 'in raw, not in the facts' as problem from ("
-        " select distinct event_id from raw.orders_events"
-        " except select event_id from {batch}) as missing "
+        sql="select distinct r.event_id, 'in raw, not in the facts' as problem "
+        "from raw.orders_events as r left join {batch} as f on f.event_id = r.event_id "
+        "where f.event_id is null "
         "union all "
-        "select event_id, 'in the facts, not in raw' as problem from ("
-        " select event_id from {batch}"
-        " except select event_id from raw.orders_events) as extra",
+        "select distinct f.event_id, 'in the facts, not in raw' as problem "
+        "from {batch} as f left join raw.orders_events as r on r.event_id = f.event_id "
+        "where r.event_id is null",
     ),
     Check(
         "reconciliation.file_accounting",

@@ -205,7 +205,7 @@ class BigQueryTarget:
     def _table(self, table: str) -> str:
         return f"`{self.settings.project}.{self.settings.dataset(RAW_SCHEMA)}.{table}`"
 
-    def _with_prefix(self, sql: str) -> str:
+    def with_dataset_prefix(self, sql: str) -> str:
         """onceonly's own SQL names datasets bare (``analytics.fct_orders``): put the
         configured prefix before each."""
         if not self.settings.dataset_prefix:
@@ -216,7 +216,7 @@ class BigQueryTarget:
         from google.api_core import exceptions
 
         try:
-            result = self.client.query(self._with_prefix(inline(sql, params))).result()
+            result = self.client.query(self.with_dataset_prefix(inline(sql, params))).result()
         except exceptions.GoogleAPICallError as exc:
             raise BigQueryError(f"BigQuery query failed: {_first_line(exc)}") from None
         return [tuple(row.values()) for row in result]
