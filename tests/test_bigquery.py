@@ -314,3 +314,27 @@ def test_inlined_literals_keep_every_string_intact() -> None:
     )
     with pytest.raises(ValueError, match="2 placeholders for 1 parameters"):
         inline("select ?, ?", [1])
+
+
+def test_land_and_transform_dags_on_bigquery_end_with_a_passing_verdict(
+    bigquery_env,
+    emulator_takes_dbapi_queries,
+    zone: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scheduled path on BigQuery: both DAGs under dag.test() (Cosmos runs dbt),
+    then the checkpoint, the report and the verdict."""
+    import json
+
+    from onceonly.orchestration.runner import run_dags
+
+    monkeypatch.setenv("ONCEONLY_REPORTS_DIR", str(tmp_path / "reports"))
+    for name in ("ONCEONLY_TARGET", "ONCEONLY_DUCKDB_PATH", "ONCEONLY_LANDING"):
+        monkeypatch.setenv(name, "")  # run_dags sets them: restored after the test
+    settings = Settings(target="bigquery", landing=zone)
+    run_dags(settings, "orders")
+    assert differences(settings, zone / "_truth") == {}
+    summary = json.loads((tmp_path / "reports/summary.json").read_text())
+    assert summary["exactly_once"] is True and summary["checks_passed"] is True
+    assert summary["totals"]["fact_rows"] == len(read_csv(zone / "_truth/fct_order_events.csv"))
