@@ -27,57 +27,11 @@ from pathlib import Path
 
 import duckdb
 
+from onceonly.bench.data import write_batch, write_history
 from onceonly.contract import ORDERS
 from onceonly.dbt_runner import run_dbt
 from onceonly.settings import Settings
 from onceonly.targets.duckdb import DuckDBTarget
-
-HISTORY_SQL = """
-insert into raw.orders_events
-select
-    'h-' || i as event_id,
-    case i % 4 when 0 then 'order_placed' when 1 then 'payment_captured'
-        when 2 then 'order_shipped' else 'order_refunded' end as event_type,
-    t as occurred_at,
-    'p-' || (i % 8) as producer_id,
-    0 as producer_epoch,
-    i // 8 as sequence_number,
-    'o-' || (i // 4) as order_id,
-    'c-' || (i % 50000) as customer_id,
-    'sku-' || (i % 500) as product_id,
-    1 + i % 4 as quantity,
-    cast((i % 20000) / 100.0 as decimal(18, 2)) as amount,
-    'EUR' as currency,
-    null as _extra,
-    'history' as _batch_id,
-    'history/' || (i // 100000) || '.jsonl' as _source_file,
-    i % 100000 + 1 as _line_number,
-    date_trunc('hour', t) as _arrived_at,
-    t + interval 1 hour as _loaded_at
-from (
-    select i, timestamp '2025-01-01' + to_microseconds(
-        cast(i * (365.0 * 86400 * 1000000 / $history) as bigint)) as t
-    from range($history) as r(i)
-)
-"""
-
-BATCH_SQL = """
-insert into raw.orders_events
-with picks as (
-    select i,
-        case when i < $new then 'b-' || i                                   -- new events
-             when i < $new + $dup_batch then 'b-' || (i % $new)              -- in-batch dups
-             else 'h-' || ($history - 1 - (i % 10000)) end as event_id        -- recent history
-    from range($batch) as r(i)
-)
-select
-    event_id,
-    'order_placed', timestamp '2026-01-01' - interval 1 hour + to_microseconds(i), 'p-9', 1,
-    i, 'o-b' || i, 'c-1', 'sku-1', 1, cast(9.99 as decimal(18, 2)), 'EUR', null,
-    'batch', 'batch/' || (i // 100000) || '.jsonl', i % 100000 + 1,
-    timestamp '2026-01-01 00:00:00', timestamp '2026-01-01 01:00:00'
-from picks
-"""
 
 # The floor, written by hand: one statement doing the in-batch dedup and the MERGE, reading
 # the batch the way the model does (the staged view, after the facts' newest _loaded_at).
@@ -110,7 +64,7 @@ def bench(history: int, batch: int, work: Path) -> dict[str, object]:
     target = DuckDBTarget(db)
     target.ensure_raw_tables(ORDERS)
     t0 = time.perf_counter()
-    target.con.execute(HISTORY_SQL.replace("$history", str(history)))
+    write_history(target.con, history)
     history_s = time.perf_counter() - t0
     target.close()
 
@@ -119,15 +73,8 @@ def bench(history: int, batch: int, work: Path) -> dict[str, object]:
     run_dbt("run", settings, ["-s", "stg_orders__events", "fct_order_events"])
     full_build_s = time.perf_counter() - t0
 
-    dup_batch = batch * 25 // 1000
-    new = batch - 2 * dup_batch
     con = duckdb.connect(str(db))
-    con.execute(
-        BATCH_SQL.replace("$history", str(history))
-        .replace("$batch", str(batch))
-        .replace("$new", str(new))
-        .replace("$dup_batch", str(dup_batch))
-    )
+    new = write_batch(con, history, batch)
     con.execute("checkpoint")
     con.close()
     floor_db = work / f"h{history}-floor.duckdb"
@@ -160,7 +107,7 @@ def bench(history: int, batch: int, work: Path) -> dict[str, object]:
     return {
         "history_events": history,
         "batch_copies": batch,
-        "batch_duplicates": 2 * dup_batch,
+        "batch_duplicates": batch - new,
         "write_history_seconds": round(history_s, 2),
         "initial_full_build_seconds": round(full_build_s, 2),
         "incremental_model_seconds": round(model_s, 2),

@@ -371,6 +371,49 @@ def chaos(
         raise typer.Exit(1)
 
 
+@app.command()
+def bench(
+    events: Annotated[
+        int, typer.Option(min=1000, help="Delivered lines to measure on.")
+    ] = 10_000_000,
+    history: Annotated[
+        list[int] | None,
+        typer.Option(help="History sizes for the incremental cost (repeat the option)."),
+    ] = None,
+    batch: Annotated[
+        int, typer.Option(min=1000, help="Copies in the batch taken in after each history.")
+    ] = 1_000_000,
+    target: TargetOption = None,
+    workdir: Annotated[
+        Path, typer.Option(help="Folder for the data and warehouses (emptied parts reused).")
+    ] = Path("bench-work"),
+    out: Annotated[Path, typer.Option(help="Where to write the JSON.")] = Path(
+        "benchmarks/results/bench.json"
+    ),
+) -> None:
+    """Measure the pipeline against the hand-written floor, append-only and full refresh,
+    with scaling by history and peak memory; print the ratios and write JSON."""
+    import json
+    import shutil
+
+    from onceonly.bench.suite import run_bench, table_rows
+
+    settings = _settings(target, None)
+    histories = history if history is not None else [5_000_000, 20_000_000, 50_000_000]
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    result = run_bench(
+        events, histories, batch, settings.target, workdir, lambda m: err_console.print(m)
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    table = Table("measure", "figure", "aim", title=f"onceonly bench on {settings.target}")
+    for row in table_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"JSON: {out}")
+
+
 def main() -> None:  # the console script
     try:
         app()

@@ -1,0 +1,240 @@
+"""`onceonly bench`: the pipeline against the hand-written floor and the naive
+alternatives, on the same data in one run, with scaling and memory.
+
+1. Deliveries of ``events`` lines are written once (see bench/data.py).
+2. Ours: landing (lines/s), dedup and facts (the staging views and the three incremental
+   marts: events/s), a whole `dbt build`, and `onceonly run` end to end (both DAGs under
+   dag.test(): landing, dbt through Cosmos, GX checkpoint, report).
+3. The alternatives (bench/alternatives.py): the floor from the files; append-only and
+   (at each history size) full refresh over the landed raw table.
+4. Incremental cost as history grows: ``history`` events written straight into raw and
+   built, then a batch of ``batch`` copies taken in incrementally; full refresh of the same.
+5. Airflow: DAG parse time; the dbt stage through Cosmos vs a bare `dbt build`.
+
+Every step runs in a process of its own (bench/steps.py) for its own peak RSS. The
+alternatives are DuckDB by definition; with ``target`` postgres, ours runs on PostgreSQL
+the alternatives read the same files landed into DuckDB, and the history section (DuckDB
+SQL) is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from onceonly.bench.steps import MART_MODELS, copy_database, run_process, run_step
+
+GIB = 1024**3
+
+#: aims on DuckDB (issue #8): name -> (ratio key, comparison, bound)
+AIMS = {
+    "end to end vs the floor": ("ours_over_floor", "<=", 2.0),
+    "dedup overhead over append-only": ("ours_over_append_only", "<=", 1.25),
+    "incremental, largest / smallest history": ("largest_over_smallest_history", "<=", 1.2),
+    "full refresh / incremental at the largest history": ("full_refresh_over_ours", ">=", 5.0),
+    "peak RSS of ours (GiB)": ("ours_peak_rss_gib", "<=", 4.0),
+}
+
+
+def reset_postgres(keep_raw: bool) -> None:
+    """Drop what the pipeline built in the ONCEONLY_PG_* database (and raw, unless kept)."""
+    from onceonly.settings import Settings
+    from onceonly.targets import open_target
+
+    schemas = ["staging", "analytics", "dq"] + ([] if keep_raw else ["raw"])
+    warehouse = open_target(Settings(target="postgres"))
+    try:
+        warehouse.execute_in_transaction(
+            [(f"drop schema if exists {name} cascade", []) for name in schemas]
+        )
+    finally:
+        warehouse.close()
+
+
+def _r(x: float, digits: int = 2) -> float:
+    return round(x, digits)
+
+
+def run_bench(
+    events: int,
+    histories: list[int],
+    batch: int,
+    target: str,
+    work: Path,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    landing = work / "landing"
+    env = {
+        "AIRFLOW_HOME": str(work / "airflow"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
+        "ONCEONLY_REPORTS_DIR": str(work / "reports"),
+    }
+    db = {name: work / f"{name}.duckdb" for name in ("landed", "ours", "bare", "cosmos", "run")}
+    for path in [*db.values(), work / "floor.duckdb", work / "append.duckdb"]:
+        path.unlink(missing_ok=True)
+    out: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "target": target,
+        "delivered_events": events,
+    }
+
+    progress(f"writing {events:,} delivered lines")
+    out["data"] = run_step("generate", landing=str(landing), lines=events)
+
+    progress("landing (DuckDB)")
+    land = run_step(
+        "land", env, target="duckdb", duckdb_path=str(db["landed"]), landing=str(landing)
+    )
+
+    def fresh(name: str, keep_raw: bool = True) -> str:
+        """A warehouse for one of ours' steps: a copy of the landed DuckDB file, or the
+        PostgreSQL database with the dbt schemas (and raw, unless kept) dropped."""
+        if target == "duckdb":
+            if keep_raw:
+                copy_database(db["landed"], db[name])
+            return str(db[name])
+        reset_postgres(keep_raw)
+        return str(db[name])
+
+    if target == "postgres":
+        progress("ours: landing (PostgreSQL)")
+        reset_postgres(keep_raw=False)
+        land = run_step("land", env, target=target, duckdb_path="", landing=str(landing))
+    progress("ours: dedup and facts (dbt run of the marts)")
+    facts = run_step(
+        "dbt", env, target=target, duckdb_path=fresh("ours"), command="run", args=MART_MODELS
+    )
+    progress("ours: dbt build (bare)")
+    bare = run_step("dbt", env, target=target, duckdb_path=fresh("bare"), command="build", args=[])
+    progress("ours: dbt stage through Cosmos")
+    cosmos = run_step("cosmos", env, target=target, duckdb_path=fresh("cosmos"))
+    progress("ours: onceonly run, end to end")
+    e2e = run_process(
+        [
+            sys.executable,
+            "-m",
+            "onceonly",
+            "run",
+            "--target",
+            target,
+            "--duckdb-path",
+            fresh("run", keep_raw=False),
+            "--landing",
+            str(landing),
+        ],
+        env,
+    )
+    progress("airflow: DAG parse")
+    parses = [run_step("parse_dags", env)["seconds"] for _ in range(3)]
+
+    progress("alternatives: floor")
+    floor = run_step("floor", duckdb_path=str(work / "floor.duckdb"), landing=str(landing))
+    progress("alternatives: append-only")
+    append_db = copy_database(db["landed"], work / "append.duckdb")
+    append = run_step("append_only", duckdb_path=str(append_db))
+
+    distinct = out["data"]["events"]
+    if floor["facts"] != distinct:
+        raise AssertionError(f"floor holds {floor['facts']} facts, {distinct} events delivered")
+    ours_pipeline = land["seconds"] + facts["seconds"]
+    out["ours"] = {
+        "landing": {**land, "lines_per_second": _r(land["lines"] / land["seconds"], 0)},
+        "dedup_and_facts": {**facts, "events_per_second": _r(distinct / facts["seconds"], 0)},
+        "dbt_build": bare,
+        "onceonly_run": e2e,
+    }
+    out["alternatives"] = {"floor": floor, "append_only": append}
+    out["airflow"] = {
+        "dag_parse_seconds_median_of_3": _r(sorted(parses)[1], 3),
+        "bare_dbt_build_seconds": _r(bare["seconds"]),
+        "cosmos_dbt_stage_seconds": _r(cosmos["seconds"]),
+        "cosmos_over_bare": _r(cosmos["seconds"] / bare["seconds"]),
+    }
+    ratios: dict[str, float] = {
+        "ours_over_floor": _r(e2e["wall_seconds"] / floor["wall_seconds"]),
+        "ours_pipeline_over_floor": _r(ours_pipeline / floor["seconds"]),
+        "ours_over_append_only": _r(ours_pipeline / (land["seconds"] + append["seconds"])),
+        "dedup_step_over_append_step": _r(facts["seconds"] / append["seconds"]),
+        "ours_peak_rss_gib": _r(
+            max(s["peak_rss_bytes"] for s in (land, facts, bare, cosmos, e2e)) / GIB
+        ),
+    }
+
+    if target == "duckdb" and histories:
+        out["history"] = []
+        for history in histories:
+            progress(f"history: {history:,} events, then a {batch:,}-copy batch")
+            hdb = work / f"history-{history}.duckdb"
+            hdb.unlink(missing_ok=True)
+            initial = run_step("history", env, duckdb_path=str(hdb), history=history)
+            added = run_step("batch", duckdb_path=str(hdb), history=history, batch=batch)
+            incremental = run_step(
+                "dbt", env, target="duckdb", duckdb_path=str(hdb), command="run", args=MART_MODELS
+            )
+            refresh = run_step("full_refresh", duckdb_path=str(hdb))
+            out["history"].append(
+                {
+                    "history_events": history,
+                    "batch_copies": batch,
+                    "batch_new_events": added["new_events"],
+                    "initial_build_seconds": _r(initial["seconds"]),
+                    "incremental_seconds": _r(incremental["seconds"]),
+                    "incremental_fct_order_events_seconds": _r(
+                        incremental["nodes"]["fct_order_events"]
+                    ),
+                    "incremental_peak_rss_bytes": incremental["peak_rss_bytes"],
+                    "full_refresh_seconds": _r(refresh["seconds"]),
+                    "full_refresh_over_incremental": _r(
+                        refresh["seconds"] / incremental["seconds"]
+                    ),
+                }
+            )
+            hdb.unlink()
+        runs = out["history"]
+        ratios["largest_over_smallest_history"] = _r(
+            runs[-1]["incremental_seconds"] / runs[0]["incremental_seconds"]
+        )
+        ratios["full_refresh_over_ours"] = runs[-1]["full_refresh_over_incremental"]
+    out["ratios"] = ratios
+    out["aims"] = {
+        name: {
+            "figure": ratios.get(key),
+            "aim": f"{op} {bound}",
+            "met": None
+            if key not in ratios
+            else (ratios[key] <= bound if op == "<=" else ratios[key] >= bound),
+        }
+        for name, (key, op, bound) in AIMS.items()
+    }
+    return out
+
+
+def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(measure, figure, aim) rows for the printed summary."""
+    ours, alt = result["ours"], result["alternatives"]
+    rows = [
+        ("delivered lines", f"{result['data']['lines']:,}", ""),
+        ("landing, lines/s", f"{ours['landing']['lines_per_second']:,.0f}", ""),
+        ("dedup + facts, events/s", f"{ours['dedup_and_facts']['events_per_second']:,.0f}", ""),
+        ("onceonly run (end to end), s", f"{ours['onceonly_run']['wall_seconds']:.1f}", ""),
+        ("floor script, s", f"{alt['floor']['wall_seconds']:.1f}", ""),
+        ("append-only, s", f"{alt['append_only']['seconds']:.1f}", ""),
+        ("DAG parse, s", f"{result['airflow']['dag_parse_seconds_median_of_3']:.2f}", ""),
+        ("Cosmos dbt stage / bare dbt build", f"{result['airflow']['cosmos_over_bare']:.2f}", ""),
+    ]
+    for name, aim in result["aims"].items():
+        figure = "not measured" if aim["figure"] is None else f"{aim['figure']:.2f}"
+        met = "" if aim["met"] is None else (" met" if aim["met"] else " NOT met")
+        rows.append((name, figure, aim["aim"] + met))
+    return rows

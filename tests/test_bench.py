@@ -1,0 +1,93 @@
+"""`onceonly bench` on a tiny N: it runs every step and its JSON holds every figure.
+(No time is asserted: the figures themselves are recorded in benchmarks/README.md.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from onceonly.bench.data import write_deliveries
+from onceonly.bench.suite import AIMS
+from onceonly.cli import app
+
+
+def test_deliveries_hold_the_duplicates_and_late_events_they_claim(tmp_path: Path) -> None:
+    """Read back from the files, independently of the SQL that wrote them."""
+    import duckdb
+    import pytest
+
+    made = write_deliveries(tmp_path, 40_000)
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(
+        "create table lines as select event_id, occurred_at::timestamptz as occurred_at, "
+        "strptime(regexp_extract(filename, 'dt=([0-9-]+)/hour=([0-9]+)', 1) || ' ' || "
+        "regexp_extract(filename, 'hour=([0-9]+)', 1), '%Y-%m-%d %H')::timestamptz as arrived "
+        f"from read_json('{tmp_path}/orders/*/*/*.jsonl', filename = true, "
+        "format = 'newline_delimited')"
+    )
+    [(total, distinct, twice, late)] = con.execute(
+        "select sum(n), count(*), count(*) filter (where n = 2), "
+        "count(*) filter (where first_arrival > occurred_at + interval 23 hour) "
+        "from (select event_id, count(*) as n, min(arrived) as first_arrival, "
+        "min(occurred_at) as occurred_at from lines group by event_id)"
+    ).fetchall()
+    assert (total, distinct, twice, late) == (
+        made.lines,
+        made.events,
+        made.duplicated_events,
+        made.late_events,
+    )
+    assert twice / distinct == pytest.approx(0.05, abs=0.005)
+    assert late / distinct == pytest.approx(0.01, abs=0.003)
+
+
+def test_bench_on_a_tiny_n_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "--events",
+            "3000",
+            "--history",
+            "4000",
+            "--history",
+            "8000",
+            "--batch",
+            "1000",
+            "--target",
+            "duckdb",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(out.read_text())
+    data = body["data"]
+    ours = body["ours"]
+    assert ours["landing"]["lines"] == ours["landing"]["landed"] == data["lines"]
+    assert body["alternatives"]["floor"]["facts"] == data["events"]
+    assert body["alternatives"]["append_only"]["facts"] == data["lines"]
+    for figure in (
+        ours["landing"]["lines_per_second"],
+        ours["dedup_and_facts"]["events_per_second"],
+        ours["onceonly_run"]["wall_seconds"],
+        ours["onceonly_run"]["peak_rss_bytes"],
+        body["airflow"]["dag_parse_seconds_median_of_3"],
+        body["airflow"]["cosmos_over_bare"],
+    ):
+        assert isinstance(figure, int | float) and figure > 0
+    assert [h["history_events"] for h in body["history"]] == [4000, 8000]
+    for run in body["history"]:
+        assert run["incremental_seconds"] > 0 and run["full_refresh_seconds"] > 0
+    assert set(body["aims"]) == set(AIMS)
+    for name, aim in body["aims"].items():
+        assert isinstance(aim["figure"], int | float), name
+        assert isinstance(aim["met"], bool), name
+    for name in AIMS:
+        assert name in result.output
