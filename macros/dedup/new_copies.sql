@@ -1,12 +1,36 @@
 {#- The batch of an incremental run: rows landed after the newest one this model has
     already taken in (`watermark_column` of `this`). A re-run with nothing new selects
-    nothing; a first or full-refresh run selects everything. -#}
+    nothing; a first or full-refresh run selects everything.
+
+    The watermark appears twice. As a literal read when the model is compiled, it lets
+    DuckDB skip row groups by their `_loaded_at` zone maps and BigQuery prune partitions
+    (a subquery alone reads the whole table). As a subquery, evaluated in the statement's
+    own transaction (after the per-model lock on PostgreSQL), it keeps a run that waited
+    for another from taking the same batch again. The literal is never later than the
+    subquery's value, so it removes nothing the subquery keeps. -#}
 {% macro new_copies(relation, watermark_column='_loaded_at') -%}
     select * from {{ relation }}
     {% if is_incremental() %}
-    where _loaded_at > (
-        select coalesce(max({{ watermark_column }}), {{ onceonly.timestamp_floor() }})
-        from {{ this }}
-    )
+    where _loaded_at > {{ onceonly.watermark(watermark_column) }}
+        and _loaded_at > (
+            select coalesce(max({{ watermark_column }}), {{ onceonly.timestamp_floor() }})
+            from {{ this }}
+        )
     {% endif %}
+{%- endmacro %}
+
+{#- The newest `column` value of `this` as a timestamp literal, read when the model is
+    compiled (the floor when empty, or at parse time, when nothing runs). -#}
+{% macro watermark(column) -%}
+    {%- if execute -%}
+        {%- set newest_sql -%}
+            select cast(max({{ column }}) as {{ dbt.type_string() }}) from {{ this }}
+        {%- endset -%}
+        {%- set newest = run_query(newest_sql).columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if execute and newest is not none -%}
+        cast('{{ newest }}' as timestamp)
+    {%- else -%}
+        {{ onceonly.timestamp_floor() }}
+    {%- endif -%}
 {%- endmacro %}

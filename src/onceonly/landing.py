@@ -26,6 +26,7 @@ from onceonly.landing_zone import Discovery, FileContent, LandingFile, discover,
 from onceonly.raw_tables import LEDGER, event_columns
 from onceonly.sql import ident
 from onceonly.targets import RawWriter
+from onceonly.targets.duckdb import configure
 from onceonly.validation import Rejection, lines_table, validation_sql
 
 #: Lines validated and written per transaction.
@@ -101,7 +102,7 @@ class Lander:
         self.force = force
         self.loaded_at = datetime.now(UTC).replace(tzinfo=None)
         self.validator = duckdb.connect()
-        self.validator.execute("set TimeZone = 'UTC'")
+        configure(self.validator)
         self._sql = validation_sql(contract, "lines")
 
     def _ledger_row(self, lf: LandingFile, content: FileContent | None, out: FileOutcome) -> dict:

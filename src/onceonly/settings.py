@@ -11,6 +11,13 @@ from onceonly.errors import ConfigError
 TARGETS = ("duckdb", "postgres", "bigquery")
 DEFAULT_DUCKDB_PATH = Path("warehouse/onceonly.duckdb")
 DEFAULT_LANDING = Path("landing")
+#: DuckDB's own default is 80% of RAM: every DuckDB connection onceonly opens (and dbt's,
+#: dbt_project/profiles.yml) is held to this instead, spilling to disk beyond it.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get("ONCEONLY_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
 
 
 @dataclass(frozen=True)

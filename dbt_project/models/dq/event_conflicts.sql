@@ -6,6 +6,7 @@ with
 copies as (
 
     select * from {{ ref('int_order_event_copies_ranked') }}
+    where event_copies > 1  -- a single copy cannot conflict
 
 ),
 

@@ -1,5 +1,9 @@
--- Every landed copy, ranked among the copies of its event_id (1 = the first landed),
--- with the first copy's arrival and content hash beside it: what the dq models compare.
+{{ config(materialized='table') }}
+
+-- Every landed copy, ranked among the copies of its event_id (1 = the first landed), with
+-- the first copy's details beside it: what the dq models compare. A table, built once per
+-- run and read by three dq models. Content is hashed only where an event has several
+-- copies (a single copy cannot conflict).
 
 with
 
@@ -9,53 +13,31 @@ copies as (
 
 ),
 
-hashed as (
-
-    select
-        *,
-        {{ onceonly.content_hash(onceonly.event_content_columns()) }} as content_hash
-
-    from copies
-
-),
-
 ranked as (
 
     select
         *,
-        row_number() over (
-            partition by event_id order by {{ onceonly.copy_order() }}
-        ) as copy_rank
+        row_number() over first_landed as copy_rank,
+        count(*) over (partition by event_id) as event_copies,
+        first_value(occurred_at) over first_landed as first_occurred_at,
+        first_value(_source_file) over first_landed as first_source_file,
+        first_value(_batch_id) over first_landed as first_batch_id
 
-    from hashed
-
-),
-
-first_copy as (
-
-    select
-        event_id,
-        occurred_at as first_occurred_at,
-        _source_file as first_source_file,
-        _batch_id as first_batch_id,
-        content_hash as first_content_hash
-
-    from ranked
-    where copy_rank = 1
+    from copies
+    window first_landed as (partition by event_id order by {{ onceonly.copy_order() }})
 
 ),
 
 final as (
 
     select
-        ranked.*,
-        first_copy.first_occurred_at,
-        first_copy.first_source_file,
-        first_copy.first_batch_id,
-        first_copy.first_content_hash
+        *,
+        case
+            when event_copies > 1
+                then {{ onceonly.content_hash(onceonly.event_content_columns()) }}
+        end as content_hash
 
     from ranked
-    inner join first_copy on ranked.event_id = first_copy.event_id
 
 )
 

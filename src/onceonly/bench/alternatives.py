@@ -18,6 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from onceonly.targets.duckdb import connect
+
 FACT_COLUMNS = (
     "event_id, event_type, occurred_at, cast(occurred_at as date) as event_date, producer_id, "
     "producer_epoch, sequence_number, order_id, customer_id, product_id, quantity, amount, "
@@ -113,9 +115,8 @@ def _empty_marts(con: duckdb.DuckDBPyConnection, facts_from: str) -> None:
 def floor(db: Path, landing: Path) -> int:
     """Files in, exactly-once facts and aggregates out, in one hand-written script.
     Returns the number of facts."""
-    con = duckdb.connect(str(db))
+    con = connect(db)
     try:
-        con.execute("set TimeZone = 'UTC'")
         files = (landing / "orders" / "*" / "*" / "*.jsonl").as_posix()
         con.execute(
             f"create temp table delivered as select *, filename from read_json('{files}', "
@@ -142,9 +143,8 @@ def floor(db: Path, landing: Path) -> int:
 def append_only(db: Path) -> int:
     """Every landed copy (raw.orders_events) appended to the facts, aggregates over all
     copies. Returns the number of fact rows."""
-    con = duckdb.connect(str(db))
+    con = connect(db)
     try:
-        con.execute("set TimeZone = 'UTC'")
         con.execute(f"create temp table batch as select {FACT_COLUMNS} from raw.orders_events")
         _empty_marts(con, "batch")
         con.execute("begin")
@@ -158,9 +158,8 @@ def append_only(db: Path) -> int:
 
 def full_refresh(db: Path) -> int:
     """The facts and the aggregates rebuilt from all of raw. Returns the number of facts."""
-    con = duckdb.connect(str(db))
+    con = connect(db)
     try:
-        con.execute("set TimeZone = 'UTC'")
         con.execute("create schema if not exists refresh")
         con.execute(
             f"create or replace table refresh.fct_order_events as select {FACT_COLUMNS} "

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from onceonly.targets.duckdb import configure
+
 #: delivered lines per distinct event (5% delivered twice)
 COPIES_PER_EVENT = 1.05
 
@@ -86,7 +88,7 @@ def write_deliveries(landing: Path, lines: int) -> Deliveries:
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     try:
-        con.execute("set TimeZone = 'UTC'")
+        configure(con)
         con.execute("set preserve_insertion_order = false")
         con.execute(_DELIVERIES.replace("$events", str(events)).replace("$out", out.as_posix()))
         n, duplicated, late = con.execute(_COUNTS.replace("$events", str(events))).fetchone()  # type: ignore[misc]

@@ -64,9 +64,7 @@ def _add_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[st
         target = BigQueryTarget.from_env()
         source = context.data_sources.add_bigquery(
             name="warehouse",
-            connection_string=(
-                f"bigquery://{target.settings.project}?user_supplied_client=True"
-            ),
+            connection_string=(f"bigquery://{target.settings.project}?user_supplied_client=True"),
             kwargs={"connect_args": {"client": target.client}},
         )
         return source, target.with_dataset_prefix

@@ -38,6 +38,7 @@ _FIRST_COPIES = """
     ) as ranked where copy_rank = 1
 """
 
+
 def _missing_hours(hour_of: Callable[[str], str], hours_from_bounds: str) -> str:
     """Hours between the first and the last event's hour with no event, in one engine's
     SQL: ``hour_of`` truncates a timestamp expression to its hour, ``hours_from_bounds``
@@ -99,8 +100,7 @@ CHECKS: tuple[Check, ...] = (
                 "duckdb",
                 _missing_hours(
                     _date_trunc_hour,
-                    "select unnest(generate_series(lo, hi, interval '1 hour')) as hour "
-                    "from bounds",
+                    "select unnest(generate_series(lo, hi, interval '1 hour')) as hour from bounds",
                 ),
             ),
             (

@@ -18,7 +18,8 @@ from onceonly.raw_tables import (
     create_table_sql,
     event_columns,
 )
-from onceonly.sql import ident, qualified
+from onceonly.settings import duckdb_memory_limit
+from onceonly.sql import ident, literal, qualified
 
 
 def _ddl(schema: str, table: str, columns: Columns) -> str:
@@ -29,8 +30,14 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
-    con.execute("set TimeZone = 'UTC'")
+    configure(con)
     return con
+
+
+def configure(con: duckdb.DuckDBPyConnection) -> None:
+    """UTC, and the memory limit every onceonly DuckDB connection keeps to."""
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"set memory_limit = {literal(duckdb_memory_limit())}")
 
 
 class DuckDBTarget:
