@@ -69,3 +69,12 @@ def copy_of(settings: Settings, tmp_path: Path) -> Settings:
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open() as fh:
         return list(csv.DictReader(fh))
+
+
+def write_events(root: Path, rel: str, *events: dict[str, object]) -> None:
+    """A landing file ``root/rel`` holding the events as JSON lines."""
+    from conftest import jsonl
+
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(jsonl(*events))

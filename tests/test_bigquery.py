@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import jsonl, order_placed
-from pipeline import build, differences, fact_checksums, land_zone, read_csv
+from conftest import order_placed
+from pipeline import build, differences, fact_checksums, land_zone, read_csv, write_events
 
 from onceonly.contract import ORDERS
 from onceonly.dbt_runner import project_dir
@@ -154,12 +154,6 @@ def test_one_batch_equals_the_truth_and_reruns_change_nothing(bigquery_env, zone
                 assert token.encode() not in path.read_bytes(), path
 
 
-def _write(root: Path, rel: str, *events: dict[str, object]) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(jsonl(*events))
-
-
 #: each incremental model, its partition column, and the predicate its MERGE must hold
 PRUNED = {
     "fct_order_events": (
@@ -187,7 +181,7 @@ def test_every_incremental_merge_filters_the_destination_partition(
     bigquery_env, tmp_path: Path
 ) -> None:
     zone = tmp_path / "zone"
-    _write(
+    write_events(
         zone,
         "orders/dt=2026-01-06/hour=10/a.jsonl",
         order_placed("e-1", 0, occurred_at="2026-01-06T09:00:00Z", order_id="o-1"),
@@ -195,7 +189,7 @@ def test_every_incremental_merge_filters_the_destination_partition(
     )
     land_zone(BQ, zone)
     build(BQ)
-    _write(
+    write_events(
         zone,
         "orders/dt=2026-01-08/hour=10/b.jsonl",
         order_placed(
@@ -255,7 +249,7 @@ def test_a_landing_that_died_between_load_jobs_is_undone_then_landed_once(
     bigquery_env, tmp_path: Path
 ) -> None:
     zone = tmp_path / "zone"
-    _write(
+    write_events(
         zone,
         "orders/dt=2026-01-06/hour=10/a.jsonl",
         order_placed("e-1", 0),
@@ -283,7 +277,9 @@ def test_a_landing_that_died_between_load_jobs_is_undone_then_landed_once(
 def test_values_with_quotes_commas_and_unicode_land_unchanged(bigquery_env, tmp_path: Path) -> None:
     zone = tmp_path / "zone"
     tricky = 'Zoë "the" O\'Brien, 東京 🚀'
-    _write(zone, "orders/dt=2026-01-06/hour=10/a.jsonl", order_placed("e-1", customer_id=tricky))
+    write_events(
+        zone, "orders/dt=2026-01-06/hour=10/a.jsonl", order_placed("e-1", customer_id=tricky)
+    )
     land_zone(BQ, zone)
     target = open_target(BQ)
     try:

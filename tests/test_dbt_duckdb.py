@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import jsonl, order_placed
-from pipeline import build, copy_of, differences, fact_checksums, land_zone
+from conftest import order_placed
+from pipeline import build, copy_of, differences, fact_checksums, land_zone, write_events
 
 from onceonly import reconcile
 from onceonly.generate.writer import generate
@@ -99,22 +99,16 @@ def test_daily_batches_equal_one_batch_after_the_audit(
     assert differences(settings, zone / "_truth") == {}
 
 
-def _write(root: Path, rel: str, *events: dict[str, object]) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(jsonl(*events))
-
-
 def test_duplicate_older_than_the_window_is_found_and_repaired_once(tmp_path: Path) -> None:
     settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
     zone = tmp_path / "zone"
     old = order_placed("e-old", 0, occurred_at="2026-01-05T10:00:00Z")
-    _write(zone, "orders/dt=2026-01-05/hour=10/a.jsonl", old)
+    write_events(zone, "orders/dt=2026-01-05/hour=10/a.jsonl", old)
     land_zone(settings, zone)
     build(settings)
     # nine days later: the same event again, plus a fresh one
     fresh = order_placed("e-new", 1, occurred_at="2026-01-14T09:00:00Z")
-    _write(zone, "orders/dt=2026-01-14/hour=10/b.jsonl", old, fresh)
+    write_events(zone, "orders/dt=2026-01-14/hour=10/b.jsonl", old, fresh)
     land_zone(settings, zone)
     build(settings)
     target = open_target(settings)
@@ -148,11 +142,11 @@ def test_duplicate_inside_the_window_never_reaches_the_facts(tmp_path: Path) -> 
     settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
     zone = tmp_path / "zone"
     event = order_placed("e-1", 0, occurred_at="2026-01-05T10:00:00Z")
-    _write(zone, "orders/dt=2026-01-05/hour=10/a.jsonl", event)
+    write_events(zone, "orders/dt=2026-01-05/hour=10/a.jsonl", event)
     land_zone(settings, zone)
     build(settings)
     conflicting = dict(event, amount="99.00", occurred_at="2026-01-05T12:00:00+02:00")
-    _write(zone, "orders/dt=2026-01-08/hour=10/b.jsonl", conflicting)
+    write_events(zone, "orders/dt=2026-01-08/hour=10/b.jsonl", conflicting)
     land_zone(settings, zone)
     build(settings)
     target = open_target(settings)

@@ -187,8 +187,7 @@ def test_two_landings_and_two_builds_at_once_end_exact(
             # a lost DDL race on a view: the relation was being renamed by the other run
             # ("already exists", "does not exist", or dbt misreading its type mid-rename)
             assert any(
-                sign in out
-                for sign in ("already exists", "does not exist", 'near "external"')
+                sign in out for sign in ("already exists", "does not exist", 'near "external"')
             ), out[-3000:]
             retry = _dbt_build(tmp_path)
             assert retry.wait(timeout=600) == 0

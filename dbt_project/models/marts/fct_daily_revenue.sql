@@ -13,30 +13,31 @@
 
 with
 
-events as (
+-- the facts are named twice rather than through one CTE: a CTE used twice is
+-- materialized whole (DuckDB), where each direct read can skip most of the table
 
-    select * from {{ ref('fct_order_events') }}
-    where event_type in ('order_placed', 'payment_captured', 'order_refunded')
-        and product_id is not null
+new_events as (
+
+    {{ onceonly.new_copies(ref('fct_order_events'), watermark_column='_last_event_loaded_at') }}
 
 ),
 
 touched_keys as (
 
     select distinct event_date, product_id
-    from (
-        {{ onceonly.new_copies('events', watermark_column='_last_event_loaded_at') }}
-    ) as new_events
+    from new_events
+    where {{ onceonly.revenue_event() }}
 
 ),
 
 touched_events as (
 
     select events.*
-    from events
+    from {{ ref('fct_order_events') }} as events
     inner join touched_keys
         on events.event_date = touched_keys.event_date
         and events.product_id = touched_keys.product_id
+    where {{ onceonly.revenue_event('events') }}
 
 ),
 

@@ -18,25 +18,25 @@
 
 with
 
-events as (
+-- the facts are named twice rather than through one CTE: a CTE used twice is
+-- materialized whole (DuckDB), where each direct read can skip most of the table
 
-    select * from {{ ref('fct_order_events') }}
+new_events as (
+
+    {{ onceonly.new_copies(ref('fct_order_events'), watermark_column='_last_event_loaded_at') }}
 
 ),
 
 touched_orders as (
 
-    select distinct order_id
-    from (
-        {{ onceonly.new_copies('events', watermark_column='_last_event_loaded_at') }}
-    ) as new_events
+    select distinct order_id from new_events
 
 ),
 
 touched_events as (
 
     select events.*
-    from events
+    from {{ ref('fct_order_events') }} as events
     inner join touched_orders on events.order_id = touched_orders.order_id
 
 ),
