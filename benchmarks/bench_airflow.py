@@ -56,7 +56,12 @@ def main() -> None:
     from onceonly.dbt_runner import run_dbt
     from onceonly.generate.writer import generate
     from onceonly.landing import land
-    from onceonly.orchestration.runner import ensure_manifest, load_dag, prepare_airflow
+    from onceonly.orchestration.runner import (
+        ensure_manifest,
+        export_settings,
+        load_dag,
+        prepare_airflow,
+    )
     from onceonly.settings import Settings
     from onceonly.targets import open_target
 
@@ -75,8 +80,7 @@ def main() -> None:
             run_dbt("build", settings)
             results["bare_dbt_build_seconds"] = round(time.perf_counter() - t0, 2)
         else:
-            os.environ["ONCEONLY_TARGET"] = "duckdb"
-            os.environ["ONCEONLY_DUCKDB_PATH"] = str(settings.duckdb_path)
+            export_settings(settings)
             dag = load_dag("transform_orders")
             t0 = time.perf_counter()
             run = dag.test(mark_success_pattern="data_quality|report")

@@ -65,6 +65,15 @@ def event_columns(contract: StreamContract) -> Columns:
     return cols + LOAD_METADATA
 
 
+def physical_type(logical: str, types: dict[str, str]) -> str:
+    """A logical type as a target's type, mapped by ``types`` (identity if absent); a
+    decimal's ``(precision,scale)`` fills the ``{spec}`` of the target's decimal type."""
+    base = logical.split("(")[0]
+    if base == "decimal":
+        return types.get("decimal", logical).format(spec=logical[len("decimal") :])
+    return types.get(logical, types.get(base, logical))
+
+
 def create_table_sql(
     schema: str,
     table: str,
@@ -77,13 +86,5 @@ def create_table_sql(
     identifiers quoted with ``quote`` and ``options`` (partitioning, clustering) after."""
     from onceonly.sql import ident, qualified
 
-    def mapped(logical: str) -> str:
-        base = logical.split("(")[0]
-        return (
-            types.get(logical, types.get(base, logical))
-            if base != "decimal"
-            else types.get("decimal", logical).format(spec=logical[len("decimal") :])
-        )
-
-    cols = ", ".join(f"{ident(n, quote)} {mapped(t)}" for n, t in columns)
+    cols = ", ".join(f"{ident(n, quote)} {physical_type(t, types)}" for n, t in columns)
     return f"create table if not exists {qualified(schema, table, quote)} ({cols}){options}"

@@ -112,12 +112,27 @@ def _empty_marts(con: duckdb.DuckDBPyConnection, facts_from: str) -> None:
     )
 
 
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    [(rows,)] = con.execute(f"select count(*) from {table}").fetchall()
+    return int(rows)
+
+
+def _take_in_batch(con: duckdb.DuckDBPyConnection, statement: str) -> int:
+    """In one transaction, put the `batch` table into the facts with ``statement`` and
+    recompute the touched aggregates; returns the number of fact rows."""
+    _empty_marts(con, "batch")
+    con.execute("begin")
+    con.execute(statement)
+    _recompute_touched(con, "analytics.fct_order_events")
+    con.execute("commit")
+    return _count(con, "analytics.fct_order_events")
+
+
 def floor(db: Path, landing: Path) -> int:
     """Files in, exactly-once facts and aggregates out, in one hand-written script.
     Returns the number of facts."""
-    con = connect(db)
-    try:
-        files = (landing / "orders" / "*" / "*" / "*.jsonl").as_posix()
+    files = (landing / "orders" / "*" / "*" / "*.jsonl").as_posix()
+    with connect(db) as con:
         con.execute(
             f"create temp table delivered as select *, filename from read_json('{files}', "
             f"format = 'newline_delimited', columns = {_JSON_COLUMNS}, filename = true, "
@@ -127,39 +142,26 @@ def floor(db: Path, landing: Path) -> int:
             f"create temp table batch as select {FACT_COLUMNS} from delivered "
             "qualify row_number() over (partition by event_id order by filename) = 1"
         )
-        _empty_marts(con, "batch")
-        con.execute("begin")
-        con.execute(
+        return _take_in_batch(
+            con,
             "merge into analytics.fct_order_events as t using batch as s "
-            "on t.event_id = s.event_id when not matched then insert by name"
+            "on t.event_id = s.event_id when not matched then insert by name",
         )
-        _recompute_touched(con, "analytics.fct_order_events")
-        con.execute("commit")
-        return int(con.execute("select count(*) from analytics.fct_order_events").fetchone()[0])  # type: ignore[index]
-    finally:
-        con.close()
 
 
 def append_only(db: Path) -> int:
     """Every landed copy (raw.orders_events) appended to the facts, aggregates over all
     copies. Returns the number of fact rows."""
-    con = connect(db)
-    try:
+    with connect(db) as con:
         con.execute(f"create temp table batch as select {FACT_COLUMNS} from raw.orders_events")
-        _empty_marts(con, "batch")
-        con.execute("begin")
-        con.execute("insert into analytics.fct_order_events by name select * from batch")
-        _recompute_touched(con, "analytics.fct_order_events")
-        con.execute("commit")
-        return int(con.execute("select count(*) from analytics.fct_order_events").fetchone()[0])  # type: ignore[index]
-    finally:
-        con.close()
+        return _take_in_batch(
+            con, "insert into analytics.fct_order_events by name select * from batch"
+        )
 
 
 def full_refresh(db: Path) -> int:
     """The facts and the aggregates rebuilt from all of raw. Returns the number of facts."""
-    con = connect(db)
-    try:
+    with connect(db) as con:
         con.execute("create schema if not exists refresh")
         con.execute(
             f"create or replace table refresh.fct_order_events as select {FACT_COLUMNS} "
@@ -173,6 +175,4 @@ def full_refresh(db: Path) -> int:
             "create or replace table refresh.fct_daily_revenue as "
             + _daily_revenue("refresh.fct_order_events")
         )
-        return int(con.execute("select count(*) from refresh.fct_order_events").fetchone()[0])  # type: ignore[index]
-    finally:
-        con.close()
+        return _count(con, "refresh.fct_order_events")

@@ -74,13 +74,17 @@ def step_dbt(target: str, duckdb_path: str, command: str, args: list[str]) -> di
 
 def step_cosmos(target: str, duckdb_path: str) -> dict[str, Any]:
     """The transform DAG's dbt stage under dag.test() (checks and report skipped)."""
-    from onceonly.orchestration.runner import ensure_manifest, load_dag, prepare_airflow
+    from onceonly.orchestration.runner import (
+        ensure_manifest,
+        export_settings,
+        load_dag,
+        prepare_airflow,
+    )
 
     settings = _settings(target, duckdb_path)
     prepare_airflow()
     ensure_manifest(settings)
-    os.environ["ONCEONLY_TARGET"] = target
-    os.environ["ONCEONLY_DUCKDB_PATH"] = str(Path(duckdb_path).resolve())
+    export_settings(settings)
     dag = load_dag("transform_orders")
     run, seconds = _timed(lambda: dag.test(mark_success_pattern="data_quality|report|verdict"))
     if run.state != "success":

@@ -100,11 +100,10 @@ def run_bench(
     def fresh(name: str, keep_raw: bool = True) -> str:
         """A warehouse for one of ours' steps: a copy of the landed DuckDB file, or the
         PostgreSQL database with the dbt schemas (and raw, unless kept) dropped."""
-        if target == "duckdb":
-            if keep_raw:
-                copy_database(db["landed"], db[name])
-            return str(db[name])
-        reset_postgres(keep_raw)
+        if target == "postgres":
+            reset_postgres(keep_raw)
+        elif keep_raw:
+            copy_database(db["landed"], db[name])
         return str(db[name])
 
     if target == "postgres":

@@ -97,6 +97,17 @@ def interval_of(landing: Path, stream: str) -> DagRunPlan:
     return DagRunPlan(min(hours), max(hours) + timedelta(hours=1))
 
 
+def export_settings(settings: Settings) -> None:
+    """Hand the settings to the DAGs' tasks (and Cosmos' dbt), which read the environment."""
+    os.environ.update(
+        {
+            "ONCEONLY_TARGET": settings.target,
+            "ONCEONLY_DUCKDB_PATH": str(Path(settings.duckdb_path).resolve()),
+            "ONCEONLY_LANDING": str(Path(settings.landing).resolve()),
+        }
+    )
+
+
 def run_dags(
     settings: Settings,
     stream: str,
@@ -106,13 +117,7 @@ def run_dags(
 ) -> DagRunPlan:
     """Land [start, end) (default: the landing zone's whole span), then transform."""
     prepare_airflow()
-    os.environ.update(
-        {
-            "ONCEONLY_TARGET": settings.target,
-            "ONCEONLY_DUCKDB_PATH": str(Path(settings.duckdb_path).resolve()),
-            "ONCEONLY_LANDING": str(Path(settings.landing).resolve()),
-        }
-    )
+    export_settings(settings)
     plan = interval_of(settings.landing, stream)
     plan = DagRunPlan(start or plan.start, end or plan.end)
     ensure_manifest(settings)

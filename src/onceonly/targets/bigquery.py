@@ -34,6 +34,7 @@ from onceonly.raw_tables import (
     Columns,
     create_table_sql,
     event_columns,
+    physical_type,
 )
 from onceonly.sql import ident
 from onceonly.targets.csv_encoding import csv_bytes, has_control_characters
@@ -46,13 +47,6 @@ TYPES = {
     # the JSON text as delivered: a load job's CSV cannot fill a JSON column everywhere
     "json": "string",
     "decimal": "numeric",
-}
-_SCHEMA_TYPES = {
-    "string": "STRING",
-    "timestamp": "TIMESTAMP",
-    "int64": "INT64",
-    "bool": "BOOL",
-    "numeric": "NUMERIC",
 }
 #: The datasets onceonly reads and writes; ONCEONLY_SCHEMA_PREFIX is put before each.
 DATASETS = ("raw", "staging", "analytics", "dq")
@@ -138,10 +132,7 @@ class BigQuerySettings:
 def _schema(columns: Columns) -> list[Any]:
     from google.cloud import bigquery
 
-    return [
-        bigquery.SchemaField(name, _SCHEMA_TYPES[TYPES.get(t.split("(")[0], t)])
-        for name, t in columns
-    ]
+    return [bigquery.SchemaField(name, physical_type(t, TYPES).upper()) for name, t in columns]
 
 
 def literal(value: object) -> str:
@@ -247,16 +238,18 @@ class BigQueryTarget:
         run that died between its load jobs left. They were written by the newest run, at
         or after the newest ledger attempt, so only those partitions are read (all of
         them while the ledger is empty)."""
-        [(newest,)] = self._run(
-            f"select max(attempted_at) from {self._table(LEDGER_TABLE)} where stream = ?",
-            [contract.stream],
-        )
         ledger = self._table(LEDGER_TABLE)
+        [(newest,)] = self._run(
+            f"select max(attempted_at) from {ledger} where stream = ?", [contract.stream]
+        )
         for table, batch, file, loaded in (
             (contract.raw_table, "_batch_id", "_source_file", "_loaded_at"),
             (QUARANTINE_TABLE, "batch_id", "source_file", "quarantined_at"),
         ):
-            since = "" if newest is None else f"{loaded} >= {literal(newest)} and "
+
+            def since(alias: str, loaded: str = loaded) -> str:
+                return "" if newest is None else f"{alias}.{loaded} >= {literal(newest)} and "
+
             # a MERGE, not a DELETE with a subquery: one statement both BigQuery and the
             # emulator run
             self._run(
@@ -264,10 +257,8 @@ class BigQueryTarget:
                 f"select r.{batch} as batch_id, r.{file} as source_file "
                 f"from {self._table(table)} r left join {ledger} l "
                 f"on l.batch_id = r.{batch} and l.source_file = r.{file} "
-                f"where {since.replace(loaded, 'r.' + loaded)}l.batch_id is null "
-                "group by 1, 2) s "
-                f"on {since.replace(loaded, 't.' + loaded)}"
-                f"t.{batch} = s.batch_id and t.{file} = s.source_file "
+                f"where {since('r')}l.batch_id is null group by 1, 2) s "
+                f"on {since('t')}t.{batch} = s.batch_id and t.{file} = s.source_file "
                 "when matched then delete"
             )
 
