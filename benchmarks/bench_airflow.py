@@ -52,7 +52,6 @@ def main() -> None:
     os.environ.setdefault("AIRFLOW_HOME", str(work / "airflow"))
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
 
-    from onceonly.contract import ORDERS
     from onceonly.dbt_runner import run_dbt
     from onceonly.generate.writer import generate
     from onceonly.landing import land
@@ -63,6 +62,7 @@ def main() -> None:
         prepare_airflow,
     )
     from onceonly.settings import Settings
+    from onceonly.streams import example
     from onceonly.targets import open_target
 
     prepare_airflow()
@@ -72,7 +72,7 @@ def main() -> None:
     for name in ("bare", "cosmos"):
         settings = Settings(target="duckdb", duckdb_path=work / f"{name}.duckdb", landing=zone)
         target = open_target(settings)
-        land(zone, target, ORDERS)
+        land(zone, target, example("orders"))
         target.close()
         ensure_manifest(settings)
         if name == "bare":

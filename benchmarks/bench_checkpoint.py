@@ -17,9 +17,9 @@ from pathlib import Path
 
 from bench_dedup import HISTORY_SQL
 
-from onceonly.contract import ORDERS
 from onceonly.dbt_runner import run_dbt
 from onceonly.settings import Settings
+from onceonly.streams import example
 from onceonly.targets.duckdb import DuckDBTarget
 
 
@@ -33,7 +33,7 @@ def main() -> None:
     db = work / "checkpoint.duckdb"
     db.unlink(missing_ok=True)
     target = DuckDBTarget(db)
-    target.ensure_raw_tables(ORDERS)
+    target.ensure_raw_tables(example("orders"))
     target.con.execute(HISTORY_SQL.replace("$history", str(args.events)))
     target.close()
     settings = Settings(target="duckdb", duckdb_path=db)
@@ -48,7 +48,7 @@ def main() -> None:
     from onceonly.quality.checkpoint import run_checkpoint
 
     t0 = time.perf_counter()
-    outcome = run_checkpoint(settings, work / "reports")
+    outcome = run_checkpoint(settings, work / "reports", [example("orders")])
     checkpoint_s = time.perf_counter() - t0
     print(
         json.dumps(

@@ -1,11 +1,11 @@
-"""The incremental MERGE of fct_order_events against the hand-written floor, on DuckDB.
+"""The incremental MERGE of fct_orders_events against the hand-written floor, on DuckDB.
 
 For each history size H (default 10M and 50M events):
   1. H events of history are written to raw.orders_events (one year, in arrival order) and
-     built into analytics.fct_order_events by dbt (a full build, timed for information);
+     built into analytics.fct_orders_events by dbt (a full build, timed for information);
   2. a batch of --batch copies lands: 95% new events, 5% duplicates (half within the
      batch, half of recent history, inside the dedup window);
-  3. the dbt model runs incrementally (`dbt run -s fct_order_events`): its execution time
+  3. the dbt model runs incrementally (`dbt run -s fct_orders_events`): its execution time
      as dbt reports it (temp batch table, window query, MERGE) and dbt's wall time;
   4. on a copy of the same database, the floor: one hand-written statement doing the
      in-batch dedup and the MERGE (DESIGN §8).
@@ -28,24 +28,24 @@ from pathlib import Path
 import duckdb
 
 from onceonly.bench.data import write_batch, write_history
-from onceonly.contract import ORDERS
 from onceonly.dbt_runner import run_dbt
 from onceonly.settings import Settings
+from onceonly.streams import example
 from onceonly.targets.duckdb import DuckDBTarget
 
 # The floor, written by hand: one statement doing the in-batch dedup and the MERGE, reading
 # the batch the way the model does (the staged view, after the facts' newest _loaded_at).
 FLOOR_SQL = """
-merge into analytics.fct_order_events as t
+merge into analytics.fct_orders_events as t
 using (
     select * exclude (copy_rank) from (
         select *, row_number() over (
             partition by event_id order by _loaded_at, _source_file, _line_number) as copy_rank
         from staging.stg_orders__events
-        where _loaded_at > (select max(_loaded_at) from analytics.fct_order_events)
+        where _loaded_at > (select max(_loaded_at) from analytics.fct_orders_events)
     ) where copy_rank = 1
 ) as s
-on t.event_id = s.event_id and t.event_date >= date '2025-12-25'
+on t.event_id = s.event_id and t._event_date >= date '2025-12-25'
 when matched then update set event_id = s.event_id
 when not matched then insert by name
 """
@@ -54,7 +54,7 @@ when not matched then insert by name
 # The same with the batch picked by a literal watermark (what a hand-written job that
 # remembers its last load time would do).
 FLOOR_LITERAL_SQL = FLOOR_SQL.replace(
-    "(select max(_loaded_at) from analytics.fct_order_events)", "timestamp '2025-12-31 23:59:59'"
+    "(select max(_loaded_at) from analytics.fct_orders_events)", "timestamp '2025-12-31 23:59:59'"
 )
 
 
@@ -62,7 +62,7 @@ def bench(history: int, batch: int, work: Path) -> dict[str, object]:
     db = work / f"h{history}.duckdb"
     db.unlink(missing_ok=True)
     target = DuckDBTarget(db)
-    target.ensure_raw_tables(ORDERS)
+    target.ensure_raw_tables(example("orders"))
     t0 = time.perf_counter()
     write_history(target.con, history)
     history_s = time.perf_counter() - t0
@@ -70,7 +70,7 @@ def bench(history: int, batch: int, work: Path) -> dict[str, object]:
 
     settings = Settings(target="duckdb", duckdb_path=db)
     t0 = time.perf_counter()
-    run_dbt("run", settings, ["-s", "stg_orders__events", "fct_order_events"])
+    run_dbt("run", settings, ["-s", "tag:stream:orders"])
     full_build_s = time.perf_counter() - t0
 
     con = duckdb.connect(str(db))
@@ -83,15 +83,15 @@ def bench(history: int, batch: int, work: Path) -> dict[str, object]:
     shutil.copy(db, literal_db)
 
     t0 = time.perf_counter()
-    result = run_dbt("run", settings, ["-s", "fct_order_events"])
+    result = run_dbt("run", settings, ["-s", "fct_orders_events"])
     dbt_wall_s = time.perf_counter() - t0
-    model_s = result.seconds["model.onceonly.fct_order_events"]
+    model_s = result.seconds["model.onceonly.fct_orders_events"]
 
     con = duckdb.connect(str(floor_db))
     t0 = time.perf_counter()
     con.execute(FLOOR_SQL)
     floor_s = time.perf_counter() - t0
-    floor_rows = con.execute("select count(*) from analytics.fct_order_events").fetchone()
+    floor_rows = con.execute("select count(*) from analytics.fct_orders_events").fetchone()
     con.close()
     con = duckdb.connect(str(literal_db))
     t0 = time.perf_counter()
@@ -99,7 +99,7 @@ def bench(history: int, batch: int, work: Path) -> dict[str, object]:
     literal_s = time.perf_counter() - t0
     con.close()
     con = duckdb.connect(str(db))
-    model_rows = con.execute("select count(*) from analytics.fct_order_events").fetchone()
+    model_rows = con.execute("select count(*) from analytics.fct_orders_events").fetchone()
     con.close()
     assert floor_rows == model_rows == (history + new,), (floor_rows, model_rows, history + new)
     for path in (db, floor_db, literal_db):

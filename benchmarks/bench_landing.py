@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from onceonly.contract import ORDERS
 from onceonly.generate.writer import generate
 from onceonly.landing import land
+from onceonly.streams import example
 from onceonly.targets.duckdb import DuckDBTarget
 
 
@@ -37,7 +37,7 @@ def main() -> None:
 
     target = DuckDBTarget(db)
     t0 = time.perf_counter()
-    summary = land(landing, target, ORDERS)
+    summary = land(landing, target, example("orders"))
     land_s = time.perf_counter() - t0
     target.close()
     result = {

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from onceonly.contract import ORDERS
+from onceonly.streams import example
 from onceonly.targets.duckdb import DuckDBTarget
+
+ORDERS = example("orders")
 
 HOUR_DIR = "orders/dt=2026-01-05/hour=10"
 

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import ORDERS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onceonly.contract import ORDERS
 from onceonly.landing import land
 from onceonly.targets.duckdb import DuckDBTarget
 from onceonly.validation import validate_line

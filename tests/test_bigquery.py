@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import order_placed
+from conftest import ORDERS, order_placed
 from pipeline import build, differences, fact_checksums, land_zone, read_csv, write_events
 
-from onceonly.contract import ORDERS
-from onceonly.dbt_runner import project_dir
 from onceonly.errors import ConfigError
 from onceonly.generate.writer import generate
 from onceonly.landing import land
@@ -97,24 +95,24 @@ def test_daily_batches_equal_the_truth_and_gx_names_what_the_window_let_slip(
     for day in days:
         land_zone(BQ, zone, start=day, end=day + timedelta(days=1))
         build(BQ)
-    truth = zone / "_truth"
+    truth = zone / "_truth" / "orders"
     late_rows = read_csv(truth / "late_duplicates.csv")
     assert late_rows, "the zone must hold copies later than the dedup window"
     # every other table equals the truth, aggregates included: they take each event's
     # first copy
-    assert differences(BQ, truth) == {"fct_order_events": (0, len(late_rows))}
+    assert differences(BQ, truth) == {"fct_orders_events": (0, len(late_rows))}
     late = sorted(r["event_id"] for r in late_rows)
     target = open_target(BQ)
     try:
         slipped = target.query(
-            "select event_id, count(*) from analytics.fct_order_events "
+            "select event_id, count(*) from analytics.fct_orders_events "
             "group by event_id having count(*) > 1 order by event_id"
         )
     finally:
         target.close()
     assert slipped == [(e, 2) for e in late]
 
-    outcome = run_checkpoint(BQ, tmp_path / "reports")
+    outcome = run_checkpoint(BQ, tmp_path / "reports", [ORDERS])
     assert not [(o.check.name, o.error) for o in outcome.outcomes if o.error]
     by_name = {o.check.name: o for o in outcome.outcomes}
     unique = by_name["duplicates.event_id_unique"]
@@ -139,7 +137,7 @@ def test_daily_batches_equal_the_truth_and_gx_names_what_the_window_let_slip(
 def test_one_batch_equals_the_truth_and_reruns_change_nothing(bigquery_env, zone: Path) -> None:
     land_zone(BQ, zone)
     build(BQ)
-    assert differences(BQ, zone / "_truth") == {}
+    assert differences(BQ, zone / "_truth" / "orders") == {}
     before = fact_checksums(BQ)
     build(BQ)
     assert fact_checksums(BQ) == before
@@ -149,17 +147,17 @@ def test_one_batch_equals_the_truth_and_reruns_change_nothing(bigquery_env, zone
     assert fact_checksums(BQ) == before
     token = bigquery_env["ONCEONLY_BQ_TOKEN"]
     for folder in ("target", "logs"):
-        for path in (project_dir() / folder).rglob("*"):
+        for path in (BQ.dbt_project_dir / folder).rglob("*"):
             if path.is_file():
                 assert token.encode() not in path.read_bytes(), path
 
 
 #: each incremental model, its partition column, and the predicate its MERGE must hold
 PRUNED = {
-    "fct_order_events": (
-        "event_date",
+    "fct_orders_events": (
+        "_event_date",
         # dedup window: 7 days before the batch's newest arrival (2026-01-08)
-        r"DBT_INTERNAL_DEST\.event_date >= date_sub\(cast\('2026-01-08' as date\), "
+        r"DBT_INTERNAL_DEST\._event_date >= date_sub\(cast\('2026-01-08' as date\), "
         r"interval 7 day\)",
     ),
     "fct_daily_revenue": (
@@ -204,12 +202,13 @@ def test_every_incremental_merge_filters_the_destination_partition(
     )
     land_zone(BQ, zone)
     build(BQ)
-    run_dir = project_dir() / "target/run/onceonly/models/marts"
+    run_dir = BQ.dbt_project_dir / "target/run/onceonly"
     target = open_target(BQ)
     assert isinstance(target, BigQueryTarget)
     try:
         for model, (column, predicate) in PRUNED.items():
-            merge = (run_dir / f"{model}.sql").read_text()
+            [compiled] = run_dir.rglob(f"{model}.sql")
+            merge = compiled.read_text()
             assert re.search(r"merge into `[^`]+`\.`analytics`\.`" + model + "`", merge), model
             assert re.search(r"on \(" + predicate + r"\) and \(", merge), (model, merge)
             table = target.client.get_table(f"analytics.{model}")
@@ -226,7 +225,7 @@ def test_every_incremental_merge_filters_the_destination_partition(
             ("o-2", date(2026, 1, 6), date(2026, 1, 8), Decimal("19.90")),
             ("o-3", date(2026, 1, 7), date(2026, 1, 7), Decimal("0")),
         ]
-        assert target.query("select count(*) from analytics.fct_order_events") == [(4,)]
+        assert target.query("select count(*) from analytics.fct_orders_events") == [(4,)]
     finally:
         target.close()
 
@@ -329,8 +328,10 @@ def test_land_and_transform_dags_on_bigquery_end_with_a_passing_verdict(
     for name in ("ONCEONLY_TARGET", "ONCEONLY_DUCKDB_PATH", "ONCEONLY_LANDING"):
         monkeypatch.setenv(name, "")  # run_dags sets them: restored after the test
     settings = Settings(target="bigquery", landing=zone)
-    run_dags(settings, "orders")
-    assert differences(settings, zone / "_truth") == {}
+    run_dags(settings, ["orders"])
+    assert differences(settings, zone / "_truth" / "orders") == {}
     summary = json.loads((tmp_path / "reports/summary.json").read_text())
     assert summary["exactly_once"] is True and summary["checks_passed"] is True
-    assert summary["totals"]["fact_rows"] == len(read_csv(zone / "_truth/fct_order_events.csv"))
+    assert summary["totals"]["fact_rows"] == len(
+        read_csv(zone / "_truth/orders/fct_orders_events.csv")
+    )

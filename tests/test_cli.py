@@ -27,7 +27,7 @@ def test_generate_then_land_prints_a_summary(tmp_path: Path) -> None:
         "generate", "--out", "zone", "--events", "400", "--days", "1", "--seed", "5", cwd=tmp_path
     )
     assert gen.returncode == 0, gen.stderr
-    assert (tmp_path / "zone" / "_truth" / "fct_order_events.csv").exists()
+    assert (tmp_path / "zone" / "_truth" / "orders" / "fct_orders_events.csv").exists()
     landed = run("land", "--landing", "zone", cwd=tmp_path)
     assert landed.returncode == 0, landed.stderr
     assert "rows landed" in landed.stdout

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import order_placed
+from conftest import ORDERS, order_placed
 from pipeline import build, copy_of, differences, fact_checksums, land_zone, write_events
 
 from onceonly import reconcile
@@ -35,12 +35,12 @@ def built(zone: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 def test_messy_deliveries_build_facts_equal_to_the_truth(built: Settings, zone: Path) -> None:
-    assert differences(built, zone / "_truth") == {}
+    assert differences(built, zone / "_truth" / "orders") == {}
 
 
 def test_truth_holds_every_injected_kind_of_finding(zone: Path) -> None:
     """The comparison above is only as strong as the truth: it must contain each finding."""
-    truth = zone / "_truth"
+    truth = zone / "_truth" / "orders"
     for name in ("sequence_gaps", "event_conflicts", "late_duplicates", "quarantine"):
         assert len((truth / f"{name}.csv").read_text().splitlines()) > 1, name
     statuses = {line.split(",")[2] for line in (truth / "files.csv").read_text().splitlines()[1:]}
@@ -89,14 +89,14 @@ def test_daily_batches_equal_one_batch_after_the_audit(
     assert batches >= 10  # the late copies arrive 8-10 days after the first day
     target = open_target(settings)
     try:
-        slipped = reconcile.audit(target)
+        slipped = reconcile.audit(target, ORDERS)
         assert slipped.extra_rows > 0  # late copies slipped past the windowed MERGE
-        reconcile.repair(target)
+        reconcile.repair(target, ORDERS)
     finally:
         target.close()
     assert fact_checksums(settings) == fact_checksums(built)
-    # dq.late_duplicates and the other dq tables are full recomputations: also equal
-    assert differences(settings, zone / "_truth") == {}
+    # dq.orders_late_duplicates and the other dq tables are full recomputations: also equal
+    assert differences(settings, zone / "_truth" / "orders") == {}
 
 
 def test_duplicate_older_than_the_window_is_found_and_repaired_once(tmp_path: Path) -> None:
@@ -114,26 +114,26 @@ def test_duplicate_older_than_the_window_is_found_and_repaired_once(tmp_path: Pa
     target = open_target(settings)
     try:
         assert target.query(
-            "select count(*) from analytics.fct_order_events where event_id = 'e-old'"
+            "select count(*) from analytics.fct_orders_events where event_id = 'e-old'"
         ) == [(2,)]
         # the aggregates take the first copy of each event: not double-counted even now
         assert target.query(
             "select order_amount, captured_amount from analytics.fct_orders "
             "where order_id = 'ord-e-old'"
         ) == target.query("select 19.90, 0.00")
-        [(late,)] = target.query("select count(*) from dq.late_duplicates")
+        [(late,)] = target.query("select count(*) from dq.orders_late_duplicates")
         assert late == 1
-        found = reconcile.audit(target)
+        found = reconcile.audit(target, ORDERS)
         assert (found.duplicated_events, found.extra_rows) == (1, 1)
-        repaired = reconcile.repair(target)
+        repaired = reconcile.repair(target, ORDERS)
         assert repaired.removed == 1
         assert target.query(
-            "select _source_file from analytics.fct_order_events where event_id = 'e-old'"
+            "select _source_file from analytics.fct_orders_events where event_id = 'e-old'"
         ) == [("orders/dt=2026-01-05/hour=10/a.jsonl",)]
-        assert target.query("select event_id from dq.audit_repairs") == [("e-old",)]
-        again = reconcile.repair(target)
+        assert target.query("select event_id from dq.orders_audit_repairs") == [("e-old",)]
+        again = reconcile.repair(target, ORDERS)
         assert (again.extra_rows, again.removed) == (0, 0)
-        assert target.query("select count(*) from dq.audit_repairs") == [(1,)]
+        assert target.query("select count(*) from dq.orders_audit_repairs") == [(1,)]
     finally:
         target.close()
 
@@ -152,9 +152,11 @@ def test_duplicate_inside_the_window_never_reaches_the_facts(tmp_path: Path) -> 
     target = open_target(settings)
     try:
         assert target.query(
-            "select amount::varchar, _source_file from analytics.fct_order_events"
+            "select amount::varchar, _source_file from analytics.fct_orders_events"
         ) == [("19.90", "orders/dt=2026-01-05/hour=10/a.jsonl")]
-        assert target.query("select event_id, versions from dq.event_conflicts") == [("e-1", 2)]
-        assert reconcile.audit(target).exact
+        assert target.query("select event_id, versions from dq.orders_event_conflicts") == [
+            ("e-1", 2)
+        ]
+        assert reconcile.audit(target, ORDERS).exact
     finally:
         target.close()

@@ -9,9 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import ORDERS
 from pipeline import read_csv
 
-from onceonly.contract import ORDERS
 from onceonly.generate import truth
 from onceonly.generate.deliveries import MALFORMED_KINDS, GenFile, Line
 from onceonly.generate.events import Event
@@ -45,7 +45,7 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path: Path, messy: Path
 
 
 def test_messy_profile_injects_every_fault_kind(messy: Path) -> None:
-    info = json.loads((messy / "_truth" / "faults.json").read_text())
+    info = json.loads((messy / "_truth" / "orders" / "faults.json").read_text())
     injected = info["injected"]
     for kind in MALFORMED_KINDS:
         assert injected[f"malformed:{kind}"] >= 1, kind
@@ -63,16 +63,18 @@ def test_messy_profile_injects_every_fault_kind(messy: Path) -> None:
     ):
         assert injected[fault] >= 1, fault
     assert any(p.name.endswith(".gz") for p in messy.rglob("*.jsonl.gz"))
-    epochs = {r["producer_epoch"] for r in read_csv(messy / "_truth" / "fct_order_events.csv")}
+    epochs = {
+        r["producer_epoch"] for r in read_csv(messy / "_truth" / "orders" / "fct_orders_events.csv")
+    }
     assert epochs == {"0", "1"}
 
 
 def test_clean_profile_has_one_copy_per_event(tmp_path: Path) -> None:
     generate(tmp_path, n_events=500, days=1, seed=3, profile="clean")
-    t = tmp_path / "_truth"
+    t = tmp_path / "_truth" / "orders"
     files = read_csv(t / "files.csv")
     assert sum(int(f["landed"]) for f in files) == 500
-    assert len(read_csv(t / "fct_order_events.csv")) == 500
+    assert len(read_csv(t / "fct_orders_events.csv")) == 500
     assert read_csv(t / "quarantine.csv") == []
     assert read_csv(t / "sequence_gaps.csv") == []
 
@@ -124,7 +126,7 @@ def test_truth_on_a_hand_checked_case() -> None:
     )
     t = truth.compute([f5, f4, f3, f2, f1], "orders", window_days=7)
 
-    facts = {r["event_id"]: r for r in t.fct_order_events}
+    facts = {r["event_id"]: r for r in t.fct_orders_events}
     assert sorted(facts) == ["a", "b", "d"]
     assert facts["b"]["amount"] == Decimal("10.00")  # the first landed copy wins
     assert t.event_conflicts == [{"event_id": "b", "copies": 2, "versions": 2}]
@@ -186,7 +188,7 @@ def test_landing_the_messy_zone_matches_the_truth(tmp_path: Path, messy: Path) -
                 int(r["landed"]),
                 int(r["quarantined"]),
             )
-            for r in read_csv(messy / "_truth" / "files.csv")
+            for r in read_csv(messy / "_truth" / "orders" / "files.csv")
         }
         assert files == expected
         quarantine = con.execute(
@@ -194,7 +196,7 @@ def test_landing_the_messy_zone_matches_the_truth(tmp_path: Path, messy: Path) -
         ).fetchall()
         assert quarantine == sorted(
             (r["source_file"], int(r["line_number"]), r["reason_code"])
-            for r in read_csv(messy / "_truth" / "quarantine.csv")
+            for r in read_csv(messy / "_truth" / "orders" / "quarantine.csv")
         )
         first_copies = con.execute(
             "select event_id, amount::varchar, occurred_at, _source_file, _line_number from ("
@@ -202,7 +204,7 @@ def test_landing_the_messy_zone_matches_the_truth(tmp_path: Path, messy: Path) -
             "   order by _loaded_at, _source_file, _line_number) as n"
             " from raw.orders_events) where n = 1 order by event_id"
         ).fetchall()
-        truth_rows = read_csv(messy / "_truth" / "fct_order_events.csv")
+        truth_rows = read_csv(messy / "_truth" / "orders" / "fct_orders_events.csv")
         assert [(e, a, str(t), f, n) for e, a, t, f, n in first_copies] == [
             (
                 r["event_id"],

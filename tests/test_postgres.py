@@ -10,18 +10,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import jsonl, order_placed
+from conftest import ORDERS, jsonl, order_placed
 from pipeline import build, differences, fact_checksums, land_zone
 from test_landing import GOOD_MIXED_BAD
 
 from onceonly import reconcile
-from onceonly.contract import ORDERS
 from onceonly.generate.writer import generate
 from onceonly.landing import land
 from onceonly.landing_zone import discover
 from onceonly.settings import Settings
 from onceonly.targets import open_target
-from onceonly.truth_check import COMPARISONS, checksum
+from onceonly.truth_check import checksum, comparisons
 
 PG = Settings(target="postgres")
 
@@ -71,14 +70,14 @@ def test_messy_deliveries_on_postgres_equal_the_truth_and_duckdb(
 ) -> None:
     land_zone(PG, zone)
     build(PG)
-    assert differences(PG, zone / "_truth") == {}
+    assert differences(PG, zone / "_truth" / "orders") == {}
 
     from onceonly.quality.checkpoint import run_checkpoint
 
-    outcome = run_checkpoint(PG, tmp_path / "reports")
+    outcome = run_checkpoint(PG, tmp_path / "reports", [ORDERS])
     assert outcome.success, [(o.check.name, o.error, o.sample[:3]) for o in outcome.errors]
     gaps = {o.check.name: o for o in outcome.outcomes}["gaps.sequence_holes"]
-    truth_gaps = (zone / "_truth" / "sequence_gaps.csv").read_text().splitlines()[1:]
+    truth_gaps = (zone / "_truth" / "orders" / "sequence_gaps.csv").read_text().splitlines()[1:]
     assert gaps.unexpected_count == len(truth_gaps) > 0
     password = postgres_env["ONCEONLY_PG_PASSWORD"]
     docs = [p.read_text(errors="replace") for p in (tmp_path / "reports").rglob("*") if p.is_file()]
@@ -89,7 +88,7 @@ def test_messy_deliveries_on_postgres_equal_the_truth_and_duckdb(
     build(duck)
     pg_target, duck_target = open_target(PG), open_target(duck)
     try:
-        for c in COMPARISONS:
+        for c in comparisons(ORDERS, zone / "_truth" / "orders"):
             assert checksum(pg_target, c.relation, c.columns) == checksum(
                 duck_target, c.relation, c.columns
             ), c.relation
@@ -124,11 +123,11 @@ def test_late_duplicate_slips_and_is_repaired_on_postgres(postgres_env, tmp_path
     build(PG)
     target = open_target(PG)
     try:
-        assert reconcile.audit(target).extra_rows == 1
-        assert reconcile.repair(target).removed == 1
-        assert reconcile.repair(target).removed == 0
+        assert reconcile.audit(target, ORDERS).extra_rows == 1
+        assert reconcile.repair(target, ORDERS).removed == 1
+        assert reconcile.repair(target, ORDERS).removed == 0
         assert target.query(
-            "select event_id, count(*) from analytics.fct_order_events group by 1 order by 1"
+            "select event_id, count(*) from analytics.fct_orders_events group by 1 order by 1"
         ) == [("e-new", 1), ("e-old", 1)]
     finally:
         target.close()
@@ -201,10 +200,10 @@ def test_two_landings_and_two_builds_at_once_end_exact(
     assert fact_checksums(PG) == fact_checksums(duck)
     target = open_target(PG)
     try:
-        reconcile.repair(target)  # the late copies that slipped between the two batches
+        reconcile.repair(target, ORDERS)  # the late copies that slipped between the two batches
         [(attempts,)] = target.query("select count(*) from raw.load_ledger")
     finally:
         target.close()
-    truth_files = len((zone / "_truth" / "files.csv").read_text().splitlines()) - 1
+    truth_files = len((zone / "_truth" / "orders" / "files.csv").read_text().splitlines()) - 1
     # facts and findings exact; the ledger also holds the waiting landing's skip records
-    assert differences(PG, zone / "_truth") == {"files": (0, attempts - truth_files)}
+    assert differences(PG, zone / "_truth" / "orders") == {"files": (0, attempts - truth_files)}

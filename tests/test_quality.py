@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import ORDERS
 from pipeline import build, copy_of, land_zone, read_csv
 
 from onceonly.generate.writer import generate
@@ -33,7 +34,7 @@ def built(zone: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="module")
 def report_dir(built: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("reports")
-    build_report(built, out)
+    build_report(built, [ORDERS], out)
     return out
 
 
@@ -66,16 +67,22 @@ def test_gx_duckdb_shim_is_what_makes_sql_expectations_work(tmp_path: Path) -> N
 def test_every_injected_gap_and_conflict_is_reported_and_nothing_else(
     report_dir: Path, zone: Path
 ) -> None:
-    summary = json.loads((report_dir / "summary.json").read_text())
-    truth = zone / "_truth"
+    summary = json.loads((report_dir / "orders" / "summary.json").read_text())
+    truth = zone / "_truth" / "orders"
     gaps = [
-        {k: int(v) if k != "producer_id" else v for k, v in row.items()}
+        {
+            "producer": row["producer_id"],
+            "epoch": int(row["producer_epoch"]),
+            "first_missing": int(row["first_missing"]),
+            "last_missing": int(row["last_missing"]),
+            "missing_count": int(row["missing_count"]),
+        }
         for row in read_csv(truth / "sequence_gaps.csv")
     ]
     assert gaps  # the messy profile lost some events
     assert sorted(summary["gaps"], key=str) == sorted(gaps, key=str)
     conflicts = [
-        {"event_id": r["event_id"], "copies": int(r["copies"]), "versions": int(r["versions"])}
+        {"key": r["event_id"], "copies": int(r["copies"]), "versions": int(r["versions"])}
         for r in read_csv(truth / "event_conflicts.csv")
     ]
     assert conflicts
@@ -92,14 +99,14 @@ def test_every_injected_gap_and_conflict_is_reported_and_nothing_else(
 
 
 def test_summary_figures_equal_the_truth(report_dir: Path, zone: Path) -> None:
-    totals = json.loads((report_dir / "summary.json").read_text())["totals"]
-    truth = zone / "_truth"
+    totals = json.loads((report_dir / "orders" / "summary.json").read_text())["totals"]
+    truth = zone / "_truth" / "orders"
     files = read_csv(truth / "files.csv")
     landed = [f for f in files if f["status"] == "landed"]
     assert (
         totals["fact_event_ids"]
         == totals["fact_rows"]
-        == len(read_csv(truth / "fct_order_events.csv"))
+        == len(read_csv(truth / "fct_orders_events.csv"))
     )
     assert totals["delivered_copies"] == sum(int(f["lines"]) for f in landed)
     assert totals["quarantined"] == len(read_csv(truth / "quarantine.csv"))
@@ -121,16 +128,18 @@ def test_a_duplicate_written_into_the_facts_fails_the_checkpoint_naming_it(
 
     settings = copy_of(built, tmp_path)
     with duckdb.connect(str(settings.duckdb_path)) as con:
-        [(victim,)] = con.execute("select min(event_id) from analytics.fct_order_events").fetchall()
+        [(victim,)] = con.execute(
+            "select min(event_id) from analytics.fct_orders_events"
+        ).fetchall()
         con.execute(
-            "insert into analytics.fct_order_events "
-            "select * from analytics.fct_order_events where event_id = ?",
+            "insert into analytics.fct_orders_events "
+            "select * from analytics.fct_orders_events where event_id = ?",
             [victim],
         )
-    outcome = run_checkpoint(settings, tmp_path / "r")
+    outcome = run_checkpoint(settings, tmp_path / "r", [ORDERS])
     failed = {o.check.name: o for o in outcome.errors}
-    assert "duplicates.event_id_unique" in failed
-    assert failed["duplicates.event_id_unique"].sample == [victim]
+    assert "duplicates.key_unique" in failed
+    assert failed["duplicates.key_unique"].sample == [victim]
     assert not outcome.success
 
 
@@ -139,24 +148,27 @@ def test_a_fact_row_deleted_fails_the_checkpoint_naming_it(built: Settings, tmp_
 
     settings = copy_of(built, tmp_path)
     with duckdb.connect(str(settings.duckdb_path)) as con:
-        [(victim,)] = con.execute("select max(event_id) from analytics.fct_order_events").fetchall()
-        con.execute("delete from analytics.fct_order_events where event_id = ?", [victim])
-    outcome = run_checkpoint(settings, tmp_path / "r")
+        [(victim,)] = con.execute(
+            "select max(event_id) from analytics.fct_orders_events"
+        ).fetchall()
+        con.execute("delete from analytics.fct_orders_events where event_id = ?", [victim])
+    outcome = run_checkpoint(settings, tmp_path / "r", [ORDERS])
     failed = {o.check.name: o for o in outcome.errors}
     assert list(failed) == ["reconciliation.events_in_facts"]
     assert failed["reconciliation.events_in_facts"].sample == [
         {"event_id": victim, "problem": "in raw, not in the facts"}
     ]
-    written = build_report(settings, tmp_path / "report")
+    written = build_report(settings, [ORDERS], tmp_path / "report")
     assert written.exactly_once is False and written.checks_passed is False
 
 
 def test_report_in_headless_chromium(report_dir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    summary = json.loads((report_dir / "summary.json").read_text())
-    html = (report_dir / "index.html").read_text()
-    assert "http://" not in html and "https://" not in html and "<script" not in html
+    summary = json.loads((report_dir / "orders" / "summary.json").read_text())
+    for page_file in (report_dir / "index.html", report_dir / "orders" / "index.html"):
+        html = page_file.read_text()
+        assert "http://" not in html and "https://" not in html and "<script" not in html
     requests: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -174,6 +186,8 @@ def test_report_in_headless_chromium(report_dir: Path) -> None:
             page = browser.new_page(viewport={"width": 1200, "height": 1600})
             page.on("request", lambda r: requests.append(r.url))
             page.goto((report_dir / "index.html").resolve().as_uri())
+            index_verdict = page.inner_text("#verdict")
+            page.click('[data-testid="streams"] a:text("orders")')
             verdict = page.inner_text("#verdict")
             figures = {
                 key: page.inner_text(f'[data-figure="{key}"]')
@@ -191,6 +205,7 @@ def test_report_in_headless_chromium(report_dir: Path) -> None:
             page.screenshot(path=str(report_dir / "screenshot.png"), full_page=True)
         finally:
             browser.close()
+    assert index_verdict.startswith("Exactly once, every stream: yes")
     assert verdict.startswith("Exactly once: yes")
     for key, shown in figures.items():
         assert shown == f"{summary['totals'][key]:,}", key

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ORDERS
 from pipeline import build, land_zone
 
-from onceonly.dbt_runner import project_dir
 from onceonly.errors import OnceOnlyError
 from onceonly.generate.writer import generate
 from onceonly.report.build import build_report
@@ -58,13 +58,13 @@ def test_the_password_stays_out_of_logs_reports_and_artifacts(
     generate(zone, n_events=400, days=1, seed=2, profile="messy")
     land_zone(PG, zone)
     build(PG)
-    report = build_report(PG, tmp_path / "reports")
+    report = build_report(PG, [ORDERS], tmp_path / "reports")
     assert report.summary.exists()
     out, err = capfd.readouterr()
     assert secret not in out + err
     assert _files_containing(tmp_path / "reports", secret) == []
     for folder in ("target", "logs"):
-        path = project_dir() / folder
+        path = PG.dbt_project_dir / folder
         if path.exists():
             assert _files_containing(path, secret) == [], folder
     assert "PostgresSettings" in repr(open_settings := _settings_repr())

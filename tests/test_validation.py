@@ -7,9 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from conftest import order_placed
+from conftest import ORDERS, order_placed
 
-from onceonly.contract import ORDERS
 from onceonly.validation import validate_line
 
 

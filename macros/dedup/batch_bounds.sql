@@ -24,13 +24,13 @@
     ) }}
 {%- endmacro %}
 
-{#- The dedup window: target rows whose event_date is at most `dedup_window_days` before
-    the batch's newest arrival. Duplicates of older events slip past and are caught by the
-    full audit (`onceonly reconcile --full`). -#}
-{% macro dedup_window_predicate(column='event_date', target_alias='DBT_INTERNAL_DEST') -%}
+{#- The dedup window: target rows whose event date is at most `window_days` (the stream's
+    dedup_window_days) before the batch's newest arrival. Duplicates of older events slip
+    past and are caught by the full audit (`onceonly reconcile --full`). -#}
+{% macro dedup_window_predicate(window_days, column='_event_date', target_alias='DBT_INTERNAL_DEST') -%}
     {{ return(
         target_alias ~ '.' ~ column ~ ' >= '
-        ~ onceonly.days_before(onceonly.batch_max('_arrived_at'), var('dedup_window_days'))
+        ~ onceonly.days_before(onceonly.batch_max('_arrived_at'), window_days)
     ) }}
 {%- endmacro %}
 

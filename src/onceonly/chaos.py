@@ -13,6 +13,7 @@ Faults, drawn at random per run:
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 import shutil
@@ -26,8 +27,9 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from onceonly.contract import StreamContract
 from onceonly.settings import Settings
-from onceonly.truth_check import COMPARISONS, Comparison
+from onceonly.truth_check import Comparison, comparisons
 
 FAULTS = (
     "kill_landing",
@@ -38,23 +40,21 @@ FAULTS = (
     "replay_hour",
     "report_fails",
 )
-FACT_TABLES = ("fct_order_events", "fct_orders", "fct_daily_revenue")
+#: truth files that are findings or accounting, not facts
+_NOT_FACTS = {"sequence_gaps", "event_conflicts", "late_duplicates", "files", "quarantine"}
 
 
-def _chaos_comparisons() -> tuple[Comparison, ...]:
-    """What must equal the truth after any fault: the facts, the gaps, and which events
-    conflict. Not how many copies each conflicting event has: a replay adds copies, and
-    dq.event_conflicts counts them (as it should)."""
+def _chaos_comparisons(contract: StreamContract, truth: Path) -> tuple[Comparison, ...]:
+    """What must equal the truth after any fault: the facts and marts, the gaps, and which
+    events conflict. Not how many copies each conflicting event has: a replay adds copies,
+    and the conflicts table counts them (as it should)."""
     out = []
-    for c in COMPARISONS:
+    for c in comparisons(contract, truth):
         if c.truth_file == "event_conflicts":
-            c = replace(c, columns=("event_id", "versions"))
-        if c.truth_file in (*FACT_TABLES, "sequence_gaps", "event_conflicts"):
+            c = replace(c, columns=(contract.key, "versions"))
+        if c.truth_file not in _NOT_FACTS or c.truth_file in ("sequence_gaps", "event_conflicts"):
             out.append(c)
     return tuple(out)
-
-
-CHAOS_COMPARISONS = _chaos_comparisons()
 
 
 @dataclass
@@ -80,10 +80,10 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def _dbt(env: dict[str, str], target: str, workdir: Path) -> subprocess.Popen[bytes]:
+def _dbt(env: dict[str, str], settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:
     from onceonly.dbt_runner import dbt_build_process
 
-    return dbt_build_process(target, workdir, env)
+    return dbt_build_process(settings, workdir, env)
 
 
 def _finished(process: subprocess.Popen[bytes]) -> int:
@@ -113,7 +113,7 @@ def _fresh_target(settings: Settings, workdir: Path, run: int) -> tuple[Settings
     if settings.target == "duckdb":
         db = workdir / "chaos.duckdb"
         env["ONCEONLY_DUCKDB_PATH"] = str(db)
-        return Settings(target="duckdb", duckdb_path=db), env
+        return settings.with_(duckdb_path=db), env
     import psycopg
 
     from onceonly.targets.postgres import PostgresSettings
@@ -132,7 +132,7 @@ def _fresh_target(settings: Settings, workdir: Path, run: int) -> tuple[Settings
         con.execute(f'create database "{database}"')
     env["ONCEONLY_PG_DATABASE"] = database
     os.environ["ONCEONLY_PG_DATABASE"] = database
-    return Settings(target="postgres"), env
+    return settings, env
 
 
 def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
@@ -148,18 +148,22 @@ def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
     saved_db = os.environ.get("ONCEONLY_PG_DATABASE")
     try:
         zone = workdir / "zone"
-        generate(zone, n_events=events, days=1, seed=seed * 1000 + run, profile="messy")
+        info = generate(zone, n_events=events, days=1, seed=seed * 1000 + run, profile="messy")
+        stream = str(info["stream"])
+        contract = settings.streams()[stream]
+        truth = zone / "_truth" / stream
         target_settings, env = _fresh_target(settings, workdir, run)
+        env.update({k: v for k, v in settings.environment().items() if "STREAMS" in k})
         land = ["land", "--landing", str(zone), "--target", target_settings.target]
         if target_settings.target == "duckdb":
             land += ["--duckdb-path", str(target_settings.duckdb_path)]
         pool = [f for f in FAULTS if f != "concurrent_landing" or settings.target == "postgres"]
         faults = sorted(rng.sample(pool, rng.randint(1, 3)))
         if "redeliver_files" in faults:
-            for lf in rng.sample(discover(zone, "orders").files, 3):
+            for lf in rng.sample(discover(zone, stream).files, 3):
                 # the same bytes, and the same manifest, later and under another name
                 later = lf.arrived_at + timedelta(hours=rng.randint(1, 3))
-                dest = zone / "orders" / f"dt={later:%Y-%m-%d}" / f"hour={later:%H}"
+                dest = zone / stream / f"dt={later:%Y-%m-%d}" / f"hour={later:%H}"
                 dest.mkdir(parents=True, exist_ok=True)
                 shutil.copy(lf.path, dest / f"zz-again-{lf.path.name}")
                 if lf.manifest_path.exists():
@@ -175,13 +179,13 @@ def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
             p.wait(timeout=900)  # fails after committing: the retry below must skip
         _retry(land, env)  # the scheduler's retry / the next run
         if "kill_dbt" in faults:
-            _killed_after(_dbt(env, target_settings.target, workdir), rng.uniform(1.5, 6.0))
-        build = _dbt(env, target_settings.target, workdir)
+            _killed_after(_dbt(env, target_settings, workdir), rng.uniform(1.5, 6.0))
+        build = _dbt(env, target_settings, workdir)
         if _finished(build) != 0:
-            if _finished(_dbt(env, target_settings.target, workdir)) != 0:  # one retry
+            if _finished(_dbt(env, target_settings, workdir)) != 0:  # one retry
                 raise RuntimeError("dbt build failed twice")
         if "replay_hour" in faults:
-            hours = sorted({f.arrived_at for f in discover(zone, "orders").files})
+            hours = sorted({f.arrived_at for f in discover(zone, stream).files})
             hour = rng.choice(hours)
             _retry(
                 [
@@ -194,45 +198,44 @@ def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
                 ],
                 env,
             )
-            if _finished(_dbt(env, target_settings.target, workdir)) != 0:
+            if _finished(_dbt(env, target_settings, workdir)) != 0:
                 raise RuntimeError("dbt build after the replay failed")
         warehouse = open_target(target_settings)
         try:
-            reconcile.repair(warehouse)
-            diffs = {d.table: d for d in compare(warehouse, zone / "_truth", CHAOS_COMPARISONS)}
-            [(facts, distinct)] = warehouse.query(
-                "select count(*), count(distinct event_id) from analytics.fct_order_events"
+            reconcile.repair(warehouse, contract)
+            checked = _chaos_comparisons(contract, truth)
+            diffs = {d.table: d for d in compare(warehouse, truth, contract, checked)}
+            facts, key = contract.relations.facts, contract.key
+            [(n_facts, distinct)] = warehouse.query(
+                f"select count(*), count(distinct {key}) from {facts}"
             )
-            fact_ids = {
-                str(r[0])
-                for r in warehouse.query("select distinct event_id from analytics.fct_order_events")
-            }
+            fact_ids = {str(r[0]) for r in warehouse.query(f"select distinct {key} from {facts}")}
         finally:
             warehouse.close()
         report_ok = False
         attempt = 1 if "report_fails" in faults else 2
         for attempt_no in range(attempt, attempt + 2):
             try:
-                report = build_report(target_settings, workdir / "reports", attempt=attempt_no)
+                report = build_report(
+                    target_settings, [contract], workdir / "reports", attempt=attempt_no
+                )
                 report_ok = report.exactly_once and report.checks_passed
                 break
             except Exception:  # noqa: BLE001 - the injected failure; retried once
                 continue
-        truth_ids = {
-            line.split(",", 1)[0]
-            for line in (zone / "_truth" / "fct_order_events.csv").read_text().splitlines()[1:]
-        }
-        gaps, conflicts = diffs["sequence_gaps"], diffs["event_conflicts"]
-        truth = zone / "_truth"
-        gaps_injected = len((truth / "sequence_gaps.csv").read_text().splitlines()) - 1
-        conflicts_injected = len((truth / "event_conflicts.csv").read_text().splitlines()) - 1
-        exact = all(diffs[t].equal for t in (*FACT_TABLES, "sequence_gaps", "event_conflicts"))
+        with (truth / f"{contract.relations.model(facts)}.csv").open(newline="") as fh:
+            truth_ids = {row[key] for row in csv.DictReader(fh)}
+        gaps, conflicts = diffs.get("sequence_gaps"), diffs["event_conflicts"]
+        gaps_injected = _rows(truth / "sequence_gaps.csv")
+        conflicts_injected = _rows(truth / "event_conflicts.csv")
+        exact = all(d.equal for d in diffs.values())
         return RunOutcome(
             faults=faults,
             exact=exact,
             events_lost=len(truth_ids - fact_ids),
-            events_duplicated=int(str(facts)) - int(str(distinct)),
-            gaps_flagged=gaps_injected - sum(gaps.missing.values()) + sum(gaps.unexpected.values()),
+            events_duplicated=int(str(n_facts)) - int(str(distinct)),
+            gaps_flagged=gaps_injected
+            - (sum(gaps.missing.values()) - sum(gaps.unexpected.values()) if gaps else 0),
             gaps_injected=gaps_injected,
             conflicts_flagged=conflicts_injected
             - sum(conflicts.missing.values())
@@ -243,13 +246,18 @@ def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
                 f"{name}: {sum(d.missing.values())} rows missing, "
                 f"{sum(d.unexpected.values())} unexpected"
                 for name, d in diffs.items()
-                if name in (*FACT_TABLES, "sequence_gaps", "event_conflicts") and not d.equal
+                if not d.equal
             ],
         )
     finally:
         if saved_db is not None:
             os.environ["ONCEONLY_PG_DATABASE"] = saved_db
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _rows(path: Path) -> int:
+    """Data rows of a truth CSV (0 when the stream has no such table)."""
+    return len(path.read_text().splitlines()) - 1 if path.exists() else 0
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -84,84 +84,141 @@ def generate(
         console.print(table)
 
 
-@app.command()
-def land(
-    landing: Annotated[
-        Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")
-    ] = None,
-    target: Annotated[
-        str | None, typer.Option(help="duckdb or postgres [ONCEONLY_TARGET].")
-    ] = None,
-    duckdb_path: Annotated[
-        Path | None, typer.Option(help="DuckDB file [ONCEONLY_DUCKDB_PATH].")
-    ] = None,
-    start: Annotated[str | None, typer.Option(help="First arrival hour (UTC, inclusive).")] = None,
-    end: Annotated[str | None, typer.Option(help="End of arrival hours (UTC, exclusive).")] = None,
-    stream: Annotated[str, typer.Option(help="Stream to land.")] = "orders",
-    force: Annotated[bool, typer.Option(help="Land files whose content already landed.")] = False,
-) -> None:
-    """Land delivered files into raw tables, with a ledger and a quarantine."""
-    from onceonly.contract import get_contract
-    from onceonly.landing import land as run_land
-    from onceonly.landing_zone import discover
+LandingOption = Annotated[Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")]
+TargetOption = Annotated[
+    str | None, typer.Option(help="duckdb, postgres or bigquery [ONCEONLY_TARGET].")
+]
+DuckDBOption = Annotated[Path | None, typer.Option(help="DuckDB file [ONCEONLY_DUCKDB_PATH].")]
+StreamsDirOption = Annotated[
+    Path | None,
+    typer.Option("--streams-dir", help="Folder of stream declarations [ONCEONLY_STREAMS_DIR]."),
+]
+StreamOption = Annotated[
+    list[str] | None,
+    typer.Option("--stream", help="A declared stream (repeat the option); default: all."),
+]
+StartOption = Annotated[str | None, typer.Option(help="First arrival hour (UTC, inclusive).")]
+EndOption = Annotated[str | None, typer.Option(help="End of arrival hours (UTC, exclusive).")]
+
+
+def _settings(
+    target: str | None = None,
+    duckdb_path: Path | None = None,
+    landing: Path | None = None,
+    streams_dir: Path | None = None,
+):
     from onceonly.settings import Settings
-    from onceonly.summary import landing_table
+
+    return Settings.from_env(
+        target=target, duckdb_path=duckdb_path, landing=landing, streams_dir=streams_dir
+    )
+
+
+def _streams(settings, names: list[str] | None):  # type: ignore[no-untyped-def]
+    """The selected declared streams, checked before anything is touched."""
+    from onceonly.streams import select
+
+    return select(settings.streams(), names)
+
+
+def _require_landing(settings) -> None:  # type: ignore[no-untyped-def]
+    from onceonly.errors import LandingPathError
+
+    if not settings.landing.is_dir():
+        raise LandingPathError(settings.landing, "landing folder does not exist or is not a folder")
+
+
+def _warn_undeclared(settings, declared) -> None:  # type: ignore[no-untyped-def]
+    """Folders in the landing zone that no declaration names: reported and recorded."""
+    from onceonly.landing import record_undeclared
     from onceonly.targets import open_target
 
-    settings = Settings.from_env(landing=landing, duckdb_path=duckdb_path, target=target)
-    contract = get_contract(stream)
-    t0, t1 = _parse_time(start, "--start"), _parse_time(end, "--end")
-    found = discover(settings.landing, contract.stream, t0, t1)
     warehouse = open_target(settings)
     try:
-        with _progress() as progress:
-            task = progress.add_task("landing files", total=len(found.files))
-            summary = run_land(
-                settings.landing,
-                warehouse,
-                contract,
-                t0,
-                t1,
-                force=force,
-                discovery=found,
-                on_file=lambda n: progress.advance(task, n),
-            )
+        folders = record_undeclared(settings.landing, warehouse, set(declared))
     finally:
         warehouse.close()
-    console.print(landing_table(summary))
-    for path in summary.ignored:
+    for folder in folders:
         err_console.print(
-            f"[yellow]ignored[/]: {path} does not follow <stream>/dt=/hour=/*.jsonl[.gz]"
+            f"[yellow]not landed[/]: {escape(folder)}/ matches no stream declaration "
+            f"(add {escape(str(settings.streams_dir / folder))}.yml); recorded in raw.load_ledger"
         )
 
 
-def _settings(target: str | None, duckdb_path: Path | None, landing: Path | None = None):
-    from onceonly.settings import Settings
+@app.command()
+def land(
+    landing: LandingOption = None,
+    target: TargetOption = None,
+    duckdb_path: DuckDBOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    stream: StreamOption = None,
+    streams_dir: StreamsDirOption = None,
+    force: Annotated[bool, typer.Option(help="Land files whose content already landed.")] = False,
+) -> None:
+    """Land delivered files into raw tables, with a ledger and a quarantine."""
+    from onceonly.landing import land as run_land
+    from onceonly.landing_zone import discover
+    from onceonly.summary import landing_table
+    from onceonly.targets import open_target
 
-    return Settings.from_env(target=target, duckdb_path=duckdb_path, landing=landing)
-
-
-TargetOption = Annotated[str | None, typer.Option(help="duckdb or postgres [ONCEONLY_TARGET].")]
-DuckDBOption = Annotated[Path | None, typer.Option(help="DuckDB file [ONCEONLY_DUCKDB_PATH].")]
+    settings = _settings(target, duckdb_path, landing, streams_dir)
+    contracts = _streams(settings, stream)
+    _require_landing(settings)
+    t0, t1 = _parse_time(start, "--start"), _parse_time(end, "--end")
+    for contract in contracts:
+        if not stream and not (settings.landing / contract.stream).is_dir():
+            err_console.print(
+                f"{contract.stream}: no folder in {settings.landing}, nothing to land"
+            )
+            continue
+        found = discover(settings.landing, contract.stream, t0, t1)
+        warehouse = open_target(settings)
+        try:
+            with _progress() as progress:
+                task = progress.add_task(f"landing {contract.stream}", total=len(found.files))
+                summary = run_land(
+                    settings.landing,
+                    warehouse,
+                    contract,
+                    t0,
+                    t1,
+                    force=force,
+                    discovery=found,
+                    on_file=lambda n: progress.advance(task, n),  # noqa: B023
+                )
+        finally:
+            warehouse.close()
+        console.print(landing_table(summary))
+        for path in summary.ignored:
+            err_console.print(
+                f"[yellow]ignored[/]: {escape(path)} does not follow "
+                "<stream>/dt=/hour=/*.jsonl[.gz]"
+            )
+    if not stream:
+        _warn_undeclared(settings, settings.streams())
 
 
 @app.command()
 def run(
-    landing: Annotated[
-        Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")
-    ] = None,
+    landing: LandingOption = None,
     target: TargetOption = None,
     duckdb_path: DuckDBOption = None,
-    start: Annotated[str | None, typer.Option(help="First arrival hour (UTC, inclusive).")] = None,
-    end: Annotated[str | None, typer.Option(help="End of arrival hours (UTC, exclusive).")] = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    stream: StreamOption = None,
+    streams_dir: StreamsDirOption = None,
     truth: Annotated[
-        Path | None, typer.Option(help="Compare the result with a generated _truth/ folder.")
+        Path | None,
+        typer.Option(help="Compare with a generated _truth/ folder (one subfolder per stream)."),
     ] = None,
 ) -> None:
-    """Land, deduplicate and check through the Airflow DAGs, in-process (dag.test()).
+    """Land, deduplicate and check each stream through its Airflow DAGs, in-process
+    (dag.test()).
 
     Exits 1 when a DAG task or an error-severity check fails.
     """
+    import json
     from datetime import UTC, datetime
 
     from onceonly.findings import findings
@@ -169,52 +226,74 @@ def run(
     from onceonly.summary import findings_table, ledger_table
     from onceonly.targets import open_target
 
-    settings = _settings(target, duckdb_path, landing)
+    settings = _settings(target, duckdb_path, landing, streams_dir)
+    contracts = _streams(settings, stream)
+    _require_landing(settings)
+    if not stream:
+        _warn_undeclared(settings, settings.streams())
     began = datetime.now(UTC).replace(tzinfo=None)
     failure: DagRunFailed | None = None
+    plans = []
     try:
-        plan = run_dags(
-            settings, "orders", _parse_time(start, "--start"), _parse_time(end, "--end")
-        )
-        console.print(
-            f"ran land_orders and transform_orders for arrivals "
-            f"[{plan.start:%Y-%m-%d %H:%M}, {plan.end:%Y-%m-%d %H:%M}) UTC"
+        plans = run_dags(
+            settings,
+            [c.stream for c in contracts],
+            _parse_time(start, "--start"),
+            _parse_time(end, "--end"),
         )
     except DagRunFailed as exc:
         failure = exc
+    ran = {p.stream for p in plans if p.start is not None}
+    for p in plans:
+        if p.start is None:
+            err_console.print(f"{p.stream}: no files in {settings.landing}, not run")
+        else:
+            console.print(
+                f"ran land_{p.stream} and transform_{p.stream} for arrivals "
+                f"[{p.start:%Y-%m-%d %H:%M}, {p.end:%Y-%m-%d %H:%M}) UTC"
+            )
     warehouse = open_target(settings)
     try:
         console.print(ledger_table(warehouse, began))
-        console.print(findings_table(findings(warehouse)))
+        for contract in contracts:
+            if contract.stream in ran:
+                console.print(findings_table(findings(warehouse, contract), contract.stream))
     finally:
         warehouse.close()
-    report = Path(os.environ.get("ONCEONLY_REPORTS_DIR", "reports")) / "index.html"
-    summary = report.with_name("summary.json")
-    if failure is None and summary.exists():
-        import json
-
-        body = json.loads(summary.read_text())
-        console.print(f"exactly once: {'yes' if body['exactly_once'] else 'NO'}")
-        for line in body["verdict"]:
-            console.print(f"  - {line}")
+    for contract in contracts:
+        summary = settings.reports_dir / contract.stream / "summary.json"
+        if contract.stream in ran and failure is None and summary.exists():
+            body = json.loads(summary.read_text())
+            console.print(
+                f"{contract.stream}: exactly once: {'yes' if body['exactly_once'] else 'NO'}"
+            )
+            for line in body["verdict"]:
+                console.print(f"  - {line}")
+    report = settings.reports_dir / "index.html"
     if report.exists():
-        console.print(f"report: {report.resolve()}")
+        console.print(f"report: {report}")
     failed = failure is not None
     if failure is not None:
-        err_console.print(f"[red]failed:[/] {failure}")
-    if truth is not None and not _print_truth(settings, truth):
-        failed = True
+        err_console.print(f"[red]failed:[/] {escape(str(failure))}")
+    if truth is not None:
+        for contract in contracts:
+            if contract.stream in ran and not _print_truth(settings, truth, contract):
+                failed = True
     if failed:
         raise typer.Exit(1)
 
 
-def _print_truth(settings, truth: Path) -> bool:
+def _print_truth(settings, truth: Path, contract) -> bool:  # type: ignore[no-untyped-def]
     from onceonly.targets import open_target
     from onceonly.truth_check import compare
 
+    folder = truth / contract.stream
+    if not folder.is_dir():
+        err_console.print(f"{contract.stream}: no truth folder {folder}, not compared")
+        return True
     warehouse = open_target(settings)
     try:
-        diffs = compare(warehouse, truth)
+        diffs = compare(warehouse, folder, contract)
     finally:
         warehouse.close()
     table = Table(
@@ -222,7 +301,7 @@ def _print_truth(settings, truth: Path) -> bool:
         "equal to _truth",
         "rows missing",
         "rows unexpected",
-        title=f"compared with {truth}",
+        title=f"{contract.stream} compared with {folder}",
     )
     for d in diffs:
         table.add_row(
@@ -239,18 +318,19 @@ def _print_truth(settings, truth: Path) -> bool:
 def report(
     out: Annotated[
         Path | None,
-        typer.Option(
-            help="Folder for index.html, summary.json, data_docs/ [ONCEONLY_REPORTS_DIR]."
-        ),
+        typer.Option(help="Folder for the report [ONCEONLY_REPORTS_DIR]."),
     ] = None,
     target: TargetOption = None,
     duckdb_path: DuckDBOption = None,
+    stream: StreamOption = None,
+    streams_dir: StreamsDirOption = None,
 ) -> None:
     """Run the data-quality checkpoint and write the analyst report. Exits 1 when an
     error-severity check fails."""
     from onceonly.report.build import build_report
 
-    written = build_report(_settings(target, duckdb_path), out)
+    settings = _settings(target, duckdb_path, streams_dir=streams_dir)
+    written = build_report(settings, _streams(settings, stream), out)
     console.print(f"exactly once: {'yes' if written.exactly_once else 'NO'}")
     console.print(f"report: {written.index.resolve()}")
     console.print(f"summary: {written.summary.resolve()}")
@@ -262,6 +342,8 @@ def report(
 def reconcile(
     target: TargetOption = None,
     duckdb_path: DuckDBOption = None,
+    stream: StreamOption = None,
+    streams_dir: StreamsDirOption = None,
     full: Annotated[bool, typer.Option(help="Audit the whole facts table for duplicates.")] = False,
     repair: Annotated[bool, typer.Option(help="Remove duplicates the full audit finds.")] = False,
 ) -> None:
@@ -273,20 +355,64 @@ def reconcile(
 
     if repair and not full:
         raise typer.BadParameter("--repair needs --full", param_hint="--repair")
-    warehouse = open_target(_settings(target, duckdb_path))
+    settings = _settings(target, duckdb_path, streams_dir=streams_dir)
+    contracts = _streams(settings, stream)
+    unrepaired = []
+    warehouse = open_target(settings)
     try:
-        audited = None
-        if full:
-            audited = audit_module.repair(warehouse) if repair else audit_module.audit(warehouse)
-        console.print(findings_table(findings(warehouse), audited))
+        for contract in contracts:
+            audited = None
+            if full:
+                run_audit = audit_module.repair if repair else audit_module.audit
+                audited = run_audit(warehouse, contract)
+                if not audited.exact and not audited.removed:
+                    unrepaired.append((contract.stream, audited))
+            console.print(findings_table(findings(warehouse, contract), contract.stream, audited))
     finally:
         warehouse.close()
-    if audited is not None and not audited.exact and not audited.removed:
+    for name, audited in unrepaired:
         err_console.print(
-            f"{audited.extra_rows} duplicate fact rows of {audited.duplicated_events} events: "
-            "run `onceonly reconcile --full --repair`"
+            f"{name}: {audited.extra_rows} duplicate fact rows of {audited.duplicated_events} "
+            f"keys: run `onceonly reconcile --full --repair --stream {name}`"
         )
+    if unrepaired:
         raise typer.Exit(1)
+
+
+streams_app = typer.Typer(help="Stream declarations (streams/<name>.yml).", no_args_is_help=True)
+app.add_typer(streams_app, name="streams")
+
+
+@streams_app.command("check")
+def streams_check(streams_dir: StreamsDirOption = None) -> None:
+    """Check every declaration; exit 2 with file:line and what to write on the first error."""
+    settings = _settings(streams_dir=streams_dir)
+    declared = settings.streams()
+    table = Table("stream", "file", "key", "event time", "producer roles", "fields")
+    for c in declared.values():
+        table.add_row(
+            c.stream,
+            str(c.source),
+            c.key,
+            c.event_time,
+            "yes" if c.producer else "no",
+            str(len(c.fields)),
+        )
+    console.print(table)
+    console.print(f"{len(declared)} stream declaration(s) in {settings.streams_dir}: valid")
+
+
+@streams_app.command("generate")
+def streams_generate(streams_dir: StreamsDirOption = None) -> None:
+    """Write the dbt models of every declared stream and dbt's manifest (what Cosmos reads)."""
+    from onceonly.orchestration.runner import ensure_manifest
+
+    settings = _settings(streams_dir=streams_dir)
+    manifest = ensure_manifest(settings)
+    console.print(
+        f"models of {', '.join(settings.streams())} in {settings.dbt_project_dir / 'derived'}"
+    )
+    console.print(f"manifest: {manifest}")
 
 
 @app.command()
@@ -315,6 +441,8 @@ def demo(
         duckdb_path=duckdb_path,
         start=None,
         end=None,
+        stream=None,
+        streams_dir=None,
         truth=out / "_truth",
     )
 

@@ -1,28 +1,50 @@
-"""Stream contracts as data: fields, their types and when they are required.
+"""The model of a stream declaration: fields, their rules, and the roles fields play.
 
-A new stream is a new :class:`StreamContract` value, never new branches in code.
-Validation (``validation.py``), landing and the warehouse DDL are all derived from it.
+A stream is declared in ``streams/<name>.yml`` (loaded by ``onceonly.streams``); this module
+holds only what a declaration means. Validation (``validation.py``), the raw tables, the
+dbt models (``dbt_models.py``), the checks, the audit and the report take a
+:class:`StreamContract` as an argument and name no stream or field of their own.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 #: A line longer than this (in bytes, without its line ending) is quarantined unread.
 MAX_LINE_BYTES = 1024 * 1024
 
+#: The column holding a line's undeclared fields (``unknown_fields: keep``).
+EXTRA_COLUMN = "_extra"
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
 
 class Kind(StrEnum):
     STRING = "string"
     ENUM = "enum"
     TIMESTAMP = "timestamp"  # RFC 3339 with offset, stored as UTC
-    INTEGER = "integer"  # JSON integer, 0 <= value <= 2**63-1
-    DECIMAL = "decimal"  # JSON number or string, >= 0, at most `scale` decimal places
-    CODE = "code"  # matches `pattern`
+    INTEGER = "integer"  # JSON integer within [min, max] (64-bit)
+    DECIMAL = "decimal"  # JSON number or string, at most `scale` decimal places
+    CODE = "code"  # a string matching `pattern`
+    BOOLEAN = "boolean"  # JSON true / false
+
+
+class ConflictRule(StrEnum):
+    FIRST_LANDED = "first_landed"  # the first landed copy of a key is kept
+    HIGHEST_VERSION = "highest_version"  # the copy with the highest version role is kept
+
+
+class UnknownFields(StrEnum):
+    KEEP = "keep"  # kept as JSON in _extra
+    QUARANTINE = "quarantine"  # the line is quarantined (reason unknown_field)
+    DROP = "drop"  # removed; the lines that had some are counted in the ledger
 
 
 @dataclass(frozen=True)
@@ -32,38 +54,57 @@ class Field:
     required: bool = False
     required_for: frozenset[str] = frozenset()  # required when the discriminator is one of these
     required_with: str | None = None  # required when this other field is present
-    default: int | None = None
-    min_length: int = 1
+    default: int | str | bool | None = None
+    min_length: int = 0
     max_length: int | None = None
     not_blank: bool = False
     allowed: tuple[str, ...] = ()
     pattern: str | None = None
-    min_value: int = 0  # integers: smallest allowed value
+    min_value: Decimal | None = None  # integers and decimals
+    max_value: Decimal | None = None
     precision: int = 18  # decimals: total digits
     scale: int = 2  # decimals: digits after the point
+    description: str = ""
 
-    def __post_init__(self) -> None:
-        if not IDENTIFIER.match(self.name):
-            raise ValueError(f"field name {self.name!r} is not a plain identifier")
+    @property
+    def numeric(self) -> bool:
+        return self.kind in (Kind.INTEGER, Kind.DECIMAL)
+
+    def integer_bounds(self) -> tuple[int, int]:
+        low = INT64_MIN if self.min_value is None else int(self.min_value)
+        high = INT64_MAX if self.max_value is None else int(self.max_value)
+        return max(low, INT64_MIN), min(high, INT64_MAX)
+
+
+@dataclass(frozen=True)
+class Producer:
+    """Where the producer numbers its events: contiguous per (id, epoch) from ``sequence_start``."""
+
+    id: str
+    sequence: str
+    epoch: str | None = None
+    sequence_start: int = 0
 
 
 @dataclass(frozen=True)
 class StreamContract:
-    """What one line of a stream's JSONL must look like."""
+    """One declared stream: what its lines look like and what its fields mean."""
 
     stream: str
     fields: tuple[Field, ...]
-    key: str = "event_id"
-    discriminator: str = "event_type"
-    extra_column: str = "_extra"
-    ordering: tuple[str, ...] = field(default=("occurred_at", "sequence_number"))
-
-    def __post_init__(self) -> None:
-        if not IDENTIFIER.match(self.stream):
-            raise ValueError(f"stream name {self.stream!r} is not a plain identifier")
-        names = [f.name for f in self.fields]
-        if self.key not in names or self.discriminator not in names:
-            raise ValueError("key and discriminator must be contract fields")
+    key: str
+    event_time: str
+    discriminator: str | None = None
+    version: str | None = None
+    producer: Producer | None = None
+    dedup_window_days: int = 7
+    conflicts: ConflictRule = ConflictRule.FIRST_LANDED
+    unknown_fields: UnknownFields = UnknownFields.KEEP
+    control_totals: tuple[str, ...] = ()
+    severities: tuple[tuple[str, str], ...] = ()  # check or group -> error | warn | off
+    description: str = ""
+    source: Path | None = None  # the declaration file
+    extra_column: str = EXTRA_COLUMN
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -73,6 +114,20 @@ class StreamContract:
     def raw_table(self) -> str:
         return f"{self.stream}_events"
 
+    @property
+    def content_fields(self) -> tuple[str, ...]:
+        """What "the same content" compares: every declared field but the key."""
+        return tuple(n for n in self.field_names if n != self.key)
+
+    @property
+    def relations(self) -> Relations:
+        return Relations(self.stream)
+
+    @property
+    def copy_order(self) -> str:
+        """The deterministic tie-break between copies of a key: the first landed wins."""
+        return "_loaded_at, _source_file, _line_number"
+
     def get(self, name: str) -> Field:
         for f in self.fields:
             if f.name == name:
@@ -80,42 +135,50 @@ class StreamContract:
         raise KeyError(name)
 
 
-ORDER_EVENT_TYPES = (
-    "order_placed",
-    "payment_captured",
-    "order_shipped",
-    "order_cancelled",
-    "order_refunded",
-)
-_AMOUNT_EVENTS = frozenset({"order_placed", "payment_captured", "order_refunded"})
+@dataclass(frozen=True)
+class Relations:
+    """The warehouse relations derived from one stream (schema.table; dbt model names are
+    the table names)."""
 
-ORDERS = StreamContract(
-    stream="orders",
-    fields=(
-        Field("event_id", Kind.STRING, required=True, max_length=128, not_blank=True),
-        Field("event_type", Kind.ENUM, required=True, allowed=ORDER_EVENT_TYPES),
-        Field("occurred_at", Kind.TIMESTAMP, required=True),
-        Field("producer_id", Kind.STRING, required=True, max_length=256),
-        Field("producer_epoch", Kind.INTEGER, default=0),
-        Field("sequence_number", Kind.INTEGER, required=True),
-        Field("order_id", Kind.STRING, required=True, max_length=256),
-        Field("customer_id", Kind.STRING, required_for=frozenset({"order_placed"}), max_length=256),
-        Field("product_id", Kind.STRING, required_for=_AMOUNT_EVENTS, max_length=256),
-        Field("quantity", Kind.INTEGER, required_for=frozenset({"order_placed"}), min_value=1),
-        Field("amount", Kind.DECIMAL, required_for=_AMOUNT_EVENTS),
-        Field("currency", Kind.CODE, required_with="amount", pattern=r"^[A-Z]{3}$"),
-    ),
-)
+    stream: str
 
-STREAMS: dict[str, StreamContract] = {ORDERS.stream: ORDERS}
+    @property
+    def raw_events(self) -> str:
+        return f"raw.{self.stream}_events"
 
+    @property
+    def staging(self) -> str:
+        return f"staging.stg_{self.stream}__events"
 
-def get_contract(stream: str) -> StreamContract:
-    try:
-        return STREAMS[stream]
-    except KeyError:
-        from onceonly.errors import ConfigError
+    @property
+    def copies_ranked(self) -> str:
+        return f"staging.int_{self.stream}__copies_ranked"
 
-        raise ConfigError(
-            f"unknown stream {stream!r}; known streams: {', '.join(sorted(STREAMS))}"
-        ) from None
+    @property
+    def facts(self) -> str:
+        return f"analytics.fct_{self.stream}_events"
+
+    @property
+    def sequence_gaps(self) -> str:
+        return f"dq.{self.stream}_sequence_gaps"
+
+    @property
+    def event_conflicts(self) -> str:
+        return f"dq.{self.stream}_event_conflicts"
+
+    @property
+    def late_duplicates(self) -> str:
+        return f"dq.{self.stream}_late_duplicates"
+
+    @property
+    def batch_reconciliation(self) -> str:
+        return f"dq.{self.stream}_batch_reconciliation"
+
+    @property
+    def audit_repairs(self) -> str:
+        return f"dq.{self.stream}_audit_repairs"
+
+    @staticmethod
+    def model(relation: str) -> str:
+        """The dbt model (table) name of a relation."""
+        return relation.split(".", 1)[1]

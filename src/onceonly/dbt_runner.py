@@ -26,18 +26,20 @@ class DbtError(OnceOnlyError):
         super().__init__(f"dbt {command} failed: {shown}")
 
 
-def project_dir() -> Path:
-    configured = os.environ.get("ONCEONLY_DBT_PROJECT_DIR")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2] / "dbt_project"
+def prepare_project(settings: Settings) -> Path:
+    """The dbt project folder, with the models of every declared stream written into it
+    (see ``dbt_models``); the declarations are checked first."""
+    from onceonly.dbt_models import sync
+
+    sync(settings.dbt_project_dir, list(settings.streams().values()))
+    return settings.dbt_project_dir
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
     """Environment variables the committed profiles.yml reads (see dbt_project/profiles.yml)."""
     env = {"ONCEONLY_TARGET": settings.target, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     if settings.target == "duckdb":
-        env["ONCEONLY_DUCKDB_PATH"] = str(Path(settings.duckdb_path).resolve())
+        env["ONCEONLY_DUCKDB_PATH"] = str(settings.duckdb_path)
     return env
 
 
@@ -74,7 +76,7 @@ def run_dbt(
 
     from dbt.cli.main import dbtRunner
 
-    project = project_dir()
+    project = prepare_project(settings)
     cli = [
         command,
         "--project-dir",
@@ -110,10 +112,13 @@ def run_dbt(
     return DbtResult(command, nodes, seconds)
 
 
-def dbt_build_process(target: str, workdir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def dbt_build_process(
+    settings: Settings, workdir: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     """`dbt build` of the project as a separate process (artifacts and logs in ``workdir``),
     for runs that must be killable or run side by side."""
-    project = project_dir()
+    project = prepare_project(settings)
+    target = settings.target
     return subprocess.Popen(
         [
             str(Path(sys.executable).with_name("dbt")),

@@ -1,19 +1,29 @@
-"""What the dq models found, as counts for summaries and the report."""
+"""What a stream's dq models found, as counts for summaries and the report."""
 
 from __future__ import annotations
 
+from onceonly.contract import StreamContract
+from onceonly.sql import literal
 from onceonly.targets import Warehouse
 
 
-def findings(warehouse: Warehouse) -> dict[str, int]:
-    """Counts of what the dq models found, for summaries."""
-    queries = {
-        "facts (distinct events)": "select count(*) from analytics.fct_order_events",
-        "orders": "select count(*) from analytics.fct_orders",
-        "sequence gaps": "select count(*) from dq.sequence_gaps",
-        "events lost in gaps": "select coalesce(sum(missing_count), 0) from dq.sequence_gaps",
-        "conflicting events": "select count(*) from dq.event_conflicts",
-        "late duplicates": "select count(*) from dq.late_duplicates",
-        "files rejected": "select count(*) from dq.batch_reconciliation where status = 'rejected'",
-    }
+def findings(warehouse: Warehouse, contract: StreamContract) -> dict[str, int]:
+    """Counts of what the dq models of one stream found, for summaries."""
+    r = contract.relations
+    queries = {"facts (distinct events)": f"select count(*) from {r.facts}"}
+    if contract.producer is not None:
+        queries["sequence gaps"] = f"select count(*) from {r.sequence_gaps}"
+        queries["events lost in gaps"] = (
+            f"select coalesce(sum(missing_count), 0) from {r.sequence_gaps}"
+        )
+    queries.update(
+        {
+            "conflicting events": f"select count(*) from {r.event_conflicts}",
+            "late duplicates": f"select count(*) from {r.late_duplicates}",
+            "files rejected": f"select count(*) from {r.batch_reconciliation} "
+            "where status = 'rejected'",
+            "lines quarantined": "select count(*) from raw.quarantine "
+            f"where stream = {literal(contract.stream)}",
+        }
+    )
     return {name: int(str(warehouse.query(sql)[0][0] or 0)) for name, sql in queries.items()}

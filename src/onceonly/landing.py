@@ -40,6 +40,7 @@ class FileOutcome:
     lines: int = 0
     landed: int = 0
     quarantined: int = 0
+    dropped_fields: int = 0  # landed lines whose undeclared fields were dropped
     reasons: Counter[str] = field(default_factory=Counter)
     detail: str | None = None
 
@@ -117,6 +118,7 @@ class Lander:
             "lines_read": out.lines,
             "rows_landed": out.landed,
             "rows_quarantined": out.quarantined,
+            "lines_with_dropped_fields": out.dropped_fields,
             "status": out.status,
             "detail": out.detail,
             "forced": self.force,
@@ -139,13 +141,15 @@ class Lander:
         con.execute(f"create or replace temp table validated as {self._sql}")
         con.unregister("lines")
         counts = con.execute(
-            "select file_index, reason_code, count(*) from validated group by all"
+            "select file_index, reason_code, count(*), count(*) filter (where _dropped_fields) "
+            "from validated group by all"
         ).fetchall()
         outcomes = [FileOutcome(p.lf.source_file, "landed") for p in pending]
-        for index, code, n in counts:
+        for index, code, n, dropped in counts:
             o = outcomes[index]
             if code is None:
                 o.landed += n
+                o.dropped_fields += dropped if self.contract.unknown_fields == "drop" else 0
             else:
                 o.quarantined += n
                 o.reasons[code] += n
@@ -303,3 +307,47 @@ def land(
         lander.close()
     ordered = [outcomes[f.source_file] for f in found.files]
     return LandingSummary(batch_id, contract.stream, ordered, found.ignored)
+
+
+def undeclared_folders(landing: Path, declared: set[str]) -> list[str]:
+    """Folders at the top of the landing zone that no declaration names (``_truth`` and
+    hidden folders aside)."""
+    if not landing.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in landing.iterdir()
+        if p.is_dir() and p.name not in declared and not p.name.startswith(("_", "."))
+    )
+
+
+def record_undeclared(landing: Path, target: RawWriter, declared: set[str]) -> list[str]:
+    """Record each undeclared folder in the ledger (status ``rejected``, one row per folder
+    and attempt) so nothing in the landing zone is skipped silently; return the folders."""
+    folders = undeclared_folders(landing, declared)
+    if not folders:
+        return []
+    now = datetime.now(UTC).replace(tzinfo=None)
+    batch_id = uuid.uuid4().hex
+    rows = []
+    for name in folders:
+        files = [p for p in (landing / name).rglob("*") if p.is_file()]
+        rows.append(
+            {
+                "batch_id": batch_id,
+                "stream": name,
+                "source_file": f"{name}/",
+                "size_bytes": sum(p.stat().st_size for p in files),
+                "lines_read": 0,
+                "rows_landed": 0,
+                "rows_quarantined": 0,
+                "lines_with_dropped_fields": 0,
+                "status": "rejected",
+                "detail": f"no stream declaration {name}.yml: {len(files)} files not landed",
+                "forced": False,
+                "attempted_at": now,
+            }
+        )
+    target.ensure_raw_tables(None)
+    target.write_batch(None, None, None, pa.Table.from_pylist(rows, schema=_arrow_schema(LEDGER)))
+    return folders

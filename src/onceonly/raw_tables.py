@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from onceonly.contract import Kind, StreamContract
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RAW_SCHEMA = "raw"
 LEDGER_TABLE = "load_ledger"
@@ -30,6 +35,7 @@ LEDGER: Columns = [
     ("lines_read", "bigint"),
     ("rows_landed", "bigint"),
     ("rows_quarantined", "bigint"),
+    ("lines_with_dropped_fields", "bigint"),  # unknown_fields: drop
     ("status", "varchar"),  # landed | skipped | rejected
     ("detail", "varchar"),
     ("forced", "boolean"),
@@ -55,6 +61,7 @@ def logical_type(kind: Kind, precision: int = 18, scale: int = 2) -> str:
         Kind.CODE: "varchar",
         Kind.TIMESTAMP: "timestamp",
         Kind.INTEGER: "bigint",
+        Kind.BOOLEAN: "boolean",
         Kind.DECIMAL: f"decimal({precision},{scale})",
     }[kind]
 
@@ -88,3 +95,26 @@ def create_table_sql(
 
     cols = ", ".join(f"{ident(n, quote)} {physical_type(t, types)}" for n, t in columns)
     return f"create table if not exists {qualified(schema, table, quote)} ({cols}){options}"
+
+
+def raw_writes(
+    contract: StreamContract | None,
+    events: pa.Table | None,
+    quarantine: pa.Table | None,
+    ledger: pa.Table,
+) -> list[tuple[str, pa.Table]]:
+    """(table, rows) to append, in order (the ledger last), skipping empty ones. Without a
+    contract only the ledger and the quarantine are written (attempts of no stream)."""
+    writes = []
+    if contract is not None and events is not None:
+        writes.append((contract.raw_table, events))
+    if quarantine is not None:
+        writes.append((QUARANTINE_TABLE, quarantine))
+    writes.append((LEDGER_TABLE, ledger))
+    return [(table, data) for table, data in writes if data.num_rows]
+
+
+def raw_tables(contract: StreamContract | None) -> list[tuple[str, Columns]]:
+    """The raw tables a stream lands into (just ledger and quarantine without one)."""
+    tables = [(contract.raw_table, event_columns(contract))] if contract is not None else []
+    return tables + [(LEDGER_TABLE, LEDGER), (QUARANTINE_TABLE, QUARANTINE)]

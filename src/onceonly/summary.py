@@ -33,8 +33,8 @@ def landing_table(summary: LandingSummary) -> Table:
     return table
 
 
-def findings_table(found: dict[str, int], audit: AuditResult | None = None) -> Table:
-    table = Table(title="deduplicated facts and data quality findings")
+def findings_table(found: dict[str, int], stream: str, audit: AuditResult | None = None) -> Table:
+    table = Table(title=f"{stream}: deduplicated facts and data quality findings")
     table.add_column("measure")
     table.add_column("value", justify="right")
     for name, value in found.items():

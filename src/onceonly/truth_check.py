@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from onceonly.generate.truth import TRUTH_COLUMNS
+from onceonly.contract import StreamContract
 from onceonly.targets import Warehouse
 
 
@@ -21,28 +21,43 @@ class Comparison:
     query: str | None = None  # defaults to selecting `columns` from `relation`
 
 
-#: Each truth file and the warehouse relation that must hold the same rows.
-RELATIONS = {
-    "fct_order_events": "analytics.fct_order_events",
-    "fct_orders": "analytics.fct_orders",
-    "fct_daily_revenue": "analytics.fct_daily_revenue",
-    "sequence_gaps": "dq.sequence_gaps",
-    "event_conflicts": "dq.event_conflicts",
-    "late_duplicates": "dq.late_duplicates",
-    "files": "dq.batch_reconciliation",
-    "quarantine": "raw.quarantine",
-}
 #: truth columns not held by the warehouse relation (compared elsewhere or informational)
 _NOT_COMPARED = {"files": {"arrived_at"}}
 
-COMPARISONS = tuple(
-    Comparison(
-        name,
-        relation,
-        tuple(c for c in TRUTH_COLUMNS[name] if c not in _NOT_COMPARED.get(name, set())),
-    )
-    for name, relation in RELATIONS.items()
-)
+
+def _relation(contract: StreamContract, name: str) -> str:
+    """The relation a truth file ``<name>.csv`` holds the rows of: the stream's facts and
+    dq tables by their kind, anything else a mart in ``analytics``."""
+    r = contract.relations
+    return {
+        r.model(r.facts): r.facts,
+        "sequence_gaps": r.sequence_gaps,
+        "event_conflicts": r.event_conflicts,
+        "late_duplicates": r.late_duplicates,
+        "files": r.batch_reconciliation,
+        "quarantine": "raw.quarantine",
+    }.get(name, f"analytics.{name}")
+
+
+def comparisons(contract: StreamContract, truth_dir: Path) -> tuple[Comparison, ...]:
+    """One comparison per ``<name>.csv`` in a stream's truth folder, columns from its header."""
+    from onceonly.sql import literal
+
+    out = []
+    for path in sorted(truth_dir.glob("*.csv")):
+        name = path.stem
+        with path.open(newline="") as fh:
+            header = next(csv.reader(fh), [])
+        columns = tuple(c for c in header if c not in _NOT_COMPARED.get(name, set()))
+        relation = _relation(contract, name)
+        query = None
+        if name == "quarantine":
+            query = (
+                f"select {', '.join(columns)} from {relation} "
+                f"where stream = {literal(contract.stream)}"
+            )
+        out.append(Comparison(name, relation, columns, query))
+    return tuple(out)
 
 
 def canonical(value: object) -> str:
@@ -84,10 +99,13 @@ class Difference:
 def compare(
     warehouse: Warehouse,
     truth_dir: Path,
-    comparisons: tuple[Comparison, ...] = COMPARISONS,
+    contract: StreamContract,
+    only: tuple[Comparison, ...] | None = None,
 ) -> list[Difference]:
+    """Each truth file of the stream against its relation; ``only`` narrows or adjusts
+    the comparisons."""
     out = []
-    for c in comparisons:
+    for c in only if only is not None else comparisons(contract, truth_dir):
         with (truth_dir / f"{c.truth_file}.csv").open(newline="") as fh:
             truth_rows = [tuple(r[col] for col in c.columns) for r in csv.DictReader(fh)]
         cols = ", ".join(c.columns)

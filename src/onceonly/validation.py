@@ -22,7 +22,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from onceonly.contract import MAX_LINE_BYTES, Field, Kind, StreamContract
+from onceonly.contract import MAX_LINE_BYTES, Field, Kind, StreamContract, UnknownFields
 from onceonly.raw_tables import logical_type
 from onceonly.sql import ident, literal
 
@@ -116,14 +116,15 @@ def _checks(f: Field, contract: StreamContract) -> list[Check]:
     checks: list[Check] = []
     if f.required:
         checks.append((f"not {present}", "missing_field", literal(f"missing required field {q}")))
-    if f.required_for:
+    if f.required_for and contract.discriminator is not None:
         disc = f"s_{contract.discriminator}"
         kinds = ", ".join(literal(k) for k in sorted(f.required_for))
         checks.append(
             (
                 f"not {present} and {disc} in ({kinds})",
                 "missing_field",
-                literal(f"missing field {q}, required for event_type ") + f" || {disc}",
+                literal(f"missing field {q}, required for {contract.discriminator} ")
+                + f" || {disc}",
             )
         )
     if f.required_with:
@@ -177,23 +178,40 @@ def _checks(f: Field, contract: StreamContract) -> list[Check]:
         )
     elif f.kind == Kind.INTEGER:
         wrong_type(f"not regexp_full_match({v}::varchar, '-?[0-9]+')", "an integer")
-        reason = literal(f"{q} must be an integer from {f.min_value} to {2**63 - 1}, got ")
+        low, high = f.integer_bounds()
+        reason = literal(f"{q} must be an integer from {low} to {high}, got ")
         rule(
-            f"coalesce(i_{f.name} < {f.min_value}, true)",
+            f"coalesce(i_{f.name} not between {low} and {high}, true)",
             "out_of_range",
             reason + f" || {v}::varchar",
         )
+    elif f.kind == Kind.BOOLEAN:
+        wrong_type(f"json_type({v}) <> 'BOOLEAN'", "true or false")
     elif f.kind == Kind.DECIMAL:
         wrong_type(
             f"json_type({v}) not in ('UBIGINT', 'BIGINT', 'DOUBLE', 'VARCHAR')",
             "a number or a decimal string",
         )
         digits = f.precision - f.scale
-        pattern = f"[0-9]{{1,{digits}}}(\\.[0-9]{{1,{f.scale}}})?|[0-9]{{1,{digits}}}\\.0*"
-        reason = literal(f"{q} must be a decimal >= 0 with at most {f.scale} decimal places")
+        sign = "" if f.min_value is not None and f.min_value >= 0 else "-?"
+        fraction = f"(\\.[0-9]{{1,{f.scale}}})?" if f.scale else ""
+        pattern = f"{sign}([0-9]{{1,{digits}}}{fraction}|[0-9]{{1,{digits}}}\\.0*)"
+        bound = ">= 0 " if sign == "" else ""
+        reason = literal(f"{q} must be a decimal {bound}with at most {f.scale} decimal places")
         rule(
             f"not regexp_full_match({s}, {literal(pattern)})", "bad_value", reason + f" || {shown}"
         )
+        typed = f"try_cast({s} as {logical_type(f.kind, f.precision, f.scale)})"
+        for bound_value, op, word in (
+            (f.min_value, "<", "at least"),
+            (f.max_value, ">", "at most"),
+        ):
+            if bound_value is not None and not (op == "<" and bound_value == 0):
+                rule(
+                    f"{typed} {op} {bound_value}",
+                    "out_of_range",
+                    literal(f"{q} must be {word} {bound_value}") + f" || {shown}",
+                )
     return checks
 
 
@@ -208,6 +226,10 @@ def _value_columns(f: Field) -> list[str]:
     cols = []
     if f.kind == Kind.INTEGER:
         cols.append(f"try_cast({v}::varchar as bigint) as i_{f.name}")
+    elif f.kind == Kind.BOOLEAN:
+        cols.append(
+            f"case when json_type({v}) = 'BOOLEAN' then {v}::varchar = 'true' end as b_{f.name}"
+        )
     elif f.kind == Kind.DECIMAL:  # a JSON string is unquoted, a JSON number kept as written
         cols.append(f"case when {is_string} then {unquoted} else {v}::varchar end as s_{f.name}")
     else:
@@ -225,12 +247,21 @@ def _typed(f: Field) -> str:
         expr = f"cast(timezone('UTC', ts_{f.name}) as timestamp)"
     elif f.kind == Kind.INTEGER:
         expr = f"i_{f.name}"
+    elif f.kind == Kind.BOOLEAN:
+        expr = f"b_{f.name}"
     elif f.kind == Kind.DECIMAL:
         expr = f"try_cast({s} as {logical_type(f.kind, f.precision, f.scale)})"
     else:
         expr = s
     if f.default is not None:
-        expr = f"coalesce({expr}, {int(f.default)})"
+        default = (
+            str(f.default).lower()
+            if isinstance(f.default, bool)
+            else str(int(f.default))
+            if isinstance(f.default, int)
+            else literal(str(f.default))
+        )
+        expr = f"coalesce({expr}, {default})"
     return f"case when reason_code is null then {expr} end as {ident(f.name)}"
 
 
@@ -253,6 +284,18 @@ def validation_sql(contract: StreamContract, lines_relation: str = "lines") -> s
     ]
     for f in contract.fields:
         checks.extend(_checks(f, contract))
+    declared = "[" + ", ".join(literal(n) for n in names) + "]"
+    if contract.unknown_fields == UnknownFields.QUARANTINE:
+        undeclared = (
+            f"array_to_string(list_filter(keys, k -> not list_contains({declared}, k)), ', ')"
+        )
+        checks.append(
+            (
+                "has_other_keys",
+                "unknown_field",
+                literal("fields not in the declaration: ") + f" || left({undeclared}, 200)",
+            )
+        )
     check_case = (
         "case "
         + " ".join(f"when {cond} then {i}" for i, (cond, _, _) in enumerate(checks, start=1))
@@ -268,6 +311,12 @@ def validation_sql(contract: StreamContract, lines_relation: str = "lines") -> s
     value_cols = ", ".join(c for f in contract.fields for c in _value_columns(f))
     null_patch = literal("{" + ", ".join(f'"{n}": null' for n in names) + "}")
     typed = ",\n    ".join(_typed(f) for f in contract.fields)
+    extra = (
+        "cast(null as json)"
+        if contract.unknown_fields == UnknownFields.DROP
+        else "case when reason_code is null and has_other_keys then "
+        f"nullif(json_merge_patch(line, {null_patch})::varchar, '{{}}') end"
+    )
     return f"""
 with screened as (
     select file_index, line_number, line,
@@ -311,9 +360,8 @@ select
     reason,
     case when reason_code is not null then line end as raw_text,
     {typed},
-    case when reason_code is null and has_other_keys then
-        nullif(json_merge_patch(line, {null_patch})::varchar, '{{}}') end
-        as {ident(contract.extra_column)}
+    {extra} as {ident(contract.extra_column)},
+    reason_code is null and has_other_keys as _dropped_fields
 from checked
 """
 

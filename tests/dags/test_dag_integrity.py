@@ -46,7 +46,7 @@ def test_retries_on_landing_and_models_not_on_tests(dagbag) -> None:
     transform = dagbag.get_dag("transform_orders")
     runs = [t for t in transform.tasks if type(t).__name__ == "DbtRunLocalOperator"]
     tests = [t for t in transform.tasks if type(t).__name__ == "DbtTestLocalOperator"]
-    assert {t.task_id for t in runs} >= {"dbt.fct_order_events_run", "dbt.fct_orders_run"}
+    assert {t.task_id for t in runs} >= {"dbt.fct_orders_events_run", "dbt.fct_orders_run"}
     assert all(t.retries >= 2 for t in runs)
     assert tests and all(t.retries == 0 for t in tests)
 
@@ -54,7 +54,7 @@ def test_retries_on_landing_and_models_not_on_tests(dagbag) -> None:
 def test_no_cycles_and_checks_after_models(dagbag) -> None:
     transform = dagbag.get_dag("transform_orders")
     upstream = transform.get_task("data_quality").get_flat_relative_ids(upstream=True)
-    assert "dbt.fct_order_events_run" in upstream
+    assert "dbt.fct_orders_events_run" in upstream
     tests = [t.task_id for t in transform.tasks if type(t).__name__ == "DbtTestLocalOperator"]
     assert set(tests) <= upstream  # the dbt tests run before the checkpoint
     assert "data_quality" in transform.get_task("report").upstream_task_ids

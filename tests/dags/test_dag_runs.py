@@ -26,8 +26,8 @@ def settings_for(zone: Path, db: Path) -> Settings:
 
 def test_land_and_transform_dags_build_facts_equal_to_the_truth(zone: Path, tmp_path: Path):
     settings = settings_for(zone, tmp_path / "w.duckdb")
-    run_dags(settings, "orders")
-    assert differences(settings, zone / "_truth") == {}
+    run_dags(settings, ["orders"])
+    assert differences(settings, zone / "_truth" / "orders") == {}
 
 
 def test_landing_that_fails_after_writing_is_retried_without_duplicates(
@@ -35,7 +35,7 @@ def test_landing_that_fails_after_writing_is_retried_without_duplicates(
 ) -> None:
     settings = settings_for(zone, tmp_path / "w.duckdb")
     monkeypatch.setenv("ONCEONLY_FAULTS", "after_landing")  # the ack is lost once
-    run_dags(settings, "orders")
+    run_dags(settings, ["orders"])
     from onceonly.targets import open_target
 
     target = open_target(settings)
@@ -52,18 +52,18 @@ def test_landing_that_fails_after_writing_is_retried_without_duplicates(
         skipped = sum(n for _, n in retry)
     finally:
         target.close()
-    # facts and findings exact; dq.batch_reconciliation also lists the retry's attempts,
+    # facts and findings exact; dq.orders_batch_reconciliation also lists the retry's attempts,
     # one 'skipped' row per file, beside the first attempt's rows that match the truth
-    assert differences(settings, zone / "_truth") == {"files": (0, skipped)}
+    assert differences(settings, zone / "_truth" / "orders") == {"files": (0, skipped)}
 
 
 def test_backfill_as_hourly_runs_equals_one_run_over_the_day(zone: Path, tmp_path: Path) -> None:
     from onceonly.orchestration.runner import load_dag
 
-    day = interval_of(zone, "orders").start.replace(hour=0)
+    day = interval_of(zone, "orders")[0].replace(hour=0)
     hourly = settings_for(zone, tmp_path / "hourly.duckdb")
     # one run per hour of the first day, each on its own data interval
-    run_dags(hourly, "orders", day, day + timedelta(hours=1), transform=False)
+    run_dags(hourly, ["orders"], day, day + timedelta(hours=1), transform=False)
     dag = load_dag("land_orders")
     from datetime import UTC
 
@@ -80,7 +80,7 @@ def test_backfill_as_hourly_runs_equals_one_run_over_the_day(zone: Path, tmp_pat
     assert transform.test().state == "success"
 
     whole = settings_for(zone, tmp_path / "whole.duckdb")
-    run_dags(whole, "orders", day, day + timedelta(days=1))
+    run_dags(whole, ["orders"], day, day + timedelta(days=1))
     assert fact_checksums(hourly) == fact_checksums(whole)
     from onceonly.targets import open_target
 

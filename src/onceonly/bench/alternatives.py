@@ -21,7 +21,7 @@ import duckdb
 from onceonly.targets.duckdb import connect
 
 FACT_COLUMNS = (
-    "event_id, event_type, occurred_at, cast(occurred_at as date) as event_date, producer_id, "
+    "event_id, event_type, occurred_at, cast(occurred_at as date) as _event_date, producer_id, "
     "producer_epoch, sequence_number, order_id, customer_id, product_id, quantity, amount, "
     "currency"
 )
@@ -57,7 +57,7 @@ def _orders(events: str, where: str = "true") -> str:
 
 def _daily_revenue(events: str, where: str = "true") -> str:
     return f"""
-        select event_date as revenue_date, product_id,
+        select _event_date as revenue_date, product_id,
             count(distinct order_id) filter (where event_type = 'order_placed') as orders_placed,
             coalesce(sum(amount) filter (where event_type = 'payment_captured'), 0)
                 as gross_revenue,
@@ -65,7 +65,7 @@ def _daily_revenue(events: str, where: str = "true") -> str:
         from {events}
         where {where} and product_id is not null
             and event_type in ('order_placed', 'payment_captured', 'order_refunded')
-        group by event_date, product_id
+        group by _event_date, product_id
     """
 
 
@@ -73,7 +73,7 @@ def _recompute_touched(con: duckdb.DuckDBPyConnection, facts: str) -> None:
     """Replace the aggregate rows of the keys the `batch` table touched (SET, not +=)."""
     con.execute("create temp table touched_orders as select distinct order_id from batch")
     con.execute(
-        "create temp table touched_days as select distinct event_date, product_id from batch"
+        "create temp table touched_days as select distinct _event_date, product_id from batch"
     )
     con.execute(
         "delete from analytics.fct_orders where order_id in (select order_id from touched_orders)"
@@ -84,12 +84,13 @@ def _recompute_touched(con: duckdb.DuckDBPyConnection, facts: str) -> None:
     )
     con.execute(
         "delete from analytics.fct_daily_revenue where (revenue_date, product_id) in "
-        "(select (event_date, product_id) from touched_days)"
+        "(select (_event_date, product_id) from touched_days)"
     )
     con.execute(
         "insert into analytics.fct_daily_revenue "
         + _daily_revenue(
-            facts, "(event_date, product_id) in (select (event_date, product_id) from touched_days)"
+            facts,
+            "(_event_date, product_id) in (select (_event_date, product_id) from touched_days)",
         )
     )
 
@@ -97,17 +98,17 @@ def _recompute_touched(con: duckdb.DuckDBPyConnection, facts: str) -> None:
 def _empty_marts(con: duckdb.DuckDBPyConnection, facts_from: str) -> None:
     con.execute("create schema if not exists analytics")
     con.execute(
-        f"create table if not exists analytics.fct_order_events as "
+        f"create table if not exists analytics.fct_orders_events as "
         f"select {FACT_COLUMNS} from {facts_from} limit 0"
     )
     con.execute(
         "create table if not exists analytics.fct_orders as "
-        + _orders("analytics.fct_order_events")
+        + _orders("analytics.fct_orders_events")
         + " limit 0"
     )
     con.execute(
         "create table if not exists analytics.fct_daily_revenue as "
-        + _daily_revenue("analytics.fct_order_events")
+        + _daily_revenue("analytics.fct_orders_events")
         + " limit 0"
     )
 
@@ -123,9 +124,9 @@ def _take_in_batch(con: duckdb.DuckDBPyConnection, statement: str) -> int:
     _empty_marts(con, "batch")
     con.execute("begin")
     con.execute(statement)
-    _recompute_touched(con, "analytics.fct_order_events")
+    _recompute_touched(con, "analytics.fct_orders_events")
     con.execute("commit")
-    return _count(con, "analytics.fct_order_events")
+    return _count(con, "analytics.fct_orders_events")
 
 
 def floor(db: Path, landing: Path) -> int:
@@ -144,7 +145,7 @@ def floor(db: Path, landing: Path) -> int:
         )
         return _take_in_batch(
             con,
-            "merge into analytics.fct_order_events as t using batch as s "
+            "merge into analytics.fct_orders_events as t using batch as s "
             "on t.event_id = s.event_id when not matched then insert by name",
         )
 
@@ -155,7 +156,7 @@ def append_only(db: Path) -> int:
     with connect(db) as con:
         con.execute(f"create temp table batch as select {FACT_COLUMNS} from raw.orders_events")
         return _take_in_batch(
-            con, "insert into analytics.fct_order_events by name select * from batch"
+            con, "insert into analytics.fct_orders_events by name select * from batch"
         )
 
 
@@ -164,15 +165,15 @@ def full_refresh(db: Path) -> int:
     with connect(db) as con:
         con.execute("create schema if not exists refresh")
         con.execute(
-            f"create or replace table refresh.fct_order_events as select {FACT_COLUMNS} "
+            f"create or replace table refresh.fct_orders_events as select {FACT_COLUMNS} "
             "from raw.orders_events qualify row_number() over ("
             "partition by event_id order by _loaded_at, _source_file, _line_number) = 1"
         )
         con.execute(
-            "create or replace table refresh.fct_orders as " + _orders("refresh.fct_order_events")
+            "create or replace table refresh.fct_orders as " + _orders("refresh.fct_orders_events")
         )
         con.execute(
             "create or replace table refresh.fct_daily_revenue as "
-            + _daily_revenue("refresh.fct_order_events")
+            + _daily_revenue("refresh.fct_orders_events")
         )
-        return _count(con, "refresh.fct_order_events")
+        return _count(con, "refresh.fct_orders_events")

@@ -47,13 +47,13 @@ def step_generate(landing: str, lines: int) -> dict[str, Any]:
 
 
 def step_land(target: str, duckdb_path: str, landing: str) -> dict[str, Any]:
-    from onceonly.contract import ORDERS
     from onceonly.landing import land
+    from onceonly.streams import example
     from onceonly.targets import open_target
 
     warehouse = open_target(_settings(target, duckdb_path))
     try:
-        summary, seconds = _timed(lambda: land(Path(landing), warehouse, ORDERS))
+        summary, seconds = _timed(lambda: land(Path(landing), warehouse, example("orders")))
     finally:
         warehouse.close()
     return {
@@ -126,12 +126,12 @@ def step_full_refresh(duckdb_path: str) -> dict[str, Any]:
 def step_history(duckdb_path: str, history: int) -> dict[str, Any]:
     """``history`` events in raw, built into the marts by dbt (a first, full build)."""
     from onceonly.bench.data import write_history
-    from onceonly.contract import ORDERS
     from onceonly.dbt_runner import run_dbt
+    from onceonly.streams import example
     from onceonly.targets.duckdb import DuckDBTarget
 
     target = DuckDBTarget(duckdb_path)
-    target.ensure_raw_tables(ORDERS)
+    target.ensure_raw_tables(example("orders"))
     _, write_seconds = _timed(lambda: write_history(target.con, history))
     target.close()
     _, build_seconds = _timed(lambda: run_dbt("run", _settings("duckdb", duckdb_path), MART_MODELS))

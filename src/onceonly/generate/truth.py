@@ -19,7 +19,7 @@ ZERO = Decimal("0.00")
 
 #: The columns of each _truth/<name>.csv, in order.
 TRUTH_COLUMNS: dict[str, tuple[str, ...]] = {
-    "fct_order_events": (
+    "fct_orders_events": (
         "event_id",
         "event_type",
         "occurred_at",
@@ -88,7 +88,7 @@ class Copy:
 
 @dataclass
 class Truth:
-    fct_order_events: list[dict[str, object]]
+    fct_orders_events: list[dict[str, object]]
     fct_orders: list[dict[str, object]]
     fct_daily_revenue: list[dict[str, object]]
     sequence_gaps: list[dict[str, object]]
@@ -102,7 +102,7 @@ class Truth:
         self.tables = {
             name: getattr(self, name)
             for name in (
-                "fct_order_events",
+                "fct_orders_events",
                 "fct_orders",
                 "fct_daily_revenue",
                 "sequence_gaps",

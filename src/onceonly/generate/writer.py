@@ -69,8 +69,8 @@ def generate(
         if on_progress:
             on_progress("files", i, total)
     t = truth.compute(plan.files, stream, window_days)
-    truth_dir = out / TRUTH_DIR
-    truth_dir.mkdir(exist_ok=True)
+    truth_dir = out / TRUTH_DIR / stream
+    truth_dir.mkdir(parents=True, exist_ok=True)
     for name, rows in t.tables.items():
         write_csv(truth_dir / f"{name}.csv", rows, list(TRUTH_COLUMNS[name]))
     info: dict[str, object] = {

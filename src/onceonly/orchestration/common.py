@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
-DBT_PROJECT = Path(os.environ.get("ONCEONLY_DBT_PROJECT_DIR", REPO / "dbt_project"))
-MANIFEST = DBT_PROJECT / "target" / "manifest.json"
+from onceonly.settings import default_streams_dir
+
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 TAGS = ["onceonly"]
 
@@ -27,3 +25,10 @@ def retry_args(retries: int = 3) -> dict[str, object]:
 
 def raw_asset_uri(stream: str) -> str:
     return f"onceonly://raw/{stream}_events"
+
+
+def declared_streams() -> list[str]:
+    """The names of the declared streams (read when a DAG file is parsed: YAML only)."""
+    from onceonly.streams import load_streams
+
+    return list(load_streams(default_streams_dir()))

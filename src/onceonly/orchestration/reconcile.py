@@ -12,7 +12,7 @@ from onceonly.orchestration.common import START_DATE, TAGS, retry_args
 def reconcile_dag() -> DAG:
     @dag(
         dag_id="reconcile_daily",
-        description="Find and remove duplicates that slipped past the windowed MERGE",
+        description="Find and remove duplicates that slipped past the windowed MERGE, every stream",
         schedule="@daily",
         start_date=START_DATE,
         catchup=False,

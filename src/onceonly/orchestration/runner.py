@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from onceonly.errors import OnceOnlyError
-from onceonly.orchestration.common import DBT_PROJECT, MANIFEST, REPO
+from onceonly.settings import PROJECT_ROOT as REPO
 from onceonly.settings import Settings
 
 
@@ -50,19 +50,24 @@ def prepare_airflow() -> Path:
 
 
 def ensure_manifest(settings: Settings) -> Path:
-    """dbt's manifest.json (Cosmos parses the project from it), rebuilt when stale."""
+    """dbt's manifest.json (Cosmos parses the project from it), with the declared streams'
+    models written first; rebuilt when anything in the project changed."""
+    from onceonly.dbt_runner import prepare_project
+
+    project = prepare_project(settings)
+    manifest = project / "target" / "manifest.json"
     sources = [
         p
-        for folder in (DBT_PROJECT / "models", DBT_PROJECT / "macros", DBT_PROJECT / "tests")
-        for p in folder.rglob("*")
+        for folder in ("models", "macros", "tests", "derived")
+        for p in (project / folder).rglob("*")
         if p.is_file()
-    ] + [DBT_PROJECT / "dbt_project.yml"]
+    ] + [project / "dbt_project.yml"]
     newest = max(p.stat().st_mtime for p in sources)
-    if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest:
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
         from onceonly.dbt_runner import run_dbt
 
         run_dbt("parse", settings)
-    return MANIFEST
+    return manifest
 
 
 def _run(dag, conf: dict[str, str], logical_date: datetime | None) -> None:  # type: ignore[no-untyped-def]
@@ -84,48 +89,55 @@ def _run(dag, conf: dict[str, str], logical_date: datetime | None) -> None:  # t
 
 @dataclass
 class DagRunPlan:
-    start: datetime
-    end: datetime
+    stream: str
+    start: datetime | None  # None: no files of the stream in the landing zone
+    end: datetime | None
 
 
-def interval_of(landing: Path, stream: str) -> DagRunPlan:
+def interval_of(landing: Path, stream: str) -> tuple[datetime, datetime] | None:
+    """The arrival hours of the stream's files, [first, last + 1 h); None without files."""
     from onceonly.landing_zone import discover
 
+    if not (landing / stream).is_dir():
+        return None
     hours = [f.arrived_at for f in discover(landing, stream).files]
     if not hours:
-        raise OnceOnlyError(f"{landing}: no {stream} files to run on")
-    return DagRunPlan(min(hours), max(hours) + timedelta(hours=1))
+        return None
+    return min(hours), max(hours) + timedelta(hours=1)
 
 
 def export_settings(settings: Settings) -> None:
     """Hand the settings to the DAGs' tasks (and Cosmos' dbt), which read the environment."""
-    os.environ.update(
-        {
-            "ONCEONLY_TARGET": settings.target,
-            "ONCEONLY_DUCKDB_PATH": str(Path(settings.duckdb_path).resolve()),
-            "ONCEONLY_LANDING": str(Path(settings.landing).resolve()),
-        }
-    )
+    os.environ.update(settings.environment())
 
 
 def run_dags(
     settings: Settings,
-    stream: str,
+    streams: list[str],
     start: datetime | None = None,
     end: datetime | None = None,
     transform: bool = True,
-) -> DagRunPlan:
-    """Land [start, end) (default: the landing zone's whole span), then transform."""
+) -> list[DagRunPlan]:
+    """Per stream: land [start, end) (default: the stream's whole span in the landing zone),
+    then transform. A stream with no files and no interval given is left out."""
     prepare_airflow()
     export_settings(settings)
-    plan = interval_of(settings.landing, stream)
-    plan = DagRunPlan(start or plan.start, end or plan.end)
     ensure_manifest(settings)
-    conf = {"start": plan.start.isoformat(), "end": plan.end.isoformat()}
-    _run(load_dag(f"land_{stream}"), conf, None)
-    if transform:
-        _run(load_dag(f"transform_{stream}"), conf, None)
-    return plan
+    plans = []
+    for stream in streams:
+        span = interval_of(settings.landing, stream)
+        if span is None and (start is None or end is None):
+            plans.append(DagRunPlan(stream, None, None))
+            continue
+        lo = start or (span[0] if span else None)
+        hi = end or (span[1] if span else None)
+        assert lo is not None and hi is not None
+        conf = {"start": lo.isoformat(), "end": hi.isoformat()}
+        _run(load_dag(f"land_{stream}"), conf, None)
+        if transform:
+            _run(load_dag(f"transform_{stream}"), conf, None)
+        plans.append(DagRunPlan(stream, lo, hi))
+    return plans
 
 
 def load_dag(dag_id: str):  # type: ignore[no-untyped-def]
@@ -134,7 +146,8 @@ def load_dag(dag_id: str):  # type: ignore[no-untyped-def]
 
     bag = DagBag(str(REPO / "dags"))
     if bag.import_errors:
-        raise OnceOnlyError(f"DAG files failed to import: {bag.import_errors}")
+        first = next(iter(bag.import_errors.values())).strip().splitlines()[-1]
+        raise OnceOnlyError(f"DAG files failed to import: {first}")
     dag = bag.get_dag(dag_id)
     if dag is None:
         raise OnceOnlyError(f"no DAG {dag_id!r} in {REPO / 'dags'}")

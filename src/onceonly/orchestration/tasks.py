@@ -44,8 +44,11 @@ def interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
     return utc(start), utc(end)
 
 
+def _stream(settings: Settings, stream: str):  # type: ignore[no-untyped-def]
+    return settings.streams()[stream]
+
+
 def land_interval(stream: str, context: dict[str, Any]) -> dict[str, Any]:
-    from onceonly.contract import get_contract
     from onceonly.landing import land
     from onceonly.targets import open_target
 
@@ -53,7 +56,7 @@ def land_interval(stream: str, context: dict[str, Any]) -> dict[str, Any]:
     start, end = interval(context)
     warehouse = open_target(settings)
     try:
-        summary = land(settings.landing, warehouse, get_contract(stream), start, end)
+        summary = land(settings.landing, warehouse, _stream(settings, stream), start, end)
     finally:
         warehouse.close()
     # the rows are committed: a failure from here on is a lost ack, and the retry must
@@ -71,39 +74,45 @@ def land_interval(stream: str, context: dict[str, Any]) -> dict[str, Any]:
 
 
 def audit_facts(repair: bool) -> dict[str, Any]:
+    """The full audit (and repair) of every declared stream's facts."""
     from onceonly import reconcile
     from onceonly.findings import findings
     from onceonly.targets import open_target
 
-    warehouse = open_target(settings_for_task())
+    settings = settings_for_task()
+    out: dict[str, Any] = {}
+    warehouse = open_target(settings)
     try:
-        result = reconcile.repair(warehouse) if repair else reconcile.audit(warehouse)
-        found = findings(warehouse)
+        for contract in settings.streams().values():
+            audit = reconcile.repair if repair else reconcile.audit
+            result = audit(warehouse, contract)
+            out[contract.stream] = {
+                "duplicate_rows": result.extra_rows,
+                "removed": result.removed,
+                **findings(warehouse, contract),
+            }
     finally:
         warehouse.close()
-    return {
-        "duplicate_rows": result.extra_rows,
-        "removed": result.removed,
-        **found,
-    }
+    return out
 
 
-def run_data_quality() -> dict[str, Any]:
+def run_data_quality(stream: str) -> dict[str, Any]:
     from onceonly.report.build import run_checks
 
-    return run_checks(settings_for_task())
+    settings = settings_for_task()
+    return run_checks(settings, [_stream(settings, stream)])
 
 
-def write_report(checked: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
-    from onceonly.report.build import build_report
+def write_report(stream: str, checked: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
+    from onceonly.report.build import build_report, failed_checks
 
-    report = build_report(settings_for_task(), checked=checked, attempt=attempt)
-    failed = [c["name"] for c in checked["checks"] if not c["success"] and c["severity"] == "error"]
+    settings = settings_for_task()
+    report = build_report(settings, [_stream(settings, stream)], checked=checked, attempt=attempt)
     return {
-        "index": str(report.index.resolve()),
-        "summary": str(report.summary.resolve()),
+        "index": str(report.index),
+        "summary": str(report.summary),
         "exactly_once": report.exactly_once,
-        "failed_checks": failed,
+        "failed_checks": failed_checks(checked["checks"]),
     }
 
 

@@ -6,18 +6,13 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, dag, task
 
-from onceonly.orchestration.common import (
-    DBT_PROJECT,
-    MANIFEST,
-    START_DATE,
-    TAGS,
-    raw_asset_uri,
-    retry_args,
-)
+from onceonly.orchestration.common import START_DATE, TAGS, raw_asset_uri, retry_args
+from onceonly.settings import default_dbt_project_dir
 
 
-def dbt_task_group(group_id: str = "dbt") -> Any:
-    """The dbt project as Airflow tasks: models retried, tests not."""
+def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
+    """The stream's slice of the dbt project (its derived models and the marts tagged
+    ``stream:<name>``) as Airflow tasks: models retried, tests not."""
     import os
     import shutil
     import sys
@@ -26,21 +21,24 @@ def dbt_task_group(group_id: str = "dbt") -> Any:
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-    if not MANIFEST.exists():
+    project = default_dbt_project_dir()
+    manifest = project / "target" / "manifest.json"
+    if not manifest.exists():
         raise FileNotFoundError(
-            f"{MANIFEST} is missing: run `onceonly dbt-manifest` (or `dbt parse`) first"
+            f"{manifest} is missing: run `onceonly streams generate` first (it writes the "
+            "streams' models and dbt's manifest)"
         )
     target = os.environ.get("ONCEONLY_TARGET", "duckdb")
     dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST, install_dbt_deps=False
+            dbt_project_path=project, manifest_path=manifest, install_dbt_deps=False
         ),
         profile_config=ProfileConfig(
             profile_name="onceonly",
             target_name=target,
-            profiles_yml_filepath=DBT_PROJECT / "profiles.yml",
+            profiles_yml_filepath=project / "profiles.yml",
         ),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
@@ -49,6 +47,7 @@ def dbt_task_group(group_id: str = "dbt") -> Any:
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
+            select=[f"tag:stream:{stream}"],
             test_behavior=TestBehavior.AFTER_ALL,
             emit_datasets=False,  # the landing's raw Asset is what schedules this DAG
         ),
@@ -81,21 +80,21 @@ def transform_dag(stream: str) -> DAG:
         default_args=retry_args(2),
     )
     def transform() -> None:
-        models = dbt_task_group()
+        models = dbt_task_group(stream)
 
         @task(task_id="data_quality", retries=0)
         def data_quality() -> dict[str, Any]:
             """The Great Expectations checkpoint (with Data Docs); its outcome as data."""
             from onceonly.orchestration.tasks import run_data_quality
 
-            return run_data_quality()
+            return run_data_quality(stream)
 
         @task(task_id="report", retries=2)
         def report(checked: dict[str, Any], **context: Any) -> dict[str, Any]:
-            """The analyst report (reports/index.html, reports/summary.json)."""
+            """The analyst report (reports/<stream>/index.html, and the index)."""
             from onceonly.orchestration.tasks import write_report
 
-            return write_report(checked, int(context["ti"].try_number))
+            return write_report(stream, checked, int(context["ti"].try_number))
 
         @task(task_id="verdict", retries=0)
         def verdict(written: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from onceonly.contract import StreamContract
 from onceonly.quality.checks import Check, configured
 from onceonly.settings import Settings
 
@@ -41,7 +42,7 @@ class CheckpointOutcome:
 
 def _connection_string(settings: Settings) -> str:
     if settings.target == "duckdb":
-        return f"duckdb:///{Path(settings.duckdb_path).resolve()}"
+        return f"duckdb:///{settings.duckdb_path}"
     if settings.target == "postgres":
         # GX substitutes ${VAR} from the environment when it connects: the password is
         # never written into the context, the results or the Data Docs
@@ -79,7 +80,7 @@ def _add_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[st
 def _expectation(check: Check, engine: str, rewrite: Callable[[str], str] = str) -> Any:
     import great_expectations.expectations as gxe
 
-    meta = {"check": check.name, "severity": check.severity}
+    meta = {"check": check.id, "severity": check.severity}
     if check.unique_column:
         return gxe.ExpectColumnValuesToBeUnique(
             column=check.unique_column, description=check.description, meta=meta
@@ -131,7 +132,10 @@ def _close(source: Any) -> None:
     gc.collect()
 
 
-def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
+def run_checkpoint(
+    settings: Settings, reports_dir: Path, streams: list[StreamContract]
+) -> CheckpointOutcome:
+    """One checkpoint over the checks of ``streams``; Data Docs in ``reports_dir``."""
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
@@ -141,7 +145,7 @@ def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
 
         enable_duckdb_persisted_connection()
         release_in_process_dbt()
-    checks = configured()
+    checks = configured(streams)
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -187,7 +191,7 @@ def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
         result = checkpoint.run()
     finally:
         _close(source)
-    by_name = {c.name: c for c in checks}
+    by_name = {c.id: c for c in checks}
     outcomes: list[CheckOutcome] = []
     for validation in result.run_results.values():
         for expectation_result in validation.results:
@@ -195,7 +199,7 @@ def run_checkpoint(settings: Settings, reports_dir: Path) -> CheckpointOutcome:
             assert config is not None and config.meta is not None
             name = config.meta["check"]
             outcomes.append(_outcome(by_name[name], expectation_result))
-    order = {c.name: i for i, c in enumerate(checks)}
-    outcomes.sort(key=lambda o: order[o.check.name])
+    order = {c.id: i for i, c in enumerate(checks)}
+    outcomes.sort(key=lambda o: order[o.check.id])
     index = docs_dir / "index.html"
     return CheckpointOutcome(outcomes, index if index.exists() else None)

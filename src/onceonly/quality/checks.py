@@ -1,8 +1,11 @@
-"""The checks, as data: suite, table, expectation, SQL per engine, default severity.
+"""The checks of a stream, derived from its declaration: suite, table, expectation, SQL
+per engine, severity.
 
-Severities: ``error`` fails the run, ``warn`` is reported. Override with
-ONCEONLY_CHECK_SEVERITY, e.g. ``gaps.sequence_holes=error,conflicts=error`` (a check name
-or a suite's short name).
+A check that needs a role exists only where the stream declares it (no sequence checks
+without producer roles, no control totals without control_totals). Severities: ``error``
+fails the run, ``warn`` is reported, ``off`` skips the check. A declaration's ``checks:``
+sets them per check or per group; ONCEONLY_CHECK_SEVERITY overrides them for every stream,
+e.g. ``gaps.sequence_holes=error,conflicts=error``.
 """
 
 from __future__ import annotations
@@ -10,14 +13,34 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-FACTS = "analytics.fct_order_events"
+from onceonly.sql import literal
+
+if TYPE_CHECKING:
+    from onceonly.contract import StreamContract
+
+#: Every check a stream can have, by name; the group is the part before the dot.
+DEFAULT_SEVERITY = {
+    "duplicates.key_unique": "error",
+    "duplicates.sequence_unique": "error",
+    "gaps.sequence_holes": "warn",
+    "gaps.missing_hours": "warn",
+    "reconciliation.events_in_facts": "error",
+    "reconciliation.file_accounting": "error",
+    "reconciliation.manifest_counts": "error",
+    "reconciliation.control_totals": "error",
+    "conflicts.conflicting_copies": "warn",
+}
+CHECK_NAMES = frozenset(DEFAULT_SEVERITY) | {n.split(".")[0] for n in DEFAULT_SEVERITY}
+SEVERITIES = ("error", "warn", "off")
 
 
 @dataclass(frozen=True)
 class Check:
-    name: str  # <suite short name>.<check>
-    suite: str  # GX suite name: <table>.<concern>; one table per suite
+    name: str  # <group>.<check>
+    stream: str
+    suite: str  # GX suite name: <stream>.<table>.<concern>; one table per suite
     table: str  # the asset the check runs on ({batch} in the SQL)
     description: str
     severity: str = "error"
@@ -28,30 +51,25 @@ class Check:
     def query(self, engine: str) -> str | None:
         return dict(self.sql_by_engine).get(engine, self.sql)
 
-
-_FIRST_COPIES = """
-    select * from (
-        select *, row_number() over (
-            partition by event_id order by _loaded_at, _source_file, _line_number
-        ) as copy_rank
-        from raw.orders_events
-    ) as ranked where copy_rank = 1
-"""
+    @property
+    def id(self) -> str:
+        """Unique across streams: ``<stream>:<name>``."""
+        return f"{self.stream}:{self.name}"
 
 
-def _missing_hours(hour_of: Callable[[str], str], hours_from_bounds: str) -> str:
+def _missing_hours(time: str, hour_of: Callable[[str], str], hours_from_bounds: str) -> str:
     """Hours between the first and the last event's hour with no event, in one engine's
     SQL: ``hour_of`` truncates a timestamp expression to its hour, ``hours_from_bounds``
     lists the hours from ``lo`` to ``hi`` of the ``bounds`` CTE."""
     return f"""
     with bounds as (
-        select {hour_of("min(occurred_at)")} as lo, {hour_of("max(occurred_at)")} as hi
+        select {hour_of(f"min({time})")} as lo, {hour_of(f"max({time})")} as hi
         from {{batch}}
     ),
     hours as ({hours_from_bounds}),
-    seen as (select distinct {hour_of("occurred_at")} as hour from {{batch}})
+    seen as (select distinct {hour_of(time)} as hour from {{batch}})
     select hours.hour from hours left join seen on hours.hour = seen.hour
-    where seen.hour is null
+    where seen.hour is null order by hours.hour
 """
 
 
@@ -59,145 +77,207 @@ def _date_trunc_hour(expr: str) -> str:
     return f"date_trunc('hour', {expr})"
 
 
-CHECKS: tuple[Check, ...] = (
-    Check(
-        "duplicates.event_id_unique",
-        "fct_order_events.duplicates",
-        FACTS,
-        "each event_id is held once in the facts",
-        unique_column="event_id",
-    ),
-    Check(
-        "duplicates.sequence_unique",
-        "fct_order_events.duplicates",
-        FACTS,
-        "(producer_id, producer_epoch, sequence_number) is held once in the facts",
-        sql="select producer_id, producer_epoch, sequence_number, count(*) as copies "
-        "from {batch} group by producer_id, producer_epoch, sequence_number "
-        "having count(*) > 1",
-    ),
-    Check(
-        "gaps.sequence_holes",
-        "fct_order_events.gaps",
-        FACTS,
-        "no hole in a producer's sequence (per epoch)",
-        severity="warn",
-        sql="select producer_id, producer_epoch, previous_number + 1 as first_missing, "
-        "sequence_number - 1 as last_missing from ("
-        " select producer_id, producer_epoch, sequence_number, coalesce(lag(sequence_number)"
-        " over (partition by producer_id, producer_epoch order by sequence_number), -1)"
-        " as previous_number from {batch}) as s "
-        "where sequence_number > previous_number + 1",
-    ),
-    Check(
-        "gaps.missing_hours",
-        "fct_order_events.gaps",
-        FACTS,
-        "every hour inside the stream's observed range has events",
-        severity="warn",
-        sql_by_engine=(
-            (
-                "duckdb",
-                _missing_hours(
-                    _date_trunc_hour,
-                    "select unnest(generate_series(lo, hi, interval '1 hour')) as hour from bounds",
-                ),
+def _first_copies(relation: str, c: StreamContract) -> str:
+    return f"""
+    select * from (
+        select *, row_number() over (
+            partition by {c.key} order by {c.copy_order}
+        ) as _copy_rank
+        from {relation}
+    ) as ranked where _copy_rank = 1
+"""
+
+
+def _control_totals(c: StreamContract) -> str:
+    """Daily sums of the control-total fields: the facts (each key once) against raw's
+    first copies."""
+    day = f"cast({c.event_time} as date)"
+    sums = ", ".join(f"sum({f}) as {f}" for f in c.control_totals)
+    differs = " or ".join(f"f.{f} is distinct from r.{f}" for f in c.control_totals)
+    shown = ", ".join(f"f.{f} as facts_{f}, r.{f} as raw_{f}" for f in c.control_totals)
+    return (
+        f"with facts as (select {day} as day, {sums} from ({_first_copies('{batch}', c)}) as x "
+        "group by 1), "
+        f"recomputed as (select {day} as day, {sums} "
+        f"from ({_first_copies(c.relations.raw_events, c)}) as y group by 1) "
+        f"select coalesce(f.day, r.day) as day, {shown} "
+        "from facts as f full outer join recomputed as r on f.day = r.day "
+        f"where {differs}"
+    )
+
+
+def stream_checks(c: StreamContract) -> tuple[Check, ...]:
+    """The checks of one stream, with its declared severities (before env overrides)."""
+    r = c.relations
+    facts_model = r.model(r.facts)
+    key, time = c.key, c.event_time
+    stream_filter = f"stream = {literal(c.stream)}"
+    checks: list[Check] = [
+        Check(
+            "duplicates.key_unique",
+            c.stream,
+            f"{c.stream}.{facts_model}.duplicates",
+            r.facts,
+            f"each {key} is held once in the facts",
+            unique_column=key,
+        )
+    ]
+    p = c.producer
+    if p is not None:
+        epoch = p.epoch or "0"
+        seq = p.sequence
+        checks += [
+            Check(
+                "duplicates.sequence_unique",
+                c.stream,
+                f"{c.stream}.{facts_model}.duplicates",
+                r.facts,
+                f"({p.id}, {p.epoch or 'epoch'}, {seq}) is held once in the facts",
+                sql=f"select {p.id}, {epoch} as epoch, {seq}, count(*) as copies "
+                f"from {{batch}} group by {p.id}, {epoch}, {seq} having count(*) > 1",
             ),
-            (
-                "postgres",
-                _missing_hours(
-                    _date_trunc_hour,
-                    "select generate_series(lo, hi, interval '1 hour') as hour from bounds",
-                ),
+            Check(
+                "gaps.sequence_holes",
+                c.stream,
+                f"{c.stream}.{facts_model}.gaps",
+                r.facts,
+                f"no hole in a producer's {seq} (per epoch, from {p.sequence_start})",
+                sql=f"select {p.id}, epoch, previous_number + 1 as first_missing, "
+                f"{seq} - 1 as last_missing from ("
+                f" select {p.id}, {epoch} as epoch, {seq}, coalesce(lag({seq})"
+                f" over (partition by {p.id}, {epoch} order by {seq}), {p.sequence_start - 1})"
+                " as previous_number from {batch}) as s "
+                f"where {seq} > previous_number + 1",
             ),
-            (
-                "bigquery",
-                _missing_hours(
-                    lambda expr: f"timestamp_trunc({expr}, hour)",
-                    "select hour from bounds, "
-                    "unnest(generate_timestamp_array(lo, hi, interval 1 hour)) as hour",
+        ]
+    checks += [
+        Check(
+            "gaps.missing_hours",
+            c.stream,
+            f"{c.stream}.{facts_model}.gaps",
+            r.facts,
+            "every hour inside the stream's observed range has events",
+            sql_by_engine=(
+                (
+                    "duckdb",
+                    _missing_hours(
+                        time,
+                        _date_trunc_hour,
+                        "select unnest(generate_series(lo, hi, interval '1 hour')) as hour "
+                        "from bounds",
+                    ),
+                ),
+                (
+                    "postgres",
+                    _missing_hours(
+                        time,
+                        _date_trunc_hour,
+                        "select generate_series(lo, hi, interval '1 hour') as hour from bounds",
+                    ),
+                ),
+                (
+                    "bigquery",
+                    _missing_hours(
+                        time,
+                        lambda expr: f"timestamp_trunc({expr}, hour)",
+                        "select hour from bounds, "
+                        "unnest(generate_timestamp_array(lo, hi, interval 1 hour)) as hour",
+                    ),
                 ),
             ),
         ),
-    ),
-    Check(
-        "reconciliation.events_in_facts",
-        "fct_order_events.reconciliation",
-        FACTS,
-        "distinct valid event_ids in raw = rows in the facts (names each event_id)",
-        sql="select distinct r.event_id, 'in raw, not in the facts' as problem "
-        "from raw.orders_events as r left join {batch} as f on f.event_id = r.event_id "
-        "where f.event_id is null "
-        "union all "
-        "select distinct f.event_id, 'in the facts, not in raw' as problem "
-        "from {batch} as f left join raw.orders_events as r on r.event_id = f.event_id "
-        "where r.event_id is null",
-    ),
-    Check(
-        "reconciliation.file_accounting",
-        "load_ledger.control_totals",
-        "raw.load_ledger",
-        "per landed file: lines read = rows landed + rows quarantined",
-        sql="select source_file, lines_read, rows_landed, rows_quarantined from {batch} "
-        "where status = 'landed' and lines_read <> rows_landed + rows_quarantined",
-    ),
-    Check(
-        "reconciliation.manifest_counts",
-        "load_ledger.control_totals",
-        "raw.load_ledger",
-        "per landed file with a manifest: record_count = lines read",
-        sql="select source_file, manifest_record_count, lines_read from {batch} "
-        "where status = 'landed' and manifest_record_count is not null "
-        "and manifest_record_count <> lines_read",
-    ),
-    Check(
-        "reconciliation.daily_revenue",
-        "fct_daily_revenue.reconciliation",
-        "analytics.fct_daily_revenue",
-        "daily revenue in the facts = the same sums recomputed from raw's first copies",
-        sql="with first_copies as (" + _FIRST_COPIES + "), "
-        "recomputed as ("
-        " select cast(occurred_at as date) as revenue_date, product_id,"
-        " sum(case when event_type = 'payment_captured' then amount else 0 end) as gross,"
-        " sum(case when event_type = 'order_refunded' then amount else 0 end) as refunds"
-        " from first_copies where product_id is not null and event_type in"
-        " ('order_placed', 'payment_captured', 'order_refunded')"
-        " group by cast(occurred_at as date), product_id) "
-        "select coalesce(f.revenue_date, r.revenue_date) as revenue_date,"
-        " coalesce(f.product_id, r.product_id) as product_id,"
-        " f.gross_revenue, r.gross as recomputed_gross, f.refunds, r.refunds as recomputed_refunds "
-        "from {batch} as f full outer join recomputed as r"
-        " on f.revenue_date = r.revenue_date and f.product_id = r.product_id "
-        "where f.gross_revenue is distinct from r.gross or f.refunds is distinct from r.refunds",
-    ),
-    Check(
-        "conflicts.conflicting_copies",
-        "event_conflicts.conflicts",
-        "dq.event_conflicts",
-        "no event_id delivered with differing content",
-        severity="warn",
-        sql="select event_id, copies, versions from {batch}",
-    ),
-)
+        Check(
+            "reconciliation.events_in_facts",
+            c.stream,
+            f"{c.stream}.{facts_model}.reconciliation",
+            r.facts,
+            f"distinct valid {key}s in raw = rows in the facts (names each {key})",
+            sql=f"select distinct r.{key}, 'in raw, not in the facts' as problem "
+            f"from {r.raw_events} as r left join {{batch}} as f on f.{key} = r.{key} "
+            f"where f.{key} is null "
+            "union all "
+            f"select distinct f.{key}, 'in the facts, not in raw' as problem "
+            f"from {{batch}} as f left join {r.raw_events} as r on r.{key} = f.{key} "
+            f"where r.{key} is null",
+        ),
+        Check(
+            "reconciliation.file_accounting",
+            c.stream,
+            f"{c.stream}.load_ledger.control_totals",
+            "raw.load_ledger",
+            "per landed file: lines read = rows landed + rows quarantined",
+            sql="select source_file, lines_read, rows_landed, rows_quarantined from {batch} "
+            f"where {stream_filter} and status = 'landed' "
+            "and lines_read <> rows_landed + rows_quarantined",
+        ),
+        Check(
+            "reconciliation.manifest_counts",
+            c.stream,
+            f"{c.stream}.load_ledger.control_totals",
+            "raw.load_ledger",
+            "per landed file with a manifest: record_count = lines read",
+            sql="select source_file, manifest_record_count, lines_read from {batch} "
+            f"where {stream_filter} and status = 'landed' "
+            "and manifest_record_count is not null and manifest_record_count <> lines_read",
+        ),
+    ]
+    if c.control_totals:
+        checks.append(
+            Check(
+                "reconciliation.control_totals",
+                c.stream,
+                f"{c.stream}.{facts_model}.control_totals",
+                r.facts,
+                f"daily sums of {', '.join(c.control_totals)} in the facts = the same sums "
+                "from raw's first copies",
+                sql=_control_totals(c),
+            )
+        )
+    checks.append(
+        Check(
+            "conflicts.conflicting_copies",
+            c.stream,
+            f"{c.stream}.{r.model(r.event_conflicts)}.conflicts",
+            r.event_conflicts,
+            f"no {key} delivered with differing content",
+            sql=f"select {key}, copies, versions from {{batch}}",
+        )
+    )
+    declared = dict(c.severities)
+    return tuple(
+        replace(
+            check,
+            severity=declared.get(
+                check.name,
+                declared.get(check.name.split(".")[0], DEFAULT_SEVERITY[check.name]),
+            ),
+        )
+        for check in checks
+    )
 
 
-def configured(checks: tuple[Check, ...] = CHECKS) -> tuple[Check, ...]:
-    """The checks with severities overridden from ONCEONLY_CHECK_SEVERITY."""
+def configured(streams: list[StreamContract]) -> tuple[Check, ...]:
+    """The checks of the streams, severities overridden from ONCEONLY_CHECK_SEVERITY; checks
+    set to ``off`` left out."""
     from onceonly.errors import ConfigError
 
     overrides: dict[str, str] = {}
     for item in filter(None, os.environ.get("ONCEONLY_CHECK_SEVERITY", "").split(",")):
         key, _, value = item.strip().partition("=")
-        if value not in ("error", "warn"):
+        if value not in SEVERITIES:
             raise ConfigError(
-                f"ONCEONLY_CHECK_SEVERITY: {item!r} should be <check or suite>=error|warn"
+                f"ONCEONLY_CHECK_SEVERITY: {item!r} should be <check or group>=error|warn|off"
             )
         overrides[key] = value
-    known = {c.name for c in checks} | {c.name.split(".")[0] for c in checks}
-    unknown = set(overrides) - known
+    unknown = set(overrides) - CHECK_NAMES
     if unknown:
         raise ConfigError(f"ONCEONLY_CHECK_SEVERITY names unknown checks: {sorted(unknown)}")
-    return tuple(
-        replace(c, severity=overrides.get(c.name, overrides.get(c.name.split(".")[0], c.severity)))
-        for c in checks
-    )
+    out = []
+    for c in streams:
+        for check in stream_checks(c):
+            severity = overrides.get(
+                check.name, overrides.get(check.name.split(".")[0], check.severity)
+            )
+            if severity != "off":
+                out.append(replace(check, severity=severity))
+    return tuple(out)

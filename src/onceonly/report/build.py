@@ -1,4 +1,13 @@
-"""`onceonly report`: figures + checks -> reports/index.html and reports/summary.json."""
+"""`onceonly report`: figures + checks -> a page and a summary.json per stream, and an index.
+
+Layout of the reports folder::
+
+    index.html               a verdict per stream, linking to each stream's page
+    summary.json             the verdict per stream, machine-readable
+    <stream>/index.html      the stream's page (figures, checks, gaps, conflicts)
+    <stream>/summary.json    the same figures, machine-readable
+    data_docs/               GX Data Docs
+"""
 
 from __future__ import annotations
 
@@ -9,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from onceonly.contract import StreamContract
 from onceonly.report.figures import read_figures
-from onceonly.report.html import render, verdict
+from onceonly.report.html import render, render_index, verdict
 from onceonly.settings import Settings
 from onceonly.targets import open_target
 
@@ -27,6 +37,7 @@ def check_dicts(outcome: Any) -> list[dict[str, Any]]:
     """The checkpoint outcome as plain data (for XCom, summary.json and the page)."""
     return [
         {
+            "stream": o.check.stream,
             "name": o.check.name,
             "suite": o.check.suite,
             "severity": o.check.severity,
@@ -40,60 +51,111 @@ def check_dicts(outcome: Any) -> list[dict[str, Any]]:
     ]
 
 
-def default_reports_dir() -> Path:
-    return Path(os.environ.get("ONCEONLY_REPORTS_DIR", "reports"))
-
-
-def run_checks(settings: Settings, out: Path | None = None) -> dict[str, Any]:
+def run_checks(
+    settings: Settings, streams: list[StreamContract], out: Path | None = None
+) -> dict[str, Any]:
     """Run the checkpoint; its outcome as plain data, with the Data Docs location."""
     from onceonly.quality.checkpoint import run_checkpoint
 
-    out = out or default_reports_dir()
+    out = out or settings.reports_dir
     out.mkdir(parents=True, exist_ok=True)
-    outcome = run_checkpoint(settings, out)
+    outcome = run_checkpoint(settings, out, streams)
     return {
         "checks": check_dicts(outcome),
         "data_docs": str(outcome.data_docs) if outcome.data_docs else None,
     }
 
 
-def build_report(
-    settings: Settings,
-    out: Path | None = None,
-    checked: dict[str, Any] | None = None,
-    attempt: int = 1,
-) -> Report:
-    """Write the report files; runs the checkpoint first unless its outcome is given."""
-    from onceonly.faults import maybe_fail
+def failed_checks(checks: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"{c['stream']}:{c['name']}"
+        for c in checks
+        if not c["success"] and c["severity"] == "error"
+    ]
 
-    maybe_fail("report", attempt)
-    out = out or default_reports_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    checked = checked or run_checks(settings, out)
-    checks = checked["checks"]
+
+def _stream_page(
+    settings: Settings,
+    contract: StreamContract,
+    checks: list[dict[str, Any]],
+    meta: dict[str, str],
+    out: Path,
+    data_docs: str | None,
+) -> dict[str, Any]:
     warehouse = open_target(settings)
     try:
-        figures = read_figures(warehouse)
+        figures = read_figures(warehouse, contract)
     finally:
         warehouse.close()
-    meta = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "target": settings.target,
-    }
-    docs = None
-    if checked.get("data_docs"):
-        docs = os.path.relpath(checked["data_docs"], out.resolve())
-    ok, reasons = verdict(figures, checks)
-    checks_passed = not [c for c in checks if not c["success"] and c["severity"] == "error"]
-    (out / "index.html").write_text(render(figures, checks, meta, docs), encoding="utf-8")
+    folder = out / contract.stream
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = os.path.relpath(data_docs, folder.resolve()) if data_docs else None
+    ok, reasons = verdict(figures, checks, contract.key)
+    (folder / "index.html").write_text(
+        render(figures, checks, meta, docs, contract), encoding="utf-8"
+    )
     summary = {
         **meta,
+        "stream": contract.stream,
         "exactly_once": ok,
         "verdict": reasons,
-        "checks_passed": checks_passed,
+        "checks_passed": not failed_checks(checks),
         "checks": checks,
         "data_docs": docs,
         **figures.as_dict(),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    return Report(out / "index.html", out / "summary.json", ok, checks_passed)
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
+
+
+def build_report(
+    settings: Settings,
+    streams: list[StreamContract],
+    out: Path | None = None,
+    checked: dict[str, Any] | None = None,
+    attempt: int = 1,
+) -> Report:
+    """Write the pages of ``streams`` and the index (which keeps the verdicts of streams
+    reported earlier); runs the checkpoint first unless its outcome is given."""
+    from onceonly.faults import maybe_fail
+
+    maybe_fail("report", attempt)
+    out = out or settings.reports_dir
+    out.mkdir(parents=True, exist_ok=True)
+    checked = checked or run_checks(settings, streams, out)
+    checks = checked["checks"]
+    meta = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "target": settings.target,
+    }
+    for contract in streams:
+        mine = [c for c in checks if c["stream"] == contract.stream]
+        _stream_page(settings, contract, mine, meta, out, checked.get("data_docs"))
+    declared = settings.streams()
+    summaries = []
+    for name in declared:
+        path = out / name / "summary.json"
+        if path.exists():
+            summaries.append(json.loads(path.read_text()))
+    index = out / "index.html"
+    index.write_text(render_index(summaries, meta), encoding="utf-8")
+    overall = {
+        **meta,
+        "exactly_once": all(s["exactly_once"] for s in summaries),
+        "checks_passed": all(s["checks_passed"] for s in summaries),
+        "streams": {
+            s["stream"]: {
+                "exactly_once": s["exactly_once"],
+                "checks_passed": s["checks_passed"],
+                "verdict": s["verdict"],
+                "summary": f"{s['stream']}/summary.json",
+            }
+            for s in summaries
+        },
+    }
+    summary = out / "summary.json"
+    summary.write_text(json.dumps(overall, indent=2) + "\n")
+    mine_ok = all(
+        json.loads((out / c.stream / "summary.json").read_text())["exactly_once"] for c in streams
+    )
+    return Report(index, summary, mine_ok, not failed_checks(checks))

@@ -1,4 +1,4 @@
-"""The report's figures, read from the warehouse (the same SQL on DuckDB and PostgreSQL)."""
+"""A stream's report figures, read from the warehouse (the same SQL on every engine)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from onceonly.contract import StreamContract
+from onceonly.sql import literal
 from onceonly.targets import Warehouse
 
-_DUPLICATE_CAUSES = """
+
+def _duplicate_causes(ranked: str) -> str:
+    return f"""
     select cast(c._arrived_at as date) as day,
         case
             when l.forced then 'replay'
@@ -18,10 +22,10 @@ _DUPLICATE_CAUSES = """
             else 'cross_file'
         end as cause,
         count(*) as copies
-    from staging.int_order_event_copies_ranked as c
+    from {ranked} as c
     left join raw.load_ledger as l
         on l.batch_id = c._batch_id and l.source_file = c._source_file and l.status = 'landed'
-    where c.copy_rank > 1
+    where c.landed_rank > 1
     group by 1, 2
 """
 
@@ -64,7 +68,10 @@ def _iso(value: object) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def read_figures(warehouse: Warehouse) -> Figures:
+def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
+    r = contract.relations
+    stream = literal(contract.stream)
+    key = contract.key
     days: dict[str, Day] = {}
 
     def day(value: object) -> Day:
@@ -74,7 +81,7 @@ def read_figures(warehouse: Warehouse) -> Figures:
     for d, status, n, _lines, landed, quarantined, has_manifest in warehouse.query(
         "select cast(arrived_at as date), status, count(*), sum(lines_read), sum(rows_landed), "
         "sum(rows_quarantined), manifest_record_count is not null from raw.load_ledger "
-        "where stream = 'orders' group by 1, 2, 7"
+        f"where stream = {stream} group by 1, 2, 7"
     ):
         entry = day(d)
         n = int(str(n))
@@ -87,49 +94,53 @@ def read_figures(warehouse: Warehouse) -> Figures:
         state = "mismatch" if status == "rejected" else "match" if has_manifest else "no manifest"
         entry.control_totals[state] = entry.control_totals.get(state, 0) + n
     for d, n in warehouse.query(
-        "select cast(_arrived_at as date), count(*) from staging.int_order_event_copies_ranked "
-        "where copy_rank = 1 group by 1"
+        f"select cast(_arrived_at as date), count(*) from {r.copies_ranked} "
+        "where landed_rank = 1 group by 1"
     ):
         day(d).distinct_events = int(str(n))
-    for d, cause, n in warehouse.query(_DUPLICATE_CAUSES):
+    for d, cause, n in warehouse.query(_duplicate_causes(r.copies_ranked)):
         day(d).duplicates[str(cause)] = int(str(n))
     for d, code, n in warehouse.query(
         "select cast(l.arrived_at as date), q.reason_code, count(*) from raw.quarantine as q "
         "join raw.load_ledger as l on l.batch_id = q.batch_id and l.source_file = q.source_file "
-        "group by 1, 2"
+        f"where q.stream = {stream} group by 1, 2"
     ):
         day(d).quarantined[str(code)] = int(str(n))
     for d, n in warehouse.query(
-        "select cast(arrived_at as date), count(*) from dq.late_duplicates group by 1"
+        f"select cast(arrived_at as date), count(*) from {r.late_duplicates} group by 1"
     ):
         day(d).late_duplicates = int(str(n))
     for d, n in warehouse.query(
-        "select cast(c._arrived_at as date), count(*) from dq.event_conflicts as e "
-        "join staging.int_order_event_copies_ranked as c "
-        "on c.event_id = e.event_id and c.copy_rank = 1 group by 1"
+        f"select cast(c._arrived_at as date), count(*) from {r.event_conflicts} as e "
+        f"join {r.copies_ranked} as c "
+        f"on c.{key} = e.{key} and c.landed_rank = 1 group by 1"
     ):
         day(d).conflicting_events = int(str(n))
-    gaps = [
-        {
-            "producer_id": p,
-            "producer_epoch": int(str(e)),
-            "first_missing": int(str(a)),
-            "last_missing": int(str(b)),
-            "missing_count": int(str(m)),
-        }
-        for p, e, a, b, m in warehouse.query(
-            "select producer_id, producer_epoch, first_missing, last_missing, missing_count "
-            "from dq.sequence_gaps order by 1, 2, 3"
-        )
-    ]
+    gaps: list[dict[str, Any]] = []
+    p = contract.producer
+    if p is not None:
+        epoch = p.epoch or "0"
+        gaps = [
+            {
+                "producer": str(prod),
+                "epoch": int(str(e)),
+                "first_missing": int(str(a)),
+                "last_missing": int(str(b)),
+                "missing_count": int(str(m)),
+            }
+            for prod, e, a, b, m in warehouse.query(
+                f"select {p.id}, {epoch}, first_missing, last_missing, missing_count "
+                f"from {r.sequence_gaps} order by 1, 2, 3"
+            )
+        ]
     conflicts = [
-        {"event_id": e, "copies": int(str(c)), "versions": int(str(v))}
+        {"key": str(e), "copies": int(str(c)), "versions": int(str(v))}
         for e, c, v in warehouse.query(
-            "select event_id, copies, versions from dq.event_conflicts order by event_id"
+            f"select {key}, copies, versions from {r.event_conflicts} order by 1"
         )
     ]
     [(facts, distinct_facts)] = warehouse.query(
-        "select count(*), count(distinct event_id) from analytics.fct_order_events"
+        f"select count(*), count(distinct {key}) from {r.facts}"
     )
     ordered = [days[k] for k in sorted(days)]
     causes: dict[str, int] = defaultdict(int)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from onceonly.contract import StreamContract
 from onceonly.report.figures import Figures
 
 CSS = """
@@ -33,13 +34,13 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
-def verdict(figures: Figures, checks: list[dict[str, Any]]) -> tuple[bool, list[str]]:
-    """Exactly once: every event_id once in the facts, and no error-severity check failed."""
+def verdict(figures: Figures, checks: list[dict[str, Any]], key: str) -> tuple[bool, list[str]]:
+    """Exactly once: every key once in the facts, and no error-severity check failed."""
     t = figures.totals
     reasons: list[str] = []
     extra = t["fact_rows"] - t["fact_event_ids"]
     if extra:
-        reasons.append(f"{_n(extra)} fact rows repeat an event_id (run the full audit)")
+        reasons.append(f"{_n(extra)} fact rows repeat a {key} (run the full audit)")
     failed = [c for c in checks if not c["success"] and c["severity"] == "error"]
     reasons += [
         f"check {c['name']} failed ({_n(c['unexpected_count'])} offending rows)" for c in failed
@@ -58,8 +59,8 @@ def verdict(figures: Figures, checks: list[dict[str, Any]]) -> tuple[bool, list[
         )
     if t["conflicting_events"]:
         reasons.append(
-            f"{_n(t['conflicting_events'])} event_ids arrived with differing content; "
-            "the first copy was kept"
+            f"{_n(t['conflicting_events'])} {key} value(s) arrived with differing content; "
+            "one copy was kept"
         )
     return ok, reasons
 
@@ -148,9 +149,15 @@ def _table(headers: list[str], rows: list[list[str]], testid: str) -> str:
 
 
 def render(
-    figures: Figures, checks: list[dict[str, Any]], meta: dict[str, str], data_docs_link: str | None
+    figures: Figures,
+    checks: list[dict[str, Any]],
+    meta: dict[str, str],
+    data_docs_link: str | None,
+    contract: StreamContract,
 ) -> str:
-    ok, reasons = verdict(figures, checks)
+    """One stream's page."""
+    key = contract.key
+    ok, reasons = verdict(figures, checks, key)
     t = figures.totals
     tiles = [
         ("delivered_copies", "delivered copies"),
@@ -203,8 +210,8 @@ def render(
     ]
     gap_rows = [
         [
-            escape(g["producer_id"]),
-            str(g["producer_epoch"]),
+            escape(g["producer"]),
+            str(g["epoch"]),
             _n(g["first_missing"]),
             _n(g["last_missing"]),
             _n(g["missing_count"]),
@@ -212,8 +219,17 @@ def render(
         for g in figures.gaps[:100]
     ]
     conflict_rows = [
-        [escape(c["event_id"]), _n(c["copies"]), _n(c["versions"])] for c in figures.conflicts[:100]
+        [escape(c["key"]), _n(c["copies"]), _n(c["versions"])] for c in figures.conflicts[:100]
     ]
+    gaps_html = (
+        f"<h2>Sequence gaps ({_n(len(figures.gaps))})</h2>"
+        + _table(
+            ["producer", "epoch", "first missing", "last missing", "missing"], gap_rows, "gaps"
+        )
+        if contract.producer is not None
+        else '<h2>Sequence gaps</h2><p class="muted">The stream declares no producer sequence, '
+        "so losses cannot be seen from the events.</p>"
+    )
     docs = (
         f'<p>Great Expectations Data Docs: <a href="{escape(data_docs_link)}">'
         "validation results</a> (local files).</p>"
@@ -229,9 +245,10 @@ def render(
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>onceonly reconciliation report</title><style>{CSS}</style></head>
+<title>onceonly reconciliation report: {escape(contract.stream)}</title><style>{CSS}</style></head>
 <body>
-<h1>Reconciliation report: orders</h1>
+<p class="muted"><a href="../index.html">all streams</a></p>
+<h1>Reconciliation report: {escape(contract.stream)}</h1>
 <p class="muted">Generated {escape(meta.get("generated_at", ""))} from target
 {escape(meta.get("target", ""))}. Days are UTC arrival days.</p>
 {verdict_html}
@@ -265,9 +282,34 @@ byte are skipped at landing: {_n(t["files_redelivered_skipped"])}.</p>
     }
 <h2>Checks (Great Expectations)</h2>{docs}
 {_table(["check", "status", "offending rows", "what it checks", "examples"], check_rows, "checks")}
-<h2>Sequence gaps ({_n(len(figures.gaps))})</h2>
-{_table(["producer", "epoch", "first missing", "last missing", "missing"], gap_rows, "gaps")}
+{gaps_html}
 <h2>Conflicting events ({_n(len(figures.conflicts))})</h2>
-{_table(["event_id", "copies", "versions"], conflict_rows, "conflicts")}
+{_table([key, "copies", "versions"], conflict_rows, "conflicts")}
+</body></html>
+"""
+
+
+def render_index(streams: list[dict[str, Any]], meta: dict[str, str]) -> str:
+    """The report's front page: a verdict per stream, each linking to its page."""
+    rows = [
+        [
+            f'<a href="{escape(s["stream"])}/index.html">{escape(s["stream"])}</a>',
+            '<span class="ok">yes</span>' if s["exactly_once"] else '<span class="error">no</span>',
+            escape("; ".join(s["verdict"])),
+        ]
+        for s in streams
+    ]
+    everything = all(s["exactly_once"] for s in streams)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>onceonly reconciliation report</title><style>{CSS}</style></head>
+<body>
+<h1>Reconciliation report</h1>
+<p class="muted">Generated {escape(meta.get("generated_at", ""))} from target
+{escape(meta.get("target", ""))}.</p>
+<section id="verdict" class="verdict {"yes" if everything else "no"}">
+<strong>Exactly once, every stream: {"yes" if everything else "no"}</strong></section>
+{_table(["stream", "exactly once", "why"], rows, "streams")}
 </body></html>
 """

@@ -14,7 +14,10 @@ from onceonly.settings import Settings
 class RawWriter(Protocol):
     """What the landing step needs from a warehouse."""
 
-    def ensure_raw_tables(self, contract: StreamContract) -> None: ...
+    def ensure_raw_tables(self, contract: StreamContract | None) -> None:
+        """The stream's raw table, the ledger and the quarantine (just the last two
+        without a stream)."""
+        ...
 
     def acquire_landing_lock(self, stream: str) -> None:
         """Serialise landing runs of a stream; held until close()."""
@@ -26,12 +29,13 @@ class RawWriter(Protocol):
 
     def write_batch(
         self,
-        contract: StreamContract,
-        events: pa.Table,
-        quarantine: pa.Table,
+        contract: StreamContract | None,
+        events: pa.Table | None,
+        quarantine: pa.Table | None,
         ledger: pa.Table,
     ) -> None:
-        """Append all three in one transaction: all of it lands or none of it."""
+        """Append all of them in one transaction: all of it lands or none of it (only the
+        ledger, and the quarantine, without a stream)."""
         ...
 
     def close(self) -> None: ...

@@ -26,15 +26,14 @@ import pyarrow as pa
 from onceonly.contract import StreamContract
 from onceonly.errors import ConfigError, OnceOnlyError
 from onceonly.raw_tables import (
-    LEDGER,
     LEDGER_TABLE,
-    QUARANTINE,
     QUARANTINE_TABLE,
     RAW_SCHEMA,
     Columns,
     create_table_sql,
-    event_columns,
     physical_type,
+    raw_tables,
+    raw_writes,
 )
 from onceonly.sql import ident
 from onceonly.targets.csv_encoding import csv_bytes, has_control_characters
@@ -212,26 +211,23 @@ class BigQueryTarget:
             raise BigQueryError(f"BigQuery query failed: {_first_line(exc)}") from None
         return [tuple(row.values()) for row in result]
 
-    def ensure_raw_tables(self, contract: StreamContract) -> None:
+    def ensure_raw_tables(self, contract: StreamContract | None) -> None:
         from google.cloud import bigquery
 
         dataset = bigquery.Dataset(f"{self.settings.project}.{self.settings.dataset(RAW_SCHEMA)}")
         dataset.location = self.settings.location
         self.client.create_dataset(dataset, exists_ok=True)
-        for table, columns in (
-            (contract.raw_table, event_columns(contract)),
-            (LEDGER_TABLE, LEDGER),
-            (QUARANTINE_TABLE, QUARANTINE),
-        ):
+        for table, columns in raw_tables(contract):
             partition = _PARTITION_COLUMNS.get(table, "_loaded_at")
             options = f" partition by timestamp_trunc({ident(partition, '`')}, day)"
-            if table == contract.raw_table:
+            if contract is not None and table == contract.raw_table:
                 options += f" cluster by {ident(contract.key, '`')}"
             ddl = create_table_sql(
                 self.settings.dataset(RAW_SCHEMA), table, columns, TYPES, "`", options
             )
             self._run(ddl)
-        self.discard_unrecorded_loads(contract)
+        if contract is not None:
+            self.discard_unrecorded_loads(contract)
 
     def discard_unrecorded_loads(self, contract: StreamContract) -> None:
         """Delete event and quarantine rows of files without a ledger row: what a landing
@@ -303,17 +299,17 @@ class BigQueryTarget:
             ) from None
 
     def write_batch(
-        self, contract: StreamContract, events: pa.Table, quarantine: pa.Table, ledger: pa.Table
+        self,
+        contract: StreamContract | None,
+        events: pa.Table | None,
+        quarantine: pa.Table | None,
+        ledger: pa.Table,
     ) -> None:
-        """Three load jobs, the ledger's last: a file counts as landed only once its
+        """Up to three load jobs, the ledger's last: a file counts as landed only once its
         ledger row is in (see discard_unrecorded_loads)."""
-        for table, data, columns in (
-            (contract.raw_table, events, event_columns(contract)),
-            (QUARANTINE_TABLE, quarantine, QUARANTINE),
-            (LEDGER_TABLE, ledger, LEDGER),
-        ):
-            if data.num_rows:
-                self._load(table, data, columns)
+        columns = dict(raw_tables(contract))
+        for table, data in raw_writes(contract, events, quarantine, ledger):
+            self._load(table, data, columns[table])
 
     def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
         return self._run(sql, params)

@@ -17,6 +17,7 @@ from onceonly.raw_tables import (
     Columns,
     create_table_sql,
     event_columns,
+    raw_writes,
 )
 from onceonly.settings import duckdb_memory_limit
 from onceonly.sql import ident, literal, qualified
@@ -45,9 +46,10 @@ class DuckDBTarget:
         self.path = Path(path)
         self.con = connect(self.path)
 
-    def ensure_raw_tables(self, contract: StreamContract) -> None:
+    def ensure_raw_tables(self, contract: StreamContract | None) -> None:
         self.con.execute(f"create schema if not exists {ident(RAW_SCHEMA)}")
-        self.con.execute(_ddl(RAW_SCHEMA, contract.raw_table, event_columns(contract)))
+        if contract is not None:
+            self.con.execute(_ddl(RAW_SCHEMA, contract.raw_table, event_columns(contract)))
         self.con.execute(_ddl(RAW_SCHEMA, LEDGER_TABLE, LEDGER))
         self.con.execute(_ddl(RAW_SCHEMA, QUARANTINE_TABLE, QUARANTINE))
 
@@ -60,16 +62,16 @@ class DuckDBTarget:
         return dict(rows)
 
     def write_batch(
-        self, contract: StreamContract, events: pa.Table, quarantine: pa.Table, ledger: pa.Table
+        self,
+        contract: StreamContract | None,
+        events: pa.Table | None,
+        quarantine: pa.Table | None,
+        ledger: pa.Table,
     ) -> None:
         con = self.con
         con.execute("begin transaction")
         try:
-            for table, data in (
-                (contract.raw_table, events),
-                (QUARANTINE_TABLE, quarantine),
-                (LEDGER_TABLE, ledger),
-            ):
+            for table, data in raw_writes(contract, events, quarantine, ledger):
                 if data.num_rows:
                     con.register("_incoming", data)
                     names = ", ".join(ident(n) for n in data.column_names)

@@ -9,15 +9,7 @@ import pyarrow as pa
 
 from onceonly.contract import StreamContract
 from onceonly.errors import ConfigError, OnceOnlyError
-from onceonly.raw_tables import (
-    LEDGER,
-    LEDGER_TABLE,
-    QUARANTINE,
-    QUARANTINE_TABLE,
-    RAW_SCHEMA,
-    create_table_sql,
-    event_columns,
-)
+from onceonly.raw_tables import LEDGER_TABLE, RAW_SCHEMA, create_table_sql, raw_tables, raw_writes
 from onceonly.sql import ident, qualified
 from onceonly.targets.csv_encoding import csv_bytes
 
@@ -100,15 +92,13 @@ class PostgresTarget:
     def from_env(cls) -> PostgresTarget:
         return cls(PostgresSettings.from_env())
 
-    def ensure_raw_tables(self, contract: StreamContract) -> None:
+    def ensure_raw_tables(self, contract: StreamContract | None) -> None:
         with self.con.transaction():
             self.con.execute(f"create schema if not exists {ident(RAW_SCHEMA)}")
-            for table, cols in (
-                (contract.raw_table, event_columns(contract)),
-                (LEDGER_TABLE, LEDGER),
-                (QUARANTINE_TABLE, QUARANTINE),
-            ):
+            for table, cols in raw_tables(contract):
                 self.con.execute(create_table_sql(RAW_SCHEMA, table, cols, TYPES))
+            if contract is None:
+                return
             self.con.execute(
                 f"create index if not exists {ident(contract.raw_table + '_loaded_at')} "
                 f"on {qualified(RAW_SCHEMA, contract.raw_table)} (_loaded_at)"
@@ -129,16 +119,14 @@ class PostgresTarget:
         return dict(rows)
 
     def write_batch(
-        self, contract: StreamContract, events: pa.Table, quarantine: pa.Table, ledger: pa.Table
+        self,
+        contract: StreamContract | None,
+        events: pa.Table | None,
+        quarantine: pa.Table | None,
+        ledger: pa.Table,
     ) -> None:
         with self.con.transaction():
-            for table, data in (
-                (contract.raw_table, events),
-                (QUARANTINE_TABLE, quarantine),
-                (LEDGER_TABLE, ledger),
-            ):
-                if not data.num_rows:
-                    continue
+            for table, data in raw_writes(contract, events, quarantine, ledger):
                 names = ", ".join(ident(n) for n in data.column_names)
                 copy_sql = (
                     f"copy {qualified(RAW_SCHEMA, table)} ({names}) from stdin with (format csv)"

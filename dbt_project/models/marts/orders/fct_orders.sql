@@ -1,5 +1,7 @@
 {{
     config(
+        enabled=onceonly.stream_declared('orders'),
+        tags=['stream:orders'],
         unique_key='order_id',
         incremental_strategy='merge',
         incremental_predicates=[
@@ -23,7 +25,7 @@ with
 
 new_events as (
 
-    {{ onceonly.new_copies(ref('fct_order_events'), watermark_column='_last_event_loaded_at') }}
+    {{ onceonly.new_copies(ref('fct_orders_events'), watermark_column='_last_event_loaded_at') }}
 
 ),
 
@@ -36,7 +38,7 @@ touched_orders as (
 touched_events as (
 
     select events.*
-    from {{ ref('fct_order_events') }} as events
+    from {{ ref('fct_orders_events') }} as events
     inner join touched_orders on events.order_id = touched_orders.order_id
 
 ),
@@ -86,8 +88,8 @@ totals as (
             as {{ onceonly.money_type() }}) as captured_amount,
         cast(coalesce(sum(case when event_type = 'order_refunded' then amount end), 0)
             as {{ onceonly.money_type() }}) as refunded_amount,
-        min(event_date) as order_date,
-        max(event_date) as last_event_date,
+        min(_event_date) as order_date,
+        max(_event_date) as last_event_date,
         max(_loaded_at) as _last_event_loaded_at
 
     from order_events

@@ -1,5 +1,7 @@
 {{
     config(
+        enabled=onceonly.stream_declared('orders'),
+        tags=['stream:orders'],
         unique_key=['revenue_date', 'product_id'],
         incremental_strategy='merge',
         incremental_predicates=[onceonly.batch_range_predicate('revenue_date')],
@@ -18,13 +20,13 @@ with
 
 new_events as (
 
-    {{ onceonly.new_copies(ref('fct_order_events'), watermark_column='_last_event_loaded_at') }}
+    {{ onceonly.new_copies(ref('fct_orders_events'), watermark_column='_last_event_loaded_at') }}
 
 ),
 
 touched_keys as (
 
-    select distinct event_date, product_id
+    select distinct _event_date, product_id
     from new_events
     where {{ onceonly.revenue_event() }}
 
@@ -33,9 +35,9 @@ touched_keys as (
 touched_events as (
 
     select events.*
-    from {{ ref('fct_order_events') }} as events
+    from {{ ref('fct_orders_events') }} as events
     inner join touched_keys
-        on events.event_date = touched_keys.event_date
+        on events._event_date = touched_keys._event_date
         and events.product_id = touched_keys.product_id
     where {{ onceonly.revenue_event('events') }}
 
@@ -50,7 +52,7 @@ revenue_events as (
 final as (
 
     select
-        event_date as revenue_date,
+        _event_date as revenue_date,
         product_id,
         count(distinct case when event_type = 'order_placed' then order_id end)
             as orders_placed,
@@ -66,7 +68,7 @@ final as (
         max(_loaded_at) as _last_event_loaded_at
 
     from revenue_events
-    group by event_date, product_id
+    group by _event_date, product_id
 
 )
 

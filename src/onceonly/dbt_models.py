@@ -1,0 +1,304 @@
+"""The dbt models of every declared stream, derived from the declarations.
+
+Each stream gets thin model files that call the project's generic macros
+(``macros/streams/``) with the stream's names: staging, ranked copies, the facts (MERGE on
+the key, windowed) and the dq models, each tagged ``stream:<name>``. They are written to
+``<dbt project>/derived/`` (git-ignored), which ``dbt_project.yml`` lists among its model
+and macro paths; every command that runs dbt writes them first, so they are never stale
+and nothing per stream is written by hand. A generated macro ``declared_streams()`` lets
+user-owned marts enable themselves only when their stream is declared.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from onceonly.contract import ConflictRule, Relations, StreamContract
+
+DERIVED = "derived"
+HEADER = "-- Derived from {source} by onceonly; do not edit (it is rewritten on every run).\n"
+
+
+def _list(items: tuple[str, ...] | list[str]) -> str:
+    return json.dumps(list(items)).replace('"', "'")
+
+
+def _config(contract: StreamContract, **extra: str) -> str:
+    options = [f"tags=['stream:{contract.stream}']", *(f"{k}={v}" for k, v in extra.items())]
+    return "{{\n    config(\n        " + ",\n        ".join(options) + ",\n    )\n}}\n"
+
+
+def _model(contract: StreamContract, body: str, **config: str) -> str:
+    return (
+        HEADER.format(source=_source_name(contract))
+        + _config(contract, **config)
+        + "\n"
+        + body
+        + "\n"
+    )
+
+
+def _source_name(contract: StreamContract) -> str:
+    return contract.source.name if contract.source else f"{contract.stream}.yml"
+
+
+def _version(contract: StreamContract) -> str:
+    if contract.conflicts == ConflictRule.HIGHEST_VERSION and contract.version:
+        return f"'{contract.version}'"
+    return "none"
+
+
+def stream_files(contract: StreamContract) -> dict[str, str]:
+    """Relative path (under ``derived/models``) -> content, for one stream."""
+    s, r = contract.stream, contract.relations
+    m = Relations.model
+    fields = _list(contract.field_names)
+    key, time = contract.key, contract.event_time
+    version = _version(contract)
+    files: dict[str, str] = {}
+    files[f"staging/{s}/{m(r.staging)}.sql"] = _model(
+        contract,
+        f"{{{{ onceonly.stream_staging(source('raw', '{contract.raw_table}'), "
+        f"{fields}, '{time}') }}}}",
+    )
+    files[f"intermediate/{s}/{m(r.copies_ranked)}.sql"] = _model(
+        contract,
+        f"{{{{ onceonly.stream_copies_ranked(ref('{m(r.staging)}'), '{key}', '{time}', "
+        f"{_list(contract.content_fields)}, {version}) }}}}",
+        materialized="'table'",
+    )
+    merge_update = "none" if version != "none" else f"['{key}']"
+    files[f"facts/{s}/{m(r.facts)}.sql"] = _model(
+        contract,
+        f"{{{{ onceonly.stream_facts(ref('{m(r.staging)}'), '{key}', {fields}, {version}) }}}}",
+        unique_key=f"'{key}'",
+        incremental_strategy="'merge'",
+        merge_update_columns=merge_update,
+        incremental_predicates=f"[onceonly.dedup_window_predicate({contract.dedup_window_days})]",
+        partition_by="onceonly.date_partition('_event_date')",
+        cluster_by=f"onceonly.clustered_by(['{key}'])",
+    )
+    ranked = f"ref('{m(r.copies_ranked)}')"
+    p = contract.producer
+    if p is not None:
+        epoch = f"'{p.epoch}'" if p.epoch else "none"
+        files[f"dq/{s}/{m(r.sequence_gaps)}.sql"] = _model(
+            contract,
+            f"{{{{ onceonly.stream_sequence_gaps(ref('{m(r.facts)}'), '{p.id}', "
+            f"'{p.sequence}', {epoch}, {p.sequence_start}) }}}}",
+        )
+    files[f"dq/{s}/{m(r.event_conflicts)}.sql"] = _model(
+        contract, f"{{{{ onceonly.stream_event_conflicts({ranked}, '{key}', {version}) }}}}"
+    )
+    files[f"dq/{s}/{m(r.late_duplicates)}.sql"] = _model(
+        contract,
+        f"{{{{ onceonly.stream_late_duplicates({ranked}, '{key}', '{time}', "
+        f"{contract.dedup_window_days}) }}}}",
+    )
+    files[f"dq/{s}/{m(r.batch_reconciliation)}.sql"] = _model(
+        contract,
+        f"{{{{ onceonly.stream_batch_reconciliation(source('raw', 'load_ledger'), {ranked}, "
+        f"'{s}') }}}}",
+    )
+    files[f"{s}/_{s}__models.yml"] = _properties(contract)
+    return files
+
+
+def _properties(contract: StreamContract) -> str:
+    """Descriptions and tests of a stream's derived models (YAML written as JSON)."""
+    r, m = contract.relations, Relations.model
+    key = contract.key
+    description = contract.description or f"the {contract.stream} stream"
+    models: list[dict[str, object]] = [
+        {
+            "name": m(r.staging),
+            "description": f"One row per delivered copy of {description}, typed.",
+            "columns": [
+                {"name": key, "data_tests": ["not_null"]},
+                {"name": contract.event_time, "data_tests": ["not_null"]},
+                {"name": "_loaded_at", "data_tests": ["not_null"]},
+            ],
+        },
+        {
+            "name": m(r.copies_ranked),
+            "description": f"Every landed copy ranked among the copies of its {key}.",
+        },
+        {
+            "name": m(r.facts),
+            "description": (
+                f"Exactly one row per distinct valid {key} ever landed ({contract.conflicts.value} "
+                f"wins). Incremental MERGE on {key}, its scan bounded to "
+                f"{contract.dedup_window_days} days before the batch's newest arrival."
+            ),
+            "columns": [
+                {
+                    "name": key,
+                    "description": (
+                        "Unique. A duplicate older than the dedup window can slip in until the "
+                        "full audit removes it: this test warns rather than stops the run."
+                    ),
+                    "data_tests": ["not_null", {"unique": {"config": {"severity": "warn"}}}],
+                },
+                {"name": "_event_date", "data_tests": ["not_null"]},
+            ],
+        },
+        {
+            "name": m(r.event_conflicts),
+            "description": (
+                f"{key}s delivered with differing content; the kept copy is in the facts."
+            ),
+            "columns": [{"name": key, "data_tests": ["unique", "not_null"]}],
+        },
+        {
+            "name": m(r.late_duplicates),
+            "description": "Copies that arrived later than the dedup window after their event.",
+            "data_tests": [
+                {
+                    "unique_combination_of_columns": {
+                        "arguments": {
+                            "combination_of_columns": [
+                                key,
+                                "source_file",
+                                "line_number",
+                                "batch_id",
+                            ]
+                        }
+                    }
+                }
+            ],
+        },
+        {
+            "name": m(r.batch_reconciliation),
+            "description": "Per landing run and file: control total, lines, landed, quarantined, "
+            "new events and duplicates by kind.",
+            "data_tests": [
+                {
+                    "expression_is_true": {
+                        "arguments": {
+                            "expression": "status <> 'landed' or lines = landed + quarantined"
+                        }
+                    }
+                },
+                {
+                    "expression_is_true": {
+                        "arguments": {
+                            "expression": (
+                                "landed = new_events + duplicates_in_file + duplicates_of_earlier"
+                            )
+                        }
+                    }
+                },
+            ],
+        },
+    ]
+    p = contract.producer
+    if p is not None:
+        group = [p.id, *([p.epoch] if p.epoch else []), "first_missing"]
+        models.append(
+            {
+                "name": m(r.sequence_gaps),
+                "description": f"Every hole in a producer's {p.sequence} (per epoch): lost events.",
+                "data_tests": [
+                    {
+                        "unique_combination_of_columns": {
+                            "arguments": {"combination_of_columns": group}
+                        }
+                    }
+                ],
+            }
+        )
+    header = f"# Derived from {_source_name(contract)} by onceonly; do not edit.\n"
+    return header + json.dumps({"version": 2, "models": models}, indent=2) + "\n"
+
+
+def _sources(streams: list[StreamContract]) -> str:
+    tables: list[dict[str, object]] = [
+        {
+            "name": c.raw_table,
+            "description": f"Every delivered copy of {c.stream}, typed by its declaration.",
+        }
+        for c in streams
+    ]
+    tables += [
+        {
+            "name": "load_ledger",
+            "description": "One row per load attempt of a file.",
+            "config": {"loaded_at_field": "attempted_at"},
+        },
+        {
+            "name": "quarantine",
+            "description": "Lines rejected by a declaration, with file, line, raw text and reason.",
+            "config": {"loaded_at_field": "quarantined_at"},
+        },
+    ]
+    body = {
+        "version": 2,
+        "sources": [
+            {
+                "name": "raw",
+                "description": "Every delivered copy, as landed by `onceonly land` (append-only).",
+                "schema": "{{ env_var('ONCEONLY_SCHEMA_PREFIX', '') }}raw",
+                "config": {
+                    "loaded_at_field": "_loaded_at",
+                    "freshness": {
+                        "warn_after": {"count": 2, "period": "hour"},
+                        "error_after": {"count": 26, "period": "hour"},
+                    },
+                },
+                "tables": tables,
+            }
+        ],
+    }
+    return (
+        "# Derived from the stream declarations by onceonly; do not edit.\n"
+        + json.dumps(body, indent=2)
+        + "\n"
+    )
+
+
+def _declared_macro(streams: list[StreamContract]) -> str:
+    names = _list(sorted(c.stream for c in streams))
+    return (
+        "{#- Derived from the stream declarations by onceonly; do not edit. -#}\n"
+        "{% macro declared_streams() -%}\n"
+        f"    {{{{ return({names}) }}}}\n"
+        "{%- endmacro %}\n"
+    )
+
+
+def derived_files(streams: list[StreamContract]) -> dict[str, str]:
+    """Every derived file (relative to ``derived/``) for the declared streams."""
+    files = {"models/_raw__sources.yml": _sources(streams)}
+    for c in streams:
+        files.update({f"models/{k}": v for k, v in stream_files(c).items()})
+    files["macros/declared_streams.sql"] = _declared_macro(streams)
+    return files
+
+
+def sync(dbt_project: Path, streams: list[StreamContract]) -> bool:
+    """Write the derived files of ``streams`` into ``dbt_project/derived``; remove files of
+    streams no longer declared. True when anything changed."""
+    root = dbt_project / DERIVED
+    wanted = derived_files(streams)
+    changed = False
+    for rel, text in wanted.items():
+        path = root / rel
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            changed = True
+    if root.exists():
+        for path in sorted(root.rglob("*"), reverse=True):
+            rel = path.relative_to(root).as_posix()
+            if path.is_file() and rel not in wanted:
+                path.unlink()
+                changed = True
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    return changed
+
+
+def remove(dbt_project: Path) -> None:
+    shutil.rmtree(dbt_project / DERIVED, ignore_errors=True)
