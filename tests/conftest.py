@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from onceonly.settings import ENV
 from onceonly.streams import example
 from onceonly.targets.duckdb import DuckDBTarget
 
@@ -48,6 +49,14 @@ def jsonl(*events: dict[str, object]) -> bytes:
 
 
 WriteFile = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _settings_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_dags exports the settings to the environment (as a scheduler's workers get
+    them): restored after each test, so no test sees another's paths."""
+    for name in ENV.values():
+        monkeypatch.setenv(name, os.environ.get(name, ""))
 
 
 @pytest.fixture

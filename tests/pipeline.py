@@ -10,14 +10,14 @@ from pathlib import Path
 from conftest import ORDERS
 
 from onceonly.dbt_runner import run_dbt
-from onceonly.generate.truth import TRUTH_COLUMNS
+from onceonly.generate.orders import ORDERS as ORDERS_MODEL
 from onceonly.landing import land
 from onceonly.settings import Settings
 from onceonly.targets import open_target
 from onceonly.truth_check import Comparison, checksum, compare
 
 FACT_TABLES = [
-    Comparison(name, f"analytics.{name}", TRUTH_COLUMNS[name])
+    Comparison(name, f"analytics.{name}", ORDERS_MODEL.truth_columns[name])
     for name in ("fct_orders_events", "fct_orders", "fct_daily_revenue")
 ]
 

@@ -19,7 +19,7 @@ from onceonly.generate.writer import generate
 from onceonly.landing import land
 from onceonly.landing_zone import discover
 from onceonly.quality.checkpoint import run_checkpoint
-from onceonly.settings import Settings
+from onceonly.settings import ENV, Settings
 from onceonly.targets import open_target
 from onceonly.targets.bigquery import BigQuerySettings, BigQueryTarget, inline, literal
 
@@ -324,13 +324,12 @@ def test_land_and_transform_dags_on_bigquery_end_with_a_passing_verdict(
 
     from onceonly.orchestration.runner import run_dags
 
-    monkeypatch.setenv("ONCEONLY_REPORTS_DIR", str(tmp_path / "reports"))
-    for name in ("ONCEONLY_TARGET", "ONCEONLY_DUCKDB_PATH", "ONCEONLY_LANDING"):
+    for name in ENV.values():
         monkeypatch.setenv(name, "")  # run_dags sets them: restored after the test
-    settings = Settings(target="bigquery", landing=zone)
+    settings = Settings(target="bigquery", landing=zone, reports_dir=tmp_path / "reports")
     run_dags(settings, ["orders"])
     assert differences(settings, zone / "_truth" / "orders") == {}
-    summary = json.loads((tmp_path / "reports/summary.json").read_text())
+    summary = json.loads((tmp_path / "reports/orders/summary.json").read_text())
     assert summary["exactly_once"] is True and summary["checks_passed"] is True
     assert summary["totals"]["fact_rows"] == len(
         read_csv(zone / "_truth/orders/fct_orders_events.csv")

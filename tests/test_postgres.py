@@ -147,7 +147,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
 def _dbt_build(cwd: Path) -> subprocess.Popen[bytes]:
     from onceonly.dbt_runner import dbt_build_process
 
-    return dbt_build_process("postgres", cwd, {**os.environ})
+    return dbt_build_process(PG, cwd, {**os.environ})
 
 
 def test_two_landings_and_two_builds_at_once_end_exact(

@@ -214,4 +214,4 @@ def test_report_in_headless_chromium(report_dir: Path) -> None:
     assert requests and all(u.startswith("file://") for u in requests), requests
     assert (report_dir / "screenshot.png").stat().st_size > 10_000
     docs = summary["data_docs"]
-    assert docs and (report_dir / docs).exists()
+    assert docs and (report_dir / "orders" / docs).exists()

@@ -51,37 +51,56 @@ def _parse_time(value: str | None, option: str) -> datetime | None:
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the landing zone into.")],
-    events: Annotated[int, typer.Option(min=1, help="Number of distinct events.")] = 10_000,
+    events: Annotated[
+        int, typer.Option(min=1, help="Number of distinct events per stream.")
+    ] = 10_000,
     days: Annotated[int, typer.Option(min=1, help="Days of event time.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 42,
     profile: Annotated[str, typer.Option(help="clean or messy (injects faults).")] = "messy",
+    stream: Annotated[
+        list[str] | None,
+        typer.Option(help="A stream the generator simulates (repeat); default: all of them."),
+    ] = None,
 ) -> None:
-    """Write a landing zone of at-least-once deliveries, and DIR/_truth/ with the expected facts."""
+    """Write a landing zone of at-least-once deliveries of the example streams (orders,
+    inventory), and DIR/_truth/<stream>/ with the expected facts."""
     from onceonly.generate.deliveries import PROFILES
+    from onceonly.generate.model import models
     from onceonly.generate.writer import generate as run_generate
 
     if profile not in PROFILES:
         raise typer.BadParameter(
             f"{profile!r}: expected one of {', '.join(PROFILES)}", param_hint="--profile"
         )
-    with _progress() as progress:
-        task = progress.add_task("writing files", total=None)
+    known = models()
+    names = stream or list(known)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise typer.BadParameter(
+            f"{', '.join(unknown)}: the generator simulates {', '.join(known)}",
+            param_hint="--stream",
+        )
+    for name in names:
+        with _progress() as progress:
+            task = progress.add_task(f"writing {name} files", total=None)
 
-        def on_progress(_: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            def on_progress(_: str, done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)  # noqa: B023
 
-        info = run_generate(out, events, days, seed, profile, on_progress=on_progress)
-    injected = info["injected"]
-    assert isinstance(injected, dict)
-    console.print(
-        f"wrote {info['files']} files with {info['events']} events ({profile}) to {out}; "
-        f"truth in {out / '_truth'}"
-    )
-    if injected:
-        table = Table("fault injected", "count", title="faults")
-        for name, n in sorted(injected.items()):
-            table.add_row(name, str(n))
-        console.print(table)
+            info = run_generate(
+                out, events, days, seed, profile, stream=name, on_progress=on_progress
+            )
+        injected = info["injected"]
+        assert isinstance(injected, dict)
+        console.print(
+            f"{name}: wrote {info['files']} files with {info['events']} events ({profile}) "
+            f"to {out / name}; truth in {out / '_truth' / name}"
+        )
+        if injected:
+            table = Table("fault injected", "count", title=f"{name}: faults")
+            for fault, n in sorted(injected.items()):
+                table.add_row(fault, str(n))
+            console.print(table)
 
 
 LandingOption = Annotated[Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")]
@@ -434,7 +453,7 @@ def demo(
         shutil.rmtree(out)
     for stale in (duckdb_path, Path(f"{duckdb_path}.wal")):
         stale.unlink(missing_ok=True)
-    generate(out=out, events=events, days=3, seed=seed, profile="messy")
+    generate(out=out, events=events, days=3, seed=seed, profile="messy", stream=None)
     run(
         landing=out,
         target="duckdb",

@@ -35,6 +35,19 @@ def prepare_project(settings: Settings) -> Path:
     return settings.dbt_project_dir
 
 
+def ensure_sources(settings: Settings) -> None:
+    """The raw tables of every declared stream, so a build of the whole project works
+    before a stream's first landing (its models are then built empty)."""
+    from onceonly.targets import open_target
+
+    warehouse = open_target(settings)
+    try:
+        for contract in settings.streams().values():
+            warehouse.ensure_raw_tables(contract)
+    finally:
+        warehouse.close()
+
+
 def dbt_env(settings: Settings) -> dict[str, str]:
     """Environment variables the committed profiles.yml reads (see dbt_project/profiles.yml)."""
     env = {"ONCEONLY_TARGET": settings.target, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
@@ -77,6 +90,8 @@ def run_dbt(
     from dbt.cli.main import dbtRunner
 
     project = prepare_project(settings)
+    if command in ("build", "run", "test", "seed", "snapshot"):
+        ensure_sources(settings)
     cli = [
         command,
         "--project-dir",
@@ -118,6 +133,7 @@ def dbt_build_process(
     """`dbt build` of the project as a separate process (artifacts and logs in ``workdir``),
     for runs that must be killable or run side by side."""
     project = prepare_project(settings)
+    ensure_sources(settings)
     target = settings.target
     return subprocess.Popen(
         [

@@ -141,7 +141,7 @@ class Lander:
         con.execute(f"create or replace temp table validated as {self._sql}")
         con.unregister("lines")
         counts = con.execute(
-            "select file_index, reason_code, count(*), count(*) filter (where _dropped_fields) "
+            "select _file_index, _reason_code, count(*), count(*) filter (where _dropped_fields) "
             "from validated group by all"
         ).fetchall()
         outcomes = [FileOutcome(p.lf.source_file, "landed") for p in pending]
@@ -163,7 +163,7 @@ class Lander:
         select = ", ".join(
             {
                 "_source_file": "f.source_file",
-                "_line_number": "v.line_number",
+                "_line_number": "v._line_number",
                 "_arrived_at": "f.arrived_at",
             }.get(n, "v." + ident(n))
             + " as "
@@ -172,15 +172,16 @@ class Lander:
         )
         events = con.sql(
             f"select {select}, ?::varchar as _batch_id, ?::timestamp as _loaded_at "
-            "from validated v join files f using (file_index) "
-            "where v.reason_code is null order by v.file_index, v.line_number",
+            "from validated v join files f on f.file_index = v._file_index "
+            "where v._reason_code is null order by v._file_index, v._line_number",
             params=params,
         ).to_arrow_table()
         quarantine = con.sql(
             "select ?::varchar as batch_id, ?::varchar as stream, f.source_file, "
-            "v.line_number, v.raw_text, v.reason_code, v.reason, ?::timestamp as quarantined_at "
-            "from validated v join files f using (file_index) "
-            "where v.reason_code is not null order by v.file_index, v.line_number",
+            "v._line_number as line_number, v._raw_text as raw_text, "
+            "v._reason_code as reason_code, v._reason as reason, ?::timestamp as quarantined_at "
+            "from validated v join files f on f.file_index = v._file_index "
+            "where v._reason_code is not null order by v._file_index, v._line_number",
             params=[self.batch_id, self.contract.stream, self.loaded_at],
         ).to_arrow_table()
         con.unregister("files")

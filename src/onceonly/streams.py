@@ -154,11 +154,13 @@ def _schema_errors(doc: _Document) -> None:
         return
     e = errors[0]
     where = ".".join(str(p) for p in e.path) or "the top level"
+    path = list(e.path)
     if e.validator == "additionalProperties":
         allowed = sorted((e.schema.get("properties") or {}).keys())
-        message = f"{e.message} at {where}" + (
-            f"; allowed: {', '.join(allowed)}" if allowed else ""
-        )
+        extra = sorted(set(e.instance) - set(allowed))
+        path += extra[:1]
+        message = f"unknown key {extra[0]!r} at {where}" if extra else e.message
+        message += f"; allowed: {', '.join(allowed)}" if allowed else ""
     elif e.validator == "pattern" and e.path and e.path[-1] == "type":
         message = (
             f"{where}: unknown type {e.instance!r}; use one of string, enum, timestamp, "
@@ -173,7 +175,7 @@ def _schema_errors(doc: _Document) -> None:
         )
     else:
         message = f"{where}: {e.message}"
-    raise doc.error(e.path, message)
+    raise doc.error(path, message)
 
 
 def _field(doc: _Document, name: str, spec: dict[str, Any]) -> Field:
@@ -336,7 +338,10 @@ def _contract(doc: _Document) -> StreamContract:
             )
     from onceonly.quality.checks import CHECK_NAMES
 
-    severities = tuple((str(k), str(v)) for k, v in (d.get("checks") or {}).items())
+    # a bare `off` is YAML 1.1's false
+    severities = tuple(
+        (str(k), "off" if v is False else str(v)) for k, v in (d.get("checks") or {}).items()
+    )
     for k, _ in severities:
         if k not in CHECK_NAMES:
             raise doc.error(

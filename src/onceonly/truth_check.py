@@ -110,14 +110,14 @@ def compare(
             truth_rows = [tuple(r[col] for col in c.columns) for r in csv.DictReader(fh)]
         cols = ", ".join(c.columns)
         rows = warehouse.query(c.query or f"select {cols} from {c.relation}")
-        sample = rows[0] if rows else None
+        # each column's type, from its first non-null value in the warehouse
+        sample = [
+            next((row[i] for row in rows if row[i] is not None), None)
+            for i in range(len(c.columns))
+        ]
         got = Counter(tuple(canonical(v) for v in row) for row in rows)
         expected = Counter(
-            tuple(
-                _canonical_csv(v, sample[i] if sample is not None else None)
-                for i, v in enumerate(row)
-            )
-            for row in truth_rows
+            tuple(_canonical_csv(v, sample[i]) for i, v in enumerate(row)) for row in truth_rows
         )
         out.append(Difference(c.truth_file, expected - got, got - expected))
     return out

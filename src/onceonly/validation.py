@@ -267,7 +267,8 @@ def _typed(f: Field) -> str:
 
 def validation_sql(contract: StreamContract, lines_relation: str = "lines") -> str:
     """SELECT over ``lines_relation`` (see LINES_SCHEMA) giving typed fields, ``_extra``,
-    and ``reason_code``/``reason`` (NULL when the line is valid).
+    and ``_reason_code``/``_reason`` (NULL when the line is valid). Every column but the
+    declared fields starts with ``_``, which no field name may.
 
     Each line is parsed once into its contract fields (``json_transform``); the rules are
     evaluated once into the number of the first failing one.
@@ -354,11 +355,11 @@ checked as (
     from numbered
 )
 select
-    file_index,
-    line_number,
-    reason_code,
-    reason,
-    case when reason_code is not null then line end as raw_text,
+    file_index as _file_index,
+    line_number as _line_number,
+    reason_code as _reason_code,
+    reason as _reason,
+    case when reason_code is not null then line end as _raw_text,
     {typed},
     {extra} as {ident(contract.extra_column)},
     reason_code is null and has_other_keys as _dropped_fields
@@ -393,8 +394,8 @@ def validate_line(contract: StreamContract, line: str | bytes) -> Verdict:
     finally:
         con.close()
     record = dict(zip(columns, row, strict=True))
-    if record["reason_code"] is not None:
-        return Verdict(Rejection(record["reason_code"], record["reason"]), {})
+    if record["_reason_code"] is not None:
+        return Verdict(Rejection(record["_reason_code"], record["_reason"]), {})
     return Verdict(None, {k: record[k] for k in (*contract.field_names, contract.extra_column)})
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import gzip
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 
-import orjson
-
-from onceonly.generate.events import Event
+from onceonly.generate.model import GenEvent, StreamModel, dumps
 
 HOUR = timedelta(hours=1)
 
@@ -58,30 +56,11 @@ PROFILES = {
     ),
 }
 
-#: Malformed kinds and the quarantine reason code each must get.
-MALFORMED_KINDS = {
-    "truncated_json": "invalid_json",
-    "nan_amount": "invalid_json",
-    "not_an_object": "not_an_object",
-    "missing_event_id": "missing_field",
-    "blank_event_id": "empty_field",
-    "sequence_as_string": "wrong_type",
-    "unknown_event_type": "bad_value",
-    "timestamp_without_offset": "bad_timestamp",
-    "bad_utf8": "bad_utf8",
-    "placed_without_customer": "missing_field",
-    "amount_three_decimals": "bad_value",
-    "blank_line": "blank_line",
-    "over_1_mib": "line_too_long",
-}
-_ONCE_ONLY = {"over_1_mib"}
-_OFFSETS = [timedelta(0), timedelta(hours=2), timedelta(hours=-5), timedelta(hours=5, minutes=30)]
-
 
 @dataclass
 class Line:
     text: bytes
-    event: Event | None  # the content this line carries; None for a malformed line
+    event: GenEvent | None  # the content this line carries; None for a malformed line
     reason_code: str | None = None  # the expected quarantine code of a malformed line
 
 
@@ -105,95 +84,15 @@ class GenFile:
         return f"{stream}/dt={self.arrived_at:%Y-%m-%d}/hour={self.arrived_at:%H}/{self.name}"
 
 
-def _timestamp(at: datetime, rng: random.Random) -> str:
-    offset = _OFFSETS[rng.randrange(len(_OFFSETS))]
-    local = at + offset
-    text = local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
-    if not offset:
-        return text + "Z"
-    sign = "+" if offset > timedelta(0) else "-"
-    minutes = abs(int(offset.total_seconds())) // 60
-    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def to_json(e: Event, rng: random.Random) -> dict[str, object]:
-    """One serialisation of an event: offsets and number formats vary, content does not."""
-    obj: dict[str, object] = {
-        "event_id": e.event_id,
-        "event_type": e.event_type,
-        "occurred_at": _timestamp(e.occurred_at, rng),
-        "producer_id": e.producer_id,
-        "sequence_number": e.sequence_number,
-        "order_id": e.order_id,
-    }
-    if e.producer_epoch or rng.random() < 0.5:
-        obj["producer_epoch"] = e.producer_epoch
-    for name in ("customer_id", "product_id", "quantity", "currency"):
-        if getattr(e, name) is not None:
-            obj[name] = getattr(e, name)
-    if e.amount is not None:
-        obj["amount"] = f"{e.amount:.2f}" if rng.random() < 0.5 else float(e.amount)
-    if rng.random() < 0.1:
-        obj["client"] = {"app": "web", "version": rng.randint(1, 9)}
-    return obj
-
-
-def _dumps(obj: object) -> bytes:
-    return orjson.dumps(obj)
-
-
-def _conflicting(e: Event) -> Event:
-    if e.amount is not None:
-        return replace(e, amount=e.amount + Decimal("1.00"))
-    return replace(e, occurred_at=e.occurred_at + timedelta(minutes=1))
-
-
-def _malformed(kind: str, e: Event, rng: random.Random) -> bytes:
-    obj = to_json(e, rng)
-    if kind == "truncated_json":
-        text = _dumps(obj)
-        return text[: len(text) // 2]
-    if kind == "nan_amount":
-        return _dumps({**obj, "amount": 0}).replace(b'"amount":0', b'"amount":NaN')
-    if kind == "not_an_object":
-        return _dumps([obj])
-    if kind == "missing_event_id":
-        obj.pop("event_id")
-    elif kind == "blank_event_id":
-        obj["event_id"] = "   "
-    elif kind == "sequence_as_string":
-        obj["sequence_number"] = str(e.sequence_number)
-    elif kind == "unknown_event_type":
-        obj["event_type"] = "order_teleported"
-    elif kind == "timestamp_without_offset":
-        obj["occurred_at"] = e.occurred_at.strftime("%Y-%m-%d %H:%M:%S")
-    elif kind == "bad_utf8":
-        return _dumps(obj).replace(e.producer_id.encode(), e.producer_id.encode() + b"\xff\xfe")
-    elif kind == "placed_without_customer":
-        obj.update(
-            event_type="order_placed",
-            product_id="sku-000",
-            quantity=1,
-            amount="1.00",
-            currency="EUR",
-        )
-        obj.pop("customer_id", None)
-    elif kind == "amount_three_decimals":
-        obj.update(amount="12.345", currency="EUR")
-    elif kind == "blank_line":
-        return b"   "
-    elif kind == "over_1_mib":
-        obj["padding"] = "x" * (1024 * 1024 + 10)
-    return _dumps(obj)
-
-
 @dataclass
 class Plan:
     files: list[GenFile]
     injected: dict[str, int]
 
 
-def plan(events: list[Event], profile: Profile, rng: random.Random) -> Plan:
+def plan(
+    events: Sequence[GenEvent], profile: Profile, rng: random.Random, model: StreamModel
+) -> Plan:
     """Decide every delivery of every event and group them into files."""
     injected: dict[str, int] = defaultdict(int)
     # (arrival time, producer) -> lines; a line's order key keeps files near time order
@@ -201,26 +100,26 @@ def plan(events: list[Event], profile: Profile, rng: random.Random) -> Plan:
 
     def deliver(
         at: datetime,
-        e: Event,
-        content: Event | None = None,
+        e: GenEvent,
+        content: GenEvent | None = None,
         text: bytes | None = None,
         code: str | None = None,
     ) -> None:
         hour = at.replace(minute=0, second=0, microsecond=0)
         content = content if content is not None else e
         if text is None:
-            text = _dumps(to_json(content, rng))
+            text = dumps(model.to_json(content, rng))
         line = Line(text, None if code else content, code)
-        buckets[(hour, e.producer_id)].append((at.timestamp(), line))
+        buckets[(hour, e.producer)].append((at.timestamp(), line))
 
-    delivered: list[Event] = []
+    delivered: list[GenEvent] = []
     for e in events:
         r = rng.random()
         if r < profile.drop:
             injected["dropped"] += 1
             continue
         delivered.append(e)
-        at = e.occurred_at + timedelta(seconds=rng.expovariate(1 / 120))
+        at = e.time + timedelta(seconds=rng.expovariate(1 / 120))
         if rng.random() < profile.delay_hours:
             at += timedelta(hours=rng.randint(1, 6))
             injected["delayed_hours"] += 1
@@ -235,17 +134,21 @@ def plan(events: list[Event], profile: Profile, rng: random.Random) -> Plan:
             deliver(at + HOUR, e)
             injected["retry_next_file"] += 1
         if rng.random() < profile.late_duplicate:
-            deliver(e.occurred_at + timedelta(days=rng.randint(8, 10)), e)
+            deliver(e.time + timedelta(days=rng.randint(8, 10)), e)
             injected["late_duplicate"] += 1
         if rng.random() < profile.conflict:
-            deliver(at + timedelta(hours=rng.randint(1, 5)), e, content=_conflicting(e))
+            deliver(at + timedelta(hours=rng.randint(1, 5)), e, content=model.conflicting(e))
             injected["conflict"] += 1
     if profile.malformed_each and delivered:
-        for kind, code in MALFORMED_KINDS.items():
-            n = 1 if kind in _ONCE_ONLY else max(1, round(profile.malformed_each * len(events)))
+        for kind, code in model.malformed_kinds.items():
+            n = (
+                1
+                if kind in model.once_only
+                else max(1, round(profile.malformed_each * len(events)))
+            )
             for _ in range(n):
                 e = delivered[rng.randrange(len(delivered))]
-                deliver(e.occurred_at, e, text=_malformed(kind, e, rng), code=code)
+                deliver(e.time, e, text=model.malformed(kind, e, rng), code=code)
                 injected[f"malformed:{kind}"] += 1
 
     files: list[GenFile] = []
@@ -267,13 +170,17 @@ def plan(events: list[Event], profile: Profile, rng: random.Random) -> Plan:
         )
     for f in files:
         f.gzip = f.name.endswith(".gz")
-    files.extend(_file_faults(files, profile, rng, injected))
+    files.extend(_file_faults(files, profile, rng, injected, model))
     files.sort(key=lambda f: (f.arrived_at, f.name))
     return Plan(files, dict(injected))
 
 
 def _file_faults(
-    files: list[GenFile], profile: Profile, rng: random.Random, injected: dict[str, int]
+    files: list[GenFile],
+    profile: Profile,
+    rng: random.Random,
+    injected: dict[str, int],
+    model: StreamModel,
 ) -> list[GenFile]:
     extra: list[GenFile] = []
     if not files:
@@ -301,7 +208,7 @@ def _file_faults(
         for f in [f for f in files if f.arrived_at == hour]:
             stem = f.name.partition(".")[0]
             relines = [
-                Line(_dumps(to_json(line.event, rng)), line.event)
+                Line(dumps(model.to_json(line.event, rng)), line.event)
                 for line in f.lines
                 if line.event is not None
             ]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from onceonly.generate.model import uuid
+
 PRODUCERS = ("shop-eu", "shop-us", "shop-ap", "mobile")
 #: This producer restarts (epoch 1, sequence from 0) half-way through the period.
 EPOCH_RESET_PRODUCER = "mobile"
@@ -30,10 +32,26 @@ class Event:
     amount: Decimal | None = None
     currency: str | None = None
 
+    # the roles the generator's delivery faults and truth work with
+    @property
+    def key(self) -> str:
+        return self.event_id
 
-def _uuid(rng: random.Random) -> str:
-    h = f"{rng.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{h[16:20]}-{h[20:]}"
+    @property
+    def time(self) -> datetime:
+        return self.occurred_at
+
+    @property
+    def producer(self) -> str:
+        return self.producer_id
+
+    @property
+    def epoch(self) -> int:
+        return self.producer_epoch
+
+    @property
+    def sequence(self) -> int:
+        return self.sequence_number
 
 
 def simulate(rng: random.Random, n_events: int, start: datetime, days: int) -> list[Event]:
@@ -56,7 +74,7 @@ def simulate(rng: random.Random, n_events: int, start: datetime, days: int) -> l
 
         def ev(kind: str, at: datetime, base: dict[str, object] = base, **kw: object) -> None:
             if at < end:
-                drafts.append(Event(_uuid(rng), kind, at, **base, **kw))  # type: ignore[arg-type]
+                drafts.append(Event(uuid(rng), kind, at, **base, **kw))  # type: ignore[arg-type]
 
         currency = CURRENCIES[int(product[-3:]) % len(CURRENCIES)]
         ev(

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from onceonly.generate import deliveries, events, truth
-from onceonly.generate.truth import TRUTH_COLUMNS
+from onceonly.generate import deliveries, truth
+from onceonly.generate.model import models
 from onceonly.landing_zone import MANIFEST_SUFFIX
 
 DEFAULT_START = datetime(2026, 1, 5)
@@ -50,11 +50,13 @@ def generate(
     start: datetime = DEFAULT_START,
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, object]:
-    """Write the landing zone under ``out`` and return what was injected."""
+    """Write the landing zone of one of the generator's streams under ``out`` (and its
+    truth under ``out/_truth/<stream>/``); return what was injected."""
+    model = models()[stream]
     rng = random.Random(seed)
     prof = deliveries.PROFILES[profile]
-    evs = events.simulate(rng, n_events, start, days)
-    plan = deliveries.plan(evs, prof, rng)
+    evs = model.simulate(rng, n_events, start, days)
+    plan = deliveries.plan(evs, prof, rng, model)
     out.mkdir(parents=True, exist_ok=True)
     total = len(plan.files)
     for i, f in enumerate(plan.files, start=1):
@@ -68,11 +70,11 @@ def generate(
         path.write_bytes(data[: len(data) // 2] if f.truncated else data)
         if on_progress:
             on_progress("files", i, total)
-    t = truth.compute(plan.files, stream, window_days)
+    t = truth.compute(plan.files, model, window_days)
     truth_dir = out / TRUTH_DIR / stream
     truth_dir.mkdir(parents=True, exist_ok=True)
     for name, rows in t.tables.items():
-        write_csv(truth_dir / f"{name}.csv", rows, list(TRUTH_COLUMNS[name]))
+        write_csv(truth_dir / f"{name}.csv", rows, list(model.columns()[name]))
     info: dict[str, object] = {
         "seed": seed,
         "events": len(evs),
@@ -83,7 +85,7 @@ def generate(
         "files": total,
         "profile": asdict(prof),
         "injected": plan.injected,
-        "malformed_kinds": deliveries.MALFORMED_KINDS,
+        "malformed_kinds": model.malformed_kinds,
     }
     (truth_dir / "faults.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return info

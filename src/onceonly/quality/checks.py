@@ -83,7 +83,7 @@ def _first_copies(relation: str, c: StreamContract) -> str:
         select *, row_number() over (
             partition by {c.key} order by {c.copy_order}
         ) as _copy_rank
-        from {relation}
+        from {relation} as copies
     ) as ranked where _copy_rank = 1
 """
 
@@ -124,17 +124,19 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
     ]
     p = c.producer
     if p is not None:
-        epoch = p.epoch or "0"
         seq = p.sequence
+        # per (producer, epoch) where an epoch is declared, else per producer
+        group = f"{p.id}, {p.epoch}" if p.epoch else p.id
+        epoch = f"{p.epoch} as epoch" if p.epoch else "0 as epoch"
         checks += [
             Check(
                 "duplicates.sequence_unique",
                 c.stream,
                 f"{c.stream}.{facts_model}.duplicates",
                 r.facts,
-                f"({p.id}, {p.epoch or 'epoch'}, {seq}) is held once in the facts",
-                sql=f"select {p.id}, {epoch} as epoch, {seq}, count(*) as copies "
-                f"from {{batch}} group by {p.id}, {epoch}, {seq} having count(*) > 1",
+                f"({group}, {seq}) is held once in the facts",
+                sql=f"select {p.id}, {epoch}, {seq}, count(*) as copies "
+                f"from {{batch}} group by {group}, {seq} having count(*) > 1",
             ),
             Check(
                 "gaps.sequence_holes",
@@ -144,8 +146,8 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
                 f"no hole in a producer's {seq} (per epoch, from {p.sequence_start})",
                 sql=f"select {p.id}, epoch, previous_number + 1 as first_missing, "
                 f"{seq} - 1 as last_missing from ("
-                f" select {p.id}, {epoch} as epoch, {seq}, coalesce(lag({seq})"
-                f" over (partition by {p.id}, {epoch} order by {seq}), {p.sequence_start - 1})"
+                f" select {p.id}, {epoch}, {seq}, coalesce(lag({seq})"
+                f" over (partition by {group} order by {seq}), {p.sequence_start - 1})"
                 " as previous_number from {batch}) as s "
                 f"where {seq} > previous_number + 1",
             ),
