@@ -14,8 +14,8 @@ from pipeline import read_csv
 
 from onceonly.generate import truth
 from onceonly.generate.deliveries import GenFile, Line
-from onceonly.generate.orders import MALFORMED_KINDS
 from onceonly.generate.events import Event
+from onceonly.generate.orders import MALFORMED_KINDS
 from onceonly.generate.writer import generate
 from onceonly.landing import land
 from onceonly.targets.duckdb import DuckDBTarget

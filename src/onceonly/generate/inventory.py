@@ -58,8 +58,8 @@ def simulate(rng: random.Random, n_events: int, start: datetime, days: int) -> l
     drafts: list[Movement] = []
 
     def move(reason: str, sku: str, warehouse: str, delta: int, at: datetime) -> None:
-        cost = (Decimal(rng.randrange(100, 5000)) / 100).quantize(Decimal("0.01"))
-        cost = cost if reason == "received" else None
+        price = (Decimal(rng.randrange(100, 5000)) / 100).quantize(Decimal("0.01"))
+        cost = price if reason == "received" else None
         drafts.append(
             Movement(uuid(rng), reason, sku, warehouse, delta, at, f"wms-{warehouse}", 0, cost)
         )
