@@ -21,6 +21,7 @@ from onceonly.streams import example
 from onceonly.targets.duckdb import DuckDBTarget
 
 ORDERS = example("orders")
+INVENTORY = example("inventory")
 
 HOUR_DIR = "orders/dt=2026-01-05/hour=10"
 
@@ -56,7 +57,10 @@ def _settings_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """run_dags exports the settings to the environment (as a scheduler's workers get
     them): restored after each test, so no test sees another's paths."""
     for name in ENV.values():
-        monkeypatch.setenv(name, os.environ.get(name, ""))
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -9,17 +9,21 @@ from pathlib import Path
 
 from conftest import ORDERS
 
+from onceonly.contract import StreamContract
 from onceonly.dbt_runner import run_dbt
-from onceonly.generate.orders import ORDERS as ORDERS_MODEL
+from onceonly.generate.model import models
 from onceonly.landing import land
 from onceonly.settings import Settings
 from onceonly.targets import open_target
 from onceonly.truth_check import Comparison, checksum, compare
 
-FACT_TABLES = [
-    Comparison(name, f"analytics.{name}", ORDERS_MODEL.truth_columns[name])
-    for name in ("fct_orders_events", "fct_orders", "fct_daily_revenue")
-]
+
+def fact_tables(stream: str = "orders") -> list[Comparison]:
+    """The facts and marts of one of the generator's streams."""
+    return [
+        Comparison(name, f"analytics.{name}", columns)
+        for name, columns in models()[stream].truth_columns.items()
+    ]
 
 
 def land_zone(
@@ -28,10 +32,11 @@ def land_zone(
     force: bool = False,
     start: datetime | None = None,
     end: datetime | None = None,
+    contract: StreamContract = ORDERS,
 ):
     target = open_target(settings)
     try:
-        return land(landing, target, ORDERS, start=start, end=end, force=force)
+        return land(landing, target, contract, start=start, end=end, force=force)
     finally:
         target.close()
 
@@ -40,23 +45,25 @@ def build(settings: Settings) -> None:
     run_dbt("build", settings)
 
 
-def differences(settings: Settings, truth: Path) -> dict[str, tuple[int, int]]:
+def differences(
+    settings: Settings, truth: Path, contract: StreamContract = ORDERS
+) -> dict[str, tuple[int, int]]:
     """Tables that differ from the truth: name -> (rows missing, rows unexpected)."""
     target = open_target(settings)
     try:
         return {
             d.table: (sum(d.missing.values()), sum(d.unexpected.values()))
-            for d in compare(target, truth, ORDERS)
+            for d in compare(target, truth, contract)
             if not d.equal
         }
     finally:
         target.close()
 
 
-def fact_checksums(settings: Settings) -> dict[str, str]:
+def fact_checksums(settings: Settings, stream: str = "orders") -> dict[str, str]:
     target = open_target(settings)
     try:
-        return {c.relation: checksum(target, c.relation, c.columns) for c in FACT_TABLES}
+        return {c.relation: checksum(target, c.relation, c.columns) for c in fact_tables(stream)}
     finally:
         target.close()
 

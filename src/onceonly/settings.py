@@ -44,11 +44,11 @@ def duckdb_memory_limit() -> str:
 
 
 def default_streams_dir() -> Path:
-    return Path(os.environ.get(ENV["streams_dir"], PROJECT_ROOT / "streams")).resolve()
+    return Path(os.environ.get(ENV["streams_dir"]) or PROJECT_ROOT / "streams").resolve()
 
 
 def default_dbt_project_dir() -> Path:
-    return Path(os.environ.get(ENV["dbt_project_dir"], PROJECT_ROOT / "dbt_project")).resolve()
+    return Path(os.environ.get(ENV["dbt_project_dir"]) or PROJECT_ROOT / "dbt_project").resolve()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -26,7 +27,13 @@ def dagbag():
 
 def test_no_import_errors_and_every_dag_present(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"land_orders", "transform_orders", "reconcile_daily"}
+    assert set(dagbag.dag_ids) == {
+        "land_orders",
+        "transform_orders",
+        "land_inventory",
+        "transform_inventory",
+        "reconcile_daily",
+    }
 
 
 def test_tags_and_schedules(dagbag) -> None:
@@ -81,7 +88,7 @@ def test_parsing_is_fast_and_imports_nothing_heavy(dagbag) -> None:
     import json
 
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["dags"] == 3
+    assert result["dags"] == 5  # two declared streams
     assert result["heavy"] == []
     assert result["seconds"] < 2.0  # a generous bound; the figure is in benchmarks/README.md
 
@@ -91,3 +98,70 @@ def test_dag_files_are_thin() -> None:
         code = [ln for ln in path.read_text().splitlines() if ln and not ln.startswith(" ")]
         assert len(code) <= 8, path.name
     assert Path(REPO / "dbt_project" / "macros").is_symlink()
+
+
+def test_each_transform_runs_only_its_streams_models(dagbag) -> None:
+    """Cosmos selects tag:stream:<name>: a stream's facts, dq models and its marts."""
+
+    def models(dag_id: str) -> set[str]:
+        dag = dagbag.get_dag(dag_id)
+        return {
+            t.task_id.removeprefix("dbt.").removesuffix("_run")
+            for t in dag.tasks
+            if type(t).__name__ == "DbtRunLocalOperator"
+        }
+
+    inventory, orders = models("transform_inventory"), models("transform_orders")
+    assert {"fct_inventory_events", "fct_stock_levels", "inventory_event_conflicts"} <= inventory
+    assert {"fct_orders_events", "fct_orders", "orders_sequence_gaps"} <= orders
+    assert not inventory & orders
+    asset = dagbag.get_dag("transform_inventory").timetable.asset_condition
+    assert "onceonly://raw/inventory_events" in str(asset)
+
+
+def test_a_new_declaration_is_new_dags_with_no_code_change(tmp_path: Path) -> None:
+    """One more declaration, `onceonly streams generate`, then the DAG files parsed as a
+    scheduler would (in a copy of the dbt project, so the repository's stays as it is)."""
+    import shutil
+
+    streams = tmp_path / "streams"
+    shutil.copytree(REPO / "streams", streams)
+    text = (streams / "inventory.yml").read_text().replace("name: inventory", "name: returns")
+    (streams / "returns.yml").write_text(text)
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "derived")
+    )
+    env = {
+        **os.environ,
+        "ONCEONLY_STREAMS_DIR": str(streams),
+        "ONCEONLY_DBT_PROJECT_DIR": str(project),
+    }
+    code = (
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag({str(DAGS)!r})\n"
+        "print(sorted(bag.dag_ids), bag.import_errors)\n"
+    )
+
+    def parse() -> str:
+        return (
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+
+    before = parse()  # declared, not generated yet: a one-line error saying what to run
+    assert "onceonly streams generate" in before
+    generated = subprocess.run(
+        [sys.executable, "-m", "onceonly", "streams", "generate"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert generated.returncode == 0, generated.stderr
+    after = parse()
+    assert "'land_returns'" in after and "'transform_returns'" in after
+    assert after.endswith("{}")  # no import errors
+    assert not (REPO / "dbt_project" / "derived" / "models" / "facts" / "returns").exists()

@@ -28,7 +28,7 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
             f"{manifest} is missing: run `onceonly streams generate` first (it writes the "
             "streams' models and dbt's manifest)"
         )
-    target = os.environ.get("ONCEONLY_TARGET", "duckdb")
+    target = os.environ.get("ONCEONLY_TARGET") or "duckdb"
     dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
     group = DbtTaskGroup(
         group_id=group_id,
@@ -53,7 +53,14 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
         ),
         operator_args=retry_args(2),
     )
-    for operator in group.children.values() if hasattr(group, "children") else []:
+    if not group.children:
+        from onceonly.errors import ConfigError
+
+        raise ConfigError(
+            f"{manifest} has no dbt models tagged stream:{stream}: run `onceonly streams "
+            "generate` after adding or changing a declaration"
+        )
+    for operator in group.children.values():
         _no_retry_for_tests(operator)
     return group
 
