@@ -115,7 +115,7 @@ def test_daily_batches_equal_the_truth_and_gx_names_what_the_window_let_slip(
     outcome = run_checkpoint(BQ, tmp_path / "reports", [ORDERS])
     assert not [(o.check.name, o.error) for o in outcome.outcomes if o.error]
     by_name = {o.check.name: o for o in outcome.outcomes}
-    unique = by_name["duplicates.event_id_unique"]
+    unique = by_name["duplicates.key_unique"]
     assert (unique.success, sorted(unique.sample)) == (False, late)
     assert by_name["duplicates.sequence_unique"].unexpected_count == len(late)
     assert by_name["gaps.sequence_holes"].unexpected_count == len(
@@ -126,7 +126,7 @@ def test_daily_batches_equal_the_truth_and_gx_names_what_the_window_let_slip(
     )
     failing = {o.check.name for o in outcome.outcomes if not o.success}
     assert failing == {
-        "duplicates.event_id_unique",
+        "duplicates.key_unique",
         "duplicates.sequence_unique",
         "gaps.sequence_holes",
         "conflicts.conflicting_copies",

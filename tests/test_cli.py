@@ -33,8 +33,13 @@ def test_generate_then_land_prints_a_summary(tmp_path: Path) -> None:
     assert "rows landed" in landed.stdout
     db = tmp_path / "warehouse" / "onceonly.duckdb"  # the default path
     with duckdb.connect(str(db), read_only=True) as con:
-        [(landed_rows,)] = con.execute("select sum(rows_landed) from raw.load_ledger").fetchall()
-    assert f"{landed_rows:,}" in landed.stdout
+        per_stream = con.execute(
+            "select stream, sum(rows_landed) from raw.load_ledger group by 1 order by 1"
+        ).fetchall()
+    assert [s for s, _ in per_stream] == ["inventory", "orders"]  # every declared stream
+    tables = landed.stdout.split("landing orders")
+    assert f"{dict(per_stream)['inventory']:,}" in tables[0]
+    assert f"{dict(per_stream)['orders']:,}" in tables[1]
 
 
 def test_missing_landing_folder_is_one_line_naming_the_path(tmp_path: Path) -> None:

@@ -142,3 +142,32 @@ def test_streams_check_lists_valid_declarations(tmp_path: Path) -> None:
     result = _cli("streams", "check", "--streams-dir", str(streams), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "payments" in result.stdout and "1 stream declaration(s)" in result.stdout
+
+
+def test_the_readme_example_declaration_is_valid(tmp_path: Path) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## Add your own stream", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    text = "\n".join(line.removeprefix("   ") for line in block.splitlines()) + "\n"
+    contract = load_stream(_declare(tmp_path, text))
+    assert contract.stream == "payments" and contract.key == "id"
+    assert contract.producer is not None and contract.producer.sequence_start == 1
+    assert dict(contract.severities) == {"conflicts": "error", "gaps.missing_hours": "off"}
+
+
+def test_unknown_fields_keep_quarantine_or_drop(tmp_path: Path) -> None:
+    from onceonly.validation import validate_line
+
+    line = json.dumps(
+        {"id": "p-1", "ts": "2026-03-01T09:00:00Z", "account": "a", "amount": 1, "note": "x"}
+    )
+    kept = validate_line(load_stream(_declare(tmp_path, GOOD)), line)
+    assert kept.rejection is None and json.loads(kept.values["_extra"]) == {"note": "x"}
+    quarantine = load_stream(_declare(tmp_path / "q", GOOD + "unknown_fields: quarantine\n"))
+    refused = validate_line(quarantine, line)
+    assert refused.rejection is not None and refused.rejection.code == "unknown_field"
+    assert "note" in refused.rejection.reason
+    dropped = validate_line(
+        load_stream(_declare(tmp_path / "d", GOOD + "unknown_fields: drop\n")), line
+    )
+    assert dropped.rejection is None and dropped.values["_extra"] is None

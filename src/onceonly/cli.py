@@ -434,6 +434,43 @@ def streams_generate(streams_dir: StreamsDirOption = None) -> None:
     console.print(f"manifest: {manifest}")
 
 
+@streams_app.command("infer")
+def streams_infer(
+    sample: Annotated[
+        list[Path], typer.Option(help="A sample file, .jsonl or .jsonl.gz (repeat the option).")
+    ],
+    name: Annotated[str, typer.Option(help="The stream's name (its landing-zone folder).")],
+    streams_dir: StreamsDirOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the draft [<streams-dir>/<name>.yml].")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Draft a declaration from sample lines (types, required fields, enums, a likely key,
+    event time and producer sequence), checked, for you to edit."""
+    import re
+    import tempfile
+
+    from onceonly.errors import ConfigError
+    from onceonly.infer import infer
+    from onceonly.streams import load_stream
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
+        raise ConfigError(f"--name {name!r}: lower-case letters, digits and _, from a letter")
+    settings = _settings(streams_dir=streams_dir)
+    path = (out or settings.streams_dir / f"{name}.yml").resolve()
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists: pass --force to replace it, or --out another file")
+    text = infer(sample, name)
+    with tempfile.TemporaryDirectory() as scratch:
+        draft = Path(scratch) / f"{name}.yml"
+        draft.write_text(text)
+        load_stream(draft)  # a draft that does not validate is a bug, never written
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    console.print(f"drafted {path}: check it, then `onceonly streams check`")
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the generated landing zone.")] = Path(

@@ -15,7 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
-from onceonly.contract import ConflictRule, Relations, StreamContract
+from onceonly.contract import ConflictRule, Field, Kind, Relations, StreamContract
 
 DERIVED = "derived"
 HEADER = "-- Derived from {source} by onceonly; do not edit (it is rewritten on every run).\n"
@@ -69,13 +69,15 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
         f"{_list(contract.content_fields)}, {version}) }}}}",
         materialized="'table'",
     )
-    merge_update = "none" if version != "none" else f"['{key}']"
+    # first landed: a matched row is left as it is (the update sets the key to itself);
+    # highest version: the batch holds only newer versions, which replace the whole row
+    merge_update = {} if version != "none" else {"merge_update_columns": f"['{key}']"}
     files[f"facts/{s}/{m(r.facts)}.sql"] = _model(
         contract,
         f"{{{{ onceonly.stream_facts(ref('{m(r.staging)}'), '{key}', {fields}, {version}) }}}}",
         unique_key=f"'{key}'",
         incremental_strategy="'merge'",
-        merge_update_columns=merge_update,
+        **merge_update,
         incremental_predicates=f"[onceonly.dedup_window_predicate({contract.dedup_window_days})]",
         partition_by="onceonly.date_partition('_event_date')",
         cluster_by=f"onceonly.clustered_by(['{key}'])",
@@ -104,6 +106,74 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
     )
     files[f"{s}/_{s}__models.yml"] = _properties(contract)
     return files
+
+
+def _two_values(f: Field) -> tuple[object, object] | None:
+    """Two different values of a field's type, for a conflicting copy in a unit test."""
+    if f.kind == Kind.ENUM:
+        return (f.allowed[0], f.allowed[1]) if len(f.allowed) > 1 else None
+    return {
+        Kind.STRING: ("a", "b"),
+        Kind.CODE: ("a", "b"),
+        Kind.INTEGER: (1, 2),
+        Kind.DECIMAL: (1, 2),
+        Kind.BOOLEAN: (True, False),
+        Kind.TIMESTAMP: ("2026-01-05 08:00:00", "2026-01-05 09:00:00"),
+    }[f.kind]
+
+
+def _unit_test(contract: StreamContract) -> dict[str, object] | None:
+    """The facts keep one copy per key: a duplicated, a conflicting and a days-late event
+    in one batch (first landed wins; streams whose highest version wins have their own
+    rule and no generated test)."""
+    if contract.conflicts != ConflictRule.FIRST_LANDED:
+        return None
+    r, key, time = contract.relations, contract.key, contract.event_time
+    keys = (1, 2, 3) if contract.get(key).kind == Kind.INTEGER else ("dup", "clash", "late")
+    other = next(
+        (
+            (f.name, values)
+            for f in contract.fields
+            if f.name not in (key, time) and (values := _two_values(f)) is not None
+        ),
+        None,
+    )
+
+    def row(k: object, at: str, file: str, line: int, loaded: str, **extra: object) -> dict:
+        return {
+            key: k,
+            time: at,
+            "_event_date": at[:10],
+            "_source_file": file,
+            "_line_number": line,
+            "_loaded_at": loaded,
+            "_arrived_at": loaded,
+            **extra,
+        }
+
+    dup, clash, late = keys
+    first, second = ({other[0]: other[1][0]}, {other[0]: other[1][1]}) if other else ({}, {})
+    given = [
+        row(dup, "2026-01-05 10:00:00", "a.jsonl", 1, "2026-01-05 11:00:00"),
+        row(dup, "2026-01-05 10:00:00", "a.jsonl", 2, "2026-01-05 11:00:00"),
+        row(clash, "2026-01-05 10:05:00", "b.jsonl", 1, "2026-01-05 11:00:00", **first),
+        row(clash, "2026-01-05 10:05:00", "a.jsonl", 3, "2026-01-05 12:00:00", **second),
+        row(late, "2026-01-01 09:00:00", "c.jsonl", 7, "2026-01-05 11:00:00"),
+    ]
+    unset = {other[0]: None} if other else {}  # every expected row names the same columns
+    expect = [
+        {key: dup, "_source_file": "a.jsonl", "_line_number": 1, **unset},
+        {key: clash, "_source_file": "b.jsonl", "_line_number": 1, **first},
+        {key: late, "_source_file": "c.jsonl", "_line_number": 7, **unset},
+    ]
+    return {
+        "name": f"{r.model(r.facts)}_keeps_the_first_landed_copy",
+        "description": "A duplicated, a conflicting and a days-late event, all in one batch.",
+        "model": r.model(r.facts),
+        "overrides": {"macros": {"is_incremental": False}},
+        "given": [{"input": f"ref('{r.model(r.staging)}')", "rows": given}],
+        "expect": {"rows": expect},
+    }
 
 
 def _properties(contract: StreamContract) -> str:
@@ -209,8 +279,12 @@ def _properties(contract: StreamContract) -> str:
                 ],
             }
         )
+    body: dict[str, object] = {"version": 2, "models": models}
+    unit_test = _unit_test(contract)
+    if unit_test is not None:
+        body["unit_tests"] = [unit_test]
     header = f"# Derived from {_source_name(contract)} by onceonly; do not edit.\n"
-    return header + json.dumps({"version": 2, "models": models}, indent=2) + "\n"
+    return header + json.dumps(body, indent=2) + "\n"
 
 
 def _sources(streams: list[StreamContract]) -> str:

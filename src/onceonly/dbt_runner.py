@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from onceonly.errors import OnceOnlyError
-from onceonly.settings import Settings
+from onceonly.settings import Settings, environment
 
 
 class DbtError(OnceOnlyError):
@@ -56,20 +55,6 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-@contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 @dataclass
 class DbtResult:
     command: str
@@ -108,7 +93,7 @@ def run_dbt(
         cli = ["--quiet", *cli]
     extra = dict(dbt_env(settings))
     extra["DBT_PROJECT_DIR"] = str(project)
-    with _environment(extra):
+    with environment(extra):
         outcome = dbtRunner().invoke(cli)
     nodes: dict[str, str] = {}
     seconds: dict[str, float] = {}

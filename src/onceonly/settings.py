@@ -6,7 +6,9 @@ folder), Airflow and subprocesses all mean the same files.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +39,21 @@ ENV = {
     "dbt_project_dir": "ONCEONLY_DBT_PROJECT_DIR",
 }
 _PATHS = ("duckdb_path", "landing", "streams_dir", "reports_dir", "dbt_project_dir")
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Environment variables set for the duration of a block, then restored."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def duckdb_memory_limit() -> str:

@@ -288,7 +288,7 @@ def validation_sql(contract: StreamContract, lines_relation: str = "lines") -> s
     declared = "[" + ", ".join(literal(n) for n in names) + "]"
     if contract.unknown_fields == UnknownFields.QUARANTINE:
         undeclared = (
-            f"array_to_string(list_filter(keys, k -> not list_contains({declared}, k)), ', ')"
+            f"array_to_string(list_filter(keys, lambda k: not list_contains({declared}, k)), ', ')"
         )
         checks.append(
             (

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from onceonly.errors import OnceOnlyError
 from onceonly.settings import PROJECT_ROOT as REPO
-from onceonly.settings import Settings
+from onceonly.settings import Settings, environment
 
 
 class DagRunFailed(OnceOnlyError):
@@ -119,24 +119,25 @@ def run_dags(
     transform: bool = True,
 ) -> list[DagRunPlan]:
     """Per stream: land [start, end) (default: the stream's whole span in the landing zone),
-    then transform. A stream with no files and no interval given is left out."""
+    then transform. A stream with no files and no interval given is left out. The DAGs'
+    tasks read the settings from the environment, set for the runs and restored after."""
     prepare_airflow()
-    export_settings(settings)
-    ensure_manifest(settings)
-    plans = []
-    for stream in streams:
-        span = interval_of(settings.landing, stream)
-        if span is None and (start is None or end is None):
-            plans.append(DagRunPlan(stream, None, None))
-            continue
-        lo = start or (span[0] if span else None)
-        hi = end or (span[1] if span else None)
-        assert lo is not None and hi is not None
-        conf = {"start": lo.isoformat(), "end": hi.isoformat()}
-        _run(load_dag(f"land_{stream}"), conf, None)
-        if transform:
-            _run(load_dag(f"transform_{stream}"), conf, None)
-        plans.append(DagRunPlan(stream, lo, hi))
+    with environment(settings.environment()):
+        ensure_manifest(settings)
+        plans = []
+        for stream in streams:
+            span = interval_of(settings.landing, stream)
+            if span is None and (start is None or end is None):
+                plans.append(DagRunPlan(stream, None, None))
+                continue
+            lo = start or (span[0] if span else None)
+            hi = end or (span[1] if span else None)
+            assert lo is not None and hi is not None
+            conf = {"start": lo.isoformat(), "end": hi.isoformat()}
+            _run(load_dag(f"land_{stream}"), conf, None)
+            if transform:
+                _run(load_dag(f"transform_{stream}"), conf, None)
+            plans.append(DagRunPlan(stream, lo, hi))
     return plans
 
 
