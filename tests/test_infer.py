@@ -4,9 +4,9 @@ the messy deliveries exactly as the shipped declaration does."""
 from __future__ import annotations
 
 import os
-from collections import Counter
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
