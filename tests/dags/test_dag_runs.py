@@ -10,7 +10,7 @@ from pipeline import differences, fact_checksums
 
 from onceonly.generate.writer import generate
 from onceonly.orchestration.runner import interval_of, run_dags
-from onceonly.settings import Settings
+from onceonly.settings import Settings, environment
 
 
 @pytest.fixture(scope="module")
@@ -64,20 +64,22 @@ def test_backfill_as_hourly_runs_equals_one_run_over_the_day(zone: Path, tmp_pat
     hourly = settings_for(zone, tmp_path / "hourly.duckdb")
     # one run per hour of the first day, each on its own data interval
     run_dags(hourly, ["orders"], day, day + timedelta(hours=1), transform=False)
-    dag = load_dag("land_orders")
     from datetime import UTC
 
-    for hour in range(1, 24):
-        start = (day + timedelta(hours=hour)).replace(tzinfo=UTC)
-        # a manual run covers the hour that ends at its logical date
-        run = dag.test(logical_date=start + timedelta(hours=1))
-        assert run.state == "success"
-        assert (run.data_interval_start, run.data_interval_end) == (
-            start,
-            start + timedelta(hours=1),
-        )
-    transform = load_dag("transform_orders")
-    assert transform.test().state == "success"
+    # the DAGs' tasks read the settings from the environment, as a scheduler's workers do
+    with environment(hourly.environment()):
+        dag = load_dag("land_orders")
+        for hour in range(1, 24):
+            start = (day + timedelta(hours=hour)).replace(tzinfo=UTC)
+            # a manual run covers the hour that ends at its logical date
+            run = dag.test(logical_date=start + timedelta(hours=1))
+            assert run.state == "success"
+            assert (run.data_interval_start, run.data_interval_end) == (
+                start,
+                start + timedelta(hours=1),
+            )
+        transform = load_dag("transform_orders")
+        assert transform.test().state == "success"
 
     whole = settings_for(zone, tmp_path / "whole.duckdb")
     run_dags(whole, ["orders"], day, day + timedelta(days=1))
