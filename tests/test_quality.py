@@ -215,3 +215,23 @@ def test_report_in_headless_chromium(report_dir: Path) -> None:
     assert (report_dir / "screenshot.png").stat().st_size > 10_000
     docs = summary["data_docs"]
     assert docs and (report_dir / "orders" / docs).exists()
+
+
+def test_daily_control_totals_equal_the_truth(report_dir: Path, zone: Path) -> None:
+    from collections import defaultdict
+    from decimal import Decimal
+
+    summary = json.loads((report_dir / "orders" / "summary.json").read_text())
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    events: dict[str, int] = defaultdict(int)
+    for row in read_csv(zone / "_truth" / "orders" / "fct_orders_events.csv"):
+        day = row["occurred_at"][:10]
+        events[day] += 1
+        expected[day] += Decimal(row["amount"] or "0")
+    shown = {
+        r["event_date"]: (r["events"], Decimal(r["amount"] or "0"))
+        for r in summary["control_totals"]
+    }
+    assert shown == {day: (events[day], expected[day]) for day in events}
+    page = (report_dir / "orders" / "index.html").read_text()
+    assert 'data-testid="control-totals"' in page

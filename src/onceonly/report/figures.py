@@ -54,6 +54,8 @@ class Figures:
     totals: dict[str, int]
     gaps: list[dict[str, Any]]
     conflicts: list[dict[str, Any]]
+    #: per event date: the daily sums of the declared control-total fields, each key once
+    control_totals: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,7 @@ class Figures:
             "days": [{**asdict(d), "duplicates_removed": d.duplicates_removed} for d in self.days],
             "gaps": self.gaps,
             "conflicts": self.conflicts,
+            "control_totals": self.control_totals,
         }
 
 
@@ -166,4 +169,25 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         "conflicting_events": len(conflicts),
         "late_duplicates": sum(d.late_duplicates for d in ordered),
     }
-    return Figures(ordered, totals, gaps, conflicts)
+    return Figures(ordered, totals, gaps, conflicts, _control_totals(warehouse, contract))
+
+
+def _control_totals(warehouse: Warehouse, c: StreamContract) -> list[dict[str, Any]]:
+    """Daily sums of the control-total fields by event date, taking each key once (the
+    reconciliation.control_totals check holds them to raw's first copies)."""
+    if not c.control_totals:
+        return []
+    sums = ", ".join(f"sum({f})" for f in c.control_totals)
+    rows = warehouse.query(
+        f"select _event_date, count(*), {sums} from ("
+        f"select *, row_number() over (partition by {c.key} order by {c.copy_order}) as _rank "
+        f"from {c.relations.facts}) as facts where _rank = 1 group by 1 order by 1"
+    )
+    return [
+        {
+            "event_date": _iso(day),
+            "events": int(str(n)),
+            **{f: str(v) for f, v in zip(c.control_totals, values, strict=True)},
+        }
+        for day, n, *values in rows
+    ]

@@ -21,7 +21,7 @@ h1{font-size:1.6rem;margin:0 0 .2rem}h2{font-size:1.15rem;margin:2rem 0 .6rem}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid #e3e7ee;padding:.3rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}td.l,th.l{text-align:left}
-table[data-testid="checks"] td{text-align:left}
+table[data-testid="checks"] td,table[data-testid="streams"] td{text-align:left}
 .error{color:#c62828;font-weight:600}.warn{color:#a86500;font-weight:600}.ok{color:#2e7d32}
 svg text{font:11px system-ui,sans-serif;fill:#1d2433}.legend span{margin-right:1rem}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
@@ -230,6 +230,21 @@ def render(
         else '<h2>Sequence gaps</h2><p class="muted">The stream declares no producer sequence, '
         "so losses cannot be seen from the events.</p>"
     )
+    totals_html = ""
+    if contract.control_totals:
+        total_rows = [
+            [escape(r["event_date"]), _n(r["events"])]
+            + [escape(r[f]) for f in contract.control_totals]
+            for r in figures.control_totals
+        ]
+        totals_html = (
+            "<h2>Daily control totals, by event date</h2>"
+            '<p class="muted">Each event once; check <code>reconciliation.control_totals</code> '
+            "holds these sums to the same sums over raw's first copies.</p>"
+            + _table(
+                ["event date", "events", *contract.control_totals], total_rows, "control-totals"
+            )
+        )
     docs = (
         f'<p>Great Expectations Data Docs: <a href="{escape(data_docs_link)}">'
         "validation results</a> (local files).</p>"
@@ -280,6 +295,7 @@ byte are skipped at landing: {_n(t["files_redelivered_skipped"])}.</p>
             "days",
         )
     }
+{totals_html}
 <h2>Checks (Great Expectations)</h2>{docs}
 {_table(["check", "status", "offending rows", "what it checks", "examples"], check_rows, "checks")}
 {gaps_html}
