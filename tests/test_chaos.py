@@ -1,4 +1,5 @@
-"""`onceonly chaos --runs 5` on DuckDB and on PostgreSQL, as CI runs it."""
+"""`onceonly chaos --runs 5` on DuckDB (the inventory stream) and on PostgreSQL (orders),
+as CI runs it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-def _chaos(target: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _chaos(target: str, cwd: Path, stream: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -23,6 +24,8 @@ def _chaos(target: str, cwd: Path) -> subprocess.CompletedProcess[str]:
             target,
             "--events",
             "400",
+            "--stream",
+            stream,
         ],
         cwd=cwd,
         env={**os.environ, "COLUMNS": "120"},
@@ -52,10 +55,12 @@ def _holds(result: subprocess.CompletedProcess[str]) -> None:
 
 
 def test_chaos_on_duckdb(tmp_path: Path) -> None:
-    _holds(_chaos("duckdb", tmp_path))
+    result = _chaos("duckdb", tmp_path, "inventory")
+    _holds(result)
+    assert "inventory" in result.stdout
 
 
 def test_chaos_on_postgres(postgres_env, tmp_path: Path) -> None:
-    result = _chaos("postgres", tmp_path)
+    result = _chaos("postgres", tmp_path, "orders")
     _holds(result)
     assert "concurrent_landing" in result.stdout or "kill_" in result.stdout

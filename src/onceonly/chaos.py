@@ -135,7 +135,9 @@ def _fresh_target(settings: Settings, workdir: Path, run: int) -> tuple[Settings
     return settings, env
 
 
-def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
+def one_run(
+    settings: Settings, seed: int, run: int, events: int, stream: str = "orders"
+) -> RunOutcome:
     from onceonly import reconcile
     from onceonly.generate.writer import generate
     from onceonly.landing_zone import discover
@@ -148,13 +150,16 @@ def one_run(settings: Settings, seed: int, run: int, events: int) -> RunOutcome:
     saved_db = os.environ.get("ONCEONLY_PG_DATABASE")
     try:
         zone = workdir / "zone"
-        info = generate(zone, n_events=events, days=1, seed=seed * 1000 + run, profile="messy")
+        info = generate(
+            zone, n_events=events, days=1, seed=seed * 1000 + run, profile="messy", stream=stream
+        )
         stream = str(info["stream"])
         contract = settings.streams()[stream]
         truth = zone / "_truth" / stream
         target_settings, env = _fresh_target(settings, workdir, run)
         env.update({k: v for k, v in settings.environment().items() if "STREAMS" in k})
         land = ["land", "--landing", str(zone), "--target", target_settings.target]
+        land += ["--stream", stream, "--streams-dir", str(settings.streams_dir)]
         if target_settings.target == "duckdb":
             land += ["--duckdb-path", str(target_settings.duckdb_path)]
         pool = [f for f in FAULTS if f != "concurrent_landing" or settings.target == "postgres"]
@@ -288,10 +293,11 @@ def run_chaos(
     events: int = 600,
     on_run: object = None,
     first_run: int = 0,
+    stream: str = "orders",
 ) -> ChaosSummary:
     outcomes = []
     for i in range(first_run, first_run + runs):
-        outcomes.append(one_run(settings, seed, i, events))
+        outcomes.append(one_run(settings, seed, i, events, stream))
         if callable(on_run):
             on_run(len(outcomes), outcomes[-1])
     return ChaosSummary(outcomes)

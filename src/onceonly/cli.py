@@ -512,6 +512,9 @@ def chaos(
     first_run: Annotated[
         int, typer.Option(min=0, help="Number of the first run (to replay one).")
     ] = 0,
+    stream: Annotated[
+        str, typer.Option(help="The generator's stream to run on (orders or inventory).")
+    ] = "orders",
 ) -> None:
     """Inject failures into the real pipeline, recover, and compare with the truth.
 
@@ -522,9 +525,9 @@ def chaos(
     with _progress() as progress:
         task = progress.add_task("chaos runs", total=runs)
         summary = run_chaos(
-            settings, runs, seed, events, lambda *_: progress.advance(task), first_run
+            settings, runs, seed, events, lambda *_: progress.advance(task), first_run, stream
         )
-    table = Table("measure", "value", title=f"chaos on {settings.target} (seed {seed})")
+    table = Table("measure", "value", title=f"chaos on {settings.target}, {stream} (seed {seed})")
     r = summary.runs
     rows = [
         ("runs", len(r)),
