@@ -10,7 +10,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from onceonly.generate.model import StreamModel, dumps, timestamp, uuid
+from onceonly.generate.model import (
+    COMMON_MALFORMED_KINDS,
+    StreamModel,
+    common_malformed,
+    dumps,
+    timestamp,
+    uuid,
+)
 
 WAREHOUSES = ("berlin", "lyon", "porto")
 REASONS = ("received", "sold", "returned", "adjusted", "transferred_in", "transferred_out")
@@ -121,43 +128,31 @@ def conflicting(m: Movement) -> Movement:
 
 #: Malformed kinds and the quarantine reason code each must get.
 MALFORMED_KINDS = {
-    "truncated_json": "invalid_json",
-    "not_an_object": "not_an_object",
+    **COMMON_MALFORMED_KINDS,
     "missing_movement_id": "missing_field",
     "delta_as_string": "wrong_type",
     "unknown_reason": "bad_value",
-    "timestamp_without_offset": "bad_timestamp",
-    "bad_utf8": "bad_utf8",
     "received_without_cost": "missing_field",
     "delta_out_of_range": "out_of_range",
-    "blank_line": "blank_line",
 }
 
 
 def malformed(kind: str, m: Movement, rng: random.Random) -> bytes:
     obj = to_json(m, rng)
-    if kind == "truncated_json":
-        text = dumps(obj)
-        return text[: len(text) // 2]
-    if kind == "not_an_object":
-        return dumps([obj])
+    common = common_malformed(kind, obj, "moved_at", m.moved_at, "sku")
+    if common is not None:
+        return common
     if kind == "missing_movement_id":
         obj.pop("movement_id")
     elif kind == "delta_as_string":
         obj["quantity_delta"] = str(m.quantity_delta)
     elif kind == "unknown_reason":
         obj["reason"] = "teleported"
-    elif kind == "timestamp_without_offset":
-        obj["moved_at"] = m.moved_at.strftime("%Y-%m-%d %H:%M:%S")
-    elif kind == "bad_utf8":
-        return dumps(obj).replace(m.sku.encode(), m.sku.encode() + b"\xff\xfe")
     elif kind == "received_without_cost":
         obj.update(reason="received", quantity_delta=5)
         obj.pop("unit_cost", None)
     elif kind == "delta_out_of_range":
         obj["quantity_delta"] = 10_000_000
-    elif kind == "blank_line":
-        return b""
     return dumps(obj)
 
 

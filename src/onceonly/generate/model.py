@@ -109,6 +109,37 @@ def dumps(obj: object) -> bytes:
     return orjson.dumps(obj)
 
 
+#: Corruptions any stream's lines suffer in transit, and the reason code each must get.
+COMMON_MALFORMED_KINDS = {
+    "truncated_json": "invalid_json",
+    "not_an_object": "not_an_object",
+    "timestamp_without_offset": "bad_timestamp",
+    "bad_utf8": "bad_utf8",
+    "blank_line": "blank_line",
+}
+
+
+def common_malformed(
+    kind: str, obj: dict[str, object], time_field: str, at: datetime, text_field: str
+) -> bytes | None:
+    """A line of ``obj`` corrupted in a way that does not depend on the stream (None for a
+    stream's own kind): cut short, not an object, a time without offset, bad UTF-8 inside
+    ``text_field``, or blank."""
+    if kind == "truncated_json":
+        text = dumps(obj)
+        return text[: len(text) // 2]
+    if kind == "not_an_object":
+        return dumps([obj])
+    if kind == "timestamp_without_offset":
+        return dumps({**obj, time_field: at.strftime("%Y-%m-%d %H:%M:%S")})
+    if kind == "bad_utf8":
+        value = str(obj[text_field]).encode()
+        return dumps(obj).replace(value, value + b"\xff\xfe")
+    if kind == "blank_line":
+        return b"   "
+    return None
+
+
 def uuid(rng: random.Random) -> str:
     h = f"{rng.getrandbits(128):032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{h[16:20]}-{h[20:]}"

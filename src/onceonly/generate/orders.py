@@ -10,24 +10,26 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from onceonly.generate.events import Event, simulate
-from onceonly.generate.model import StreamModel, dumps, timestamp
+from onceonly.generate.model import (
+    COMMON_MALFORMED_KINDS,
+    StreamModel,
+    common_malformed,
+    dumps,
+    timestamp,
+)
 
 ZERO = Decimal("0.00")
 
 #: Malformed kinds and the quarantine reason code each must get.
 MALFORMED_KINDS = {
-    "truncated_json": "invalid_json",
+    **COMMON_MALFORMED_KINDS,
     "nan_amount": "invalid_json",
-    "not_an_object": "not_an_object",
     "missing_event_id": "missing_field",
     "blank_event_id": "empty_field",
     "sequence_as_string": "wrong_type",
     "unknown_event_type": "bad_value",
-    "timestamp_without_offset": "bad_timestamp",
-    "bad_utf8": "bad_utf8",
     "placed_without_customer": "missing_field",
     "amount_three_decimals": "bad_value",
-    "blank_line": "blank_line",
     "over_1_mib": "line_too_long",
 }
 
@@ -62,13 +64,11 @@ def conflicting(e: Event) -> Event:
 
 def malformed(kind: str, e: Event, rng: random.Random) -> bytes:
     obj = to_json(e, rng)
-    if kind == "truncated_json":
-        text = dumps(obj)
-        return text[: len(text) // 2]
+    common = common_malformed(kind, obj, "occurred_at", e.occurred_at, "producer_id")
+    if common is not None:
+        return common
     if kind == "nan_amount":
         return dumps({**obj, "amount": 0}).replace(b'"amount":0', b'"amount":NaN')
-    if kind == "not_an_object":
-        return dumps([obj])
     if kind == "missing_event_id":
         obj.pop("event_id")
     elif kind == "blank_event_id":
@@ -77,10 +77,6 @@ def malformed(kind: str, e: Event, rng: random.Random) -> bytes:
         obj["sequence_number"] = str(e.sequence_number)
     elif kind == "unknown_event_type":
         obj["event_type"] = "order_teleported"
-    elif kind == "timestamp_without_offset":
-        obj["occurred_at"] = e.occurred_at.strftime("%Y-%m-%d %H:%M:%S")
-    elif kind == "bad_utf8":
-        return dumps(obj).replace(e.producer_id.encode(), e.producer_id.encode() + b"\xff\xfe")
     elif kind == "placed_without_customer":
         obj.update(
             event_type="order_placed",
@@ -92,8 +88,6 @@ def malformed(kind: str, e: Event, rng: random.Random) -> bytes:
         obj.pop("customer_id", None)
     elif kind == "amount_three_decimals":
         obj.update(amount="12.345", currency="EUR")
-    elif kind == "blank_line":
-        return b"   "
     elif kind == "over_1_mib":
         obj["padding"] = "x" * (1024 * 1024 + 10)
     return dumps(obj)
