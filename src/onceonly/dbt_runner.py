@@ -49,10 +49,9 @@ def ensure_sources(settings: Settings) -> None:
 
 def dbt_env(settings: Settings) -> dict[str, str]:
     """Environment variables the committed profiles.yml reads (see dbt_project/profiles.yml)."""
-    env = {"ONCEONLY_TARGET": settings.target, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    if settings.target == "duckdb":
-        env["ONCEONLY_DUCKDB_PATH"] = str(settings.duckdb_path)
-    return env
+    from onceonly.targets import dbt_env as target_env
+
+    return {**target_env(settings), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 from onceonly.contract import StreamContract
 from onceonly.quality.checks import Check, configured
 from onceonly.settings import Settings
+from onceonly.targets import gx_datasource
 
 
 @dataclass
@@ -38,43 +39,6 @@ class CheckpointOutcome:
     @property
     def success(self) -> bool:
         return not self.errors
-
-
-def _connection_string(settings: Settings) -> str:
-    if settings.target == "duckdb":
-        return f"duckdb:///{settings.duckdb_path}"
-    if settings.target == "postgres":
-        # GX substitutes ${VAR} from the environment when it connects: the password is
-        # never written into the context, the results or the Data Docs
-        return (
-            "postgresql+psycopg2://${ONCEONLY_PG_USER}:${ONCEONLY_PG_PASSWORD}"
-            "@${ONCEONLY_PG_HOST}:${ONCEONLY_PG_PORT}/${ONCEONLY_PG_DATABASE}"
-        )
-    from onceonly.errors import ConfigError
-
-    raise ConfigError(f"no data-quality checkpoint for target {settings.target!r} yet")
-
-
-def _add_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str], str]]:
-    """The warehouse as a GX datasource, and the rewrite onceonly's SQL needs there."""
-    if settings.target == "bigquery":
-        from onceonly.targets.bigquery import BigQueryTarget
-
-        # GX's BigQuery engine gets a client built from onceonly's settings, so it
-        # authenticates (and reaches an API endpoint) exactly as landing and dbt do
-        target = BigQueryTarget.from_env()
-        source = context.data_sources.add_bigquery(
-            name="warehouse",
-            connection_string=(f"bigquery://{target.settings.project}?user_supplied_client=True"),
-            kwargs={"connect_args": {"client": target.client}},
-        )
-        return source, target.with_dataset_prefix
-    add = (
-        context.data_sources.add_postgres
-        if settings.target == "postgres"
-        else context.data_sources.add_sql
-    )
-    return add(name="warehouse", connection_string=_connection_string(settings)), str
 
 
 def _expectation(check: Check, engine: str, rewrite: Callable[[str], str] = str) -> Any:
@@ -139,12 +103,6 @@ def run_checkpoint(
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    if settings.target == "duckdb":
-        from onceonly.quality.gx_duckdb import enable_duckdb_persisted_connection
-        from onceonly.targets.duckdb import release_in_process_dbt
-
-        enable_duckdb_persisted_connection()
-        release_in_process_dbt()
     checks = configured(streams)
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -162,7 +120,7 @@ def run_checkpoint(
             },
         },
     )
-    source, rewrite = _add_datasource(context, settings)
+    source, rewrite = gx_datasource(context, settings)
     by_suite: dict[str, list[Check]] = defaultdict(list)
     for check in checks:
         by_suite[check.suite].append(check)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import importlib
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -49,18 +51,37 @@ class Warehouse(RawWriter, Protocol):
     def execute_in_transaction(self, statements: list[tuple[str, list[object]]]) -> None: ...
 
 
+_MODULES = {
+    "duckdb": "onceonly.targets.duckdb",
+    "postgres": "onceonly.targets.postgres",
+    "bigquery": "onceonly.targets.bigquery",
+}
+
+
+def _engine(settings: Settings) -> Any:
+    """The module of the configured target: the only place a target's name is looked at.
+    Each module has ``open_warehouse(settings)``, ``dbt_env(settings)`` and
+    ``gx_datasource(context, settings)``."""
+    name = _MODULES.get(settings.target)
+    if name is None:
+        raise ConfigError(f"target {settings.target!r} is not one of {', '.join(_MODULES)}")
+    return importlib.import_module(name)
+
+
 def open_target(settings: Settings) -> Warehouse:
     """Connect to the configured target."""
-    if settings.target == "duckdb":
-        from onceonly.targets.duckdb import DuckDBTarget
+    warehouse: Warehouse = _engine(settings).open_warehouse(settings)
+    return warehouse
 
-        return DuckDBTarget(settings.duckdb_path)
-    if settings.target == "postgres":
-        from onceonly.targets.postgres import PostgresTarget
 
-        return PostgresTarget.from_env()
-    if settings.target == "bigquery":
-        from onceonly.targets.bigquery import BigQueryTarget
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """What the committed profiles.yml reads for this target, beside ONCEONLY_TARGET."""
+    env: dict[str, str] = _engine(settings).dbt_env(settings)
+    return {"ONCEONLY_TARGET": settings.target, **env}
 
-        return BigQueryTarget.from_env()
-    raise ConfigError(f"target {settings.target!r} is not one of duckdb, postgres, bigquery")
+
+def gx_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str], str]]:
+    """The warehouse as a Great Expectations datasource, and the rewrite onceonly's SQL
+    needs there (dataset prefixes on BigQuery)."""
+    source, rewrite = _engine(settings).gx_datasource(context, settings)
+    return source, rewrite

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,6 +36,7 @@ from onceonly.raw_tables import (
     raw_tables,
     raw_writes,
 )
+from onceonly.settings import Settings
 from onceonly.sql import ident
 from onceonly.targets.csv_encoding import csv_bytes, has_control_characters
 
@@ -321,3 +323,23 @@ class BigQueryTarget:
 
     def close(self) -> None:
         self.client.close()
+
+
+def open_warehouse(settings: Settings) -> BigQueryTarget:
+    return BigQueryTarget.from_env()
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    return {}  # profiles.yml reads the ONCEONLY_BQ_* variables itself
+
+
+def gx_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str], str]]:
+    """GX's BigQuery engine gets a client built from onceonly's settings, so it
+    authenticates (and reaches an API endpoint) exactly as landing and dbt do."""
+    target = BigQueryTarget.from_env()
+    source = context.data_sources.add_bigquery(
+        name="warehouse",
+        connection_string=f"bigquery://{target.settings.project}?user_supplied_client=True",
+        kwargs={"connect_args": {"client": target.client}},
+    )
+    return source, target.with_dataset_prefix

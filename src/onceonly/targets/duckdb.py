@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -19,7 +21,7 @@ from onceonly.raw_tables import (
     event_columns,
     raw_writes,
 )
-from onceonly.settings import duckdb_memory_limit
+from onceonly.settings import Settings, duckdb_memory_limit
 from onceonly.sql import ident, literal, qualified
 
 
@@ -122,3 +124,25 @@ def release_in_process_dbt() -> None:
     if env is not None:
         env.close()
     manager.close_all_connections()
+
+
+def open_warehouse(settings: Settings) -> DuckDBTarget:
+    return DuckDBTarget(settings.duckdb_path)
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    return {"ONCEONLY_DUCKDB_PATH": str(settings.duckdb_path)}
+
+
+def gx_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str], str]]:
+    """GX has no DuckDB datasource: ``add_sql`` through duckdb-engine, with the persisted
+    connection GX needs for SQL expectations (quality/gx_duckdb.py), after letting go of
+    the connection an in-process dbt run keeps."""
+    from onceonly.quality.gx_duckdb import enable_duckdb_persisted_connection
+
+    enable_duckdb_persisted_connection()
+    release_in_process_dbt()
+    source = context.data_sources.add_sql(
+        name="warehouse", connection_string=f"duckdb:///{settings.duckdb_path}"
+    )
+    return source, str

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
 from onceonly.contract import StreamContract
 from onceonly.errors import ConfigError, OnceOnlyError
 from onceonly.raw_tables import LEDGER_TABLE, RAW_SCHEMA, create_table_sql, raw_tables, raw_writes
+from onceonly.settings import Settings
 from onceonly.sql import ident, qualified
 from onceonly.targets.csv_encoding import csv_bytes
 
@@ -146,3 +149,24 @@ class PostgresTarget:
 
     def close(self) -> None:
         self.con.close()
+
+
+def open_warehouse(settings: Settings) -> PostgresTarget:
+    return PostgresTarget.from_env()
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    return {}  # profiles.yml reads the ONCEONLY_PG_* variables itself
+
+
+def gx_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str], str]]:
+    # GX substitutes ${VAR} from the environment when it connects: the password is never
+    # written into the context, the results or the Data Docs
+    source = context.data_sources.add_postgres(
+        name="warehouse",
+        connection_string=(
+            "postgresql+psycopg2://${ONCEONLY_PG_USER}:${ONCEONLY_PG_PASSWORD}"
+            "@${ONCEONLY_PG_HOST}:${ONCEONLY_PG_PORT}/${ONCEONLY_PG_DATABASE}"
+        ),
+    )
+    return source, str
