@@ -66,3 +66,34 @@ def test_unknown_target_is_a_config_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "oracle" in result.stderr
+
+
+def test_a_folder_no_declaration_names_is_reported_and_recorded(tmp_path: Path) -> None:
+    gen = run(
+        "generate",
+        "--out",
+        "zone",
+        "--events",
+        "200",
+        "--days",
+        "1",
+        "--stream",
+        "orders",
+        cwd=tmp_path,
+    )
+    assert gen.returncode == 0, gen.stderr
+    stray = tmp_path / "zone" / "shipments" / "dt=2026-01-05" / "hour=10"
+    stray.mkdir(parents=True)
+    (stray / "a.jsonl").write_text('{"id": 1}\n')
+    landed = run("land", "--landing", "zone", cwd=tmp_path)
+    assert landed.returncode == 0, landed.stderr
+    assert "shipments/ matches no stream declaration" in landed.stderr
+    assert "inventory: no folder" in landed.stderr  # declared, nothing delivered yet
+    db = tmp_path / "warehouse" / "onceonly.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "select status, source_file, detail from raw.load_ledger where stream = 'shipments'"
+        ).fetchall()
+    assert rows == [
+        ("rejected", "shipments/", "no stream declaration shipments.yml: 1 file not landed")
+    ]

@@ -344,7 +344,9 @@ def record_undeclared(landing: Path, target: RawWriter, declared: set[str]) -> l
                 "rows_quarantined": 0,
                 "lines_with_dropped_fields": 0,
                 "status": "rejected",
-                "detail": f"no stream declaration {name}.yml: {len(files)} files not landed",
+                "detail": f"no stream declaration {name}.yml: {len(files)} "
+                + ("file" if len(files) == 1 else "files")
+                + " not landed",
                 "forced": False,
                 "attempted_at": now,
             }
