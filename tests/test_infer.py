@@ -18,6 +18,17 @@ from onceonly.streams import load_stream
 from onceonly.targets.duckdb import DuckDBTarget
 
 
+def _infer(name: str, streams: Path, samples: list[Path]) -> subprocess.CompletedProcess[str]:
+    samples_args = [arg for f in samples for arg in ("--sample", str(f))]
+    return subprocess.run(
+        [sys.executable, "-m", "onceonly", "streams", "infer", "--name", name]
+        + ["--streams-dir", str(streams), *samples_args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
 @pytest.mark.parametrize("stream", ["orders", "inventory"])
 def test_a_drafted_declaration_validates_and_lands_the_files(tmp_path: Path, stream: str) -> None:
     sample = tmp_path / "sample"
@@ -25,23 +36,7 @@ def test_a_drafted_declaration_validates_and_lands_the_files(tmp_path: Path, str
     files = sorted((sample / stream).rglob("*.jsonl*"))
     files = [f for f in files if not f.name.endswith(".manifest.json")]
     streams = tmp_path / "streams"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "onceonly",
-            "streams",
-            "infer",
-            "--name",
-            stream,
-            "--streams-dir",
-            str(streams),
-            *[arg for f in files for arg in ("--sample", str(f))],
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    result = _infer(stream, streams, files)
     assert result.returncode == 0, result.stderr
     drafted = load_stream(streams / f"{stream}.yml")
     shipped = load_stream(Path(__file__).parents[1] / "streams" / f"{stream}.yml")
@@ -77,23 +72,7 @@ def test_infer_refuses_to_overwrite_a_declaration(tmp_path: Path) -> None:
     (streams / "orders.yml").write_text("keep me\n")
     sample = tmp_path / "s.jsonl"
     sample.write_text('{"id": "a", "ts": "2026-01-01T00:00:00Z"}\n')
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "onceonly",
-            "streams",
-            "infer",
-            "--name",
-            "orders",
-            "--streams-dir",
-            str(streams),
-            "--sample",
-            str(sample),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = _infer("orders", streams, [sample])
     assert result.returncode == 2
     assert "--force" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert (streams / "orders.yml").read_text() == "keep me\n"

@@ -135,9 +135,7 @@ def _fresh_target(settings: Settings, workdir: Path, run: int) -> tuple[Settings
     return settings, env
 
 
-def one_run(
-    settings: Settings, seed: int, run: int, events: int, stream: str = "orders"
-) -> RunOutcome:
+def one_run(settings: Settings, seed: int, run: int, events: int, stream: str) -> RunOutcome:
     from onceonly import reconcile
     from onceonly.generate.writer import generate
     from onceonly.landing_zone import discover
@@ -288,12 +286,12 @@ class ChaosSummary:
 
 def run_chaos(
     settings: Settings,
+    stream: str,
     runs: int,
     seed: int,
     events: int = 600,
     on_run: object = None,
     first_run: int = 0,
-    stream: str = "orders",
 ) -> ChaosSummary:
     outcomes = []
     for i in range(first_run, first_run + runs):

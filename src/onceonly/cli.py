@@ -513,19 +513,27 @@ def chaos(
         int, typer.Option(min=0, help="Number of the first run (to replay one).")
     ] = 0,
     stream: Annotated[
-        str, typer.Option(help="The generator's stream to run on (orders or inventory).")
-    ] = "orders",
+        str | None,
+        typer.Option(help="A stream the generator simulates [the first it knows]."),
+    ] = None,
 ) -> None:
     """Inject failures into the real pipeline, recover, and compare with the truth.
 
     Exits 1 on any miss (an event lost or duplicated, a finding not flagged)."""
     from onceonly.chaos import run_chaos
+    from onceonly.generate.model import models
 
+    known = models()
+    stream = stream or next(iter(known))
+    if stream not in known:
+        raise typer.BadParameter(
+            f"{stream!r}: the generator simulates {', '.join(known)}", param_hint="--stream"
+        )
     settings = _settings(target, None)
     with _progress() as progress:
         task = progress.add_task("chaos runs", total=runs)
         summary = run_chaos(
-            settings, runs, seed, events, lambda *_: progress.advance(task), first_run, stream
+            settings, stream, runs, seed, events, lambda *_: progress.advance(task), first_run
         )
     table = Table("measure", "value", title=f"chaos on {settings.target}, {stream} (seed {seed})")
     r = summary.runs

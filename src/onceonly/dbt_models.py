@@ -12,7 +12,6 @@ user-owned marts enable themselves only when their stream is declared.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from onceonly.contract import ConflictRule, Field, Kind, Relations, StreamContract
@@ -46,8 +45,17 @@ def _source_name(contract: StreamContract) -> str:
 
 def _version(contract: StreamContract) -> str:
     if contract.conflicts == ConflictRule.HIGHEST_VERSION and contract.version:
-        return f"'{contract.version}'"
+        return _quoted(contract.version)
     return "none"
+
+
+def _call(macro: str, *args: object) -> str:
+    """A model body that is one call of a project macro."""
+    return f"{{{{ onceonly.{macro}({', '.join(map(str, args))}) }}}}"
+
+
+def _quoted(name: str) -> str:
+    return f"'{name}'"
 
 
 def stream_files(contract: StreamContract) -> dict[str, str]:
@@ -55,54 +63,57 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
     s, r = contract.stream, contract.relations
     m = Relations.model
     fields = _list(contract.field_names)
-    key, time = contract.key, contract.event_time
+    key, time = _quoted(contract.key), _quoted(contract.event_time)
     version = _version(contract)
+    staging = f"ref('{m(r.staging)}')"
+    ranked = f"ref('{m(r.copies_ranked)}')"
     files: dict[str, str] = {}
     files[f"staging/{s}/{m(r.staging)}.sql"] = _model(
         contract,
-        f"{{{{ onceonly.stream_staging(source('raw', '{contract.raw_table}'), "
-        f"{fields}, '{time}') }}}}",
+        _call("stream_staging", f"source('raw', '{contract.raw_table}')", fields, time),
     )
     files[f"intermediate/{s}/{m(r.copies_ranked)}.sql"] = _model(
         contract,
-        f"{{{{ onceonly.stream_copies_ranked(ref('{m(r.staging)}'), '{key}', '{time}', "
-        f"{_list(contract.content_fields)}, {version}) }}}}",
+        _call("stream_copies_ranked", staging, key, time, _list(contract.content_fields), version),
         materialized="'table'",
     )
     # first landed: a matched row is left as it is (the update sets the key to itself);
     # highest version: the batch holds only newer versions, which replace the whole row
-    merge_update = {} if version != "none" else {"merge_update_columns": f"['{key}']"}
+    merge_update = {} if version != "none" else {"merge_update_columns": f"[{key}]"}
     files[f"facts/{s}/{m(r.facts)}.sql"] = _model(
         contract,
-        f"{{{{ onceonly.stream_facts(ref('{m(r.staging)}'), '{key}', {fields}, {version}) }}}}",
-        unique_key=f"'{key}'",
+        _call("stream_facts", staging, key, fields, version),
+        unique_key=key,
         incremental_strategy="'merge'",
         **merge_update,
         incremental_predicates=f"[onceonly.dedup_window_predicate({contract.dedup_window_days})]",
         partition_by="onceonly.date_partition('_event_date')",
-        cluster_by=f"onceonly.clustered_by(['{key}'])",
+        cluster_by=f"onceonly.clustered_by([{key}])",
     )
-    ranked = f"ref('{m(r.copies_ranked)}')"
     p = contract.producer
     if p is not None:
-        epoch = f"'{p.epoch}'" if p.epoch else "none"
+        epoch = _quoted(p.epoch) if p.epoch else "none"
         files[f"dq/{s}/{m(r.sequence_gaps)}.sql"] = _model(
             contract,
-            f"{{{{ onceonly.stream_sequence_gaps(ref('{m(r.facts)}'), '{p.id}', "
-            f"'{p.sequence}', {epoch}, {p.sequence_start}) }}}}",
+            _call(
+                "stream_sequence_gaps",
+                f"ref('{m(r.facts)}')",
+                _quoted(p.id),
+                _quoted(p.sequence),
+                epoch,
+                p.sequence_start,
+            ),
         )
     files[f"dq/{s}/{m(r.event_conflicts)}.sql"] = _model(
-        contract, f"{{{{ onceonly.stream_event_conflicts({ranked}, '{key}', {version}) }}}}"
+        contract, _call("stream_event_conflicts", ranked, key, version)
     )
     files[f"dq/{s}/{m(r.late_duplicates)}.sql"] = _model(
         contract,
-        f"{{{{ onceonly.stream_late_duplicates({ranked}, '{key}', '{time}', "
-        f"{contract.dedup_window_days}) }}}}",
+        _call("stream_late_duplicates", ranked, key, time, contract.dedup_window_days),
     )
     files[f"dq/{s}/{m(r.batch_reconciliation)}.sql"] = _model(
         contract,
-        f"{{{{ onceonly.stream_batch_reconciliation(source('raw', 'load_ledger'), {ranked}, "
-        f"'{s}') }}}}",
+        _call("stream_batch_reconciliation", "source('raw', 'load_ledger')", ranked, _quoted(s)),
     )
     files[f"{s}/_{s}__models.yml"] = _properties(contract)
     return files
@@ -372,7 +383,3 @@ def sync(dbt_project: Path, streams: list[StreamContract]) -> bool:
             elif path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
     return changed
-
-
-def remove(dbt_project: Path) -> None:
-    shutil.rmtree(dbt_project / DERIVED, ignore_errors=True)

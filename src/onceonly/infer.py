@@ -24,7 +24,6 @@ _DECIMAL_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 #: at most this many distinct values (and each seen several times) make an enum
 ENUM_MAX_VALUES = 12
-TIME_NAMES = ("occurred_at", "event_time", "timestamp", "ts", "time", "created_at")
 
 
 @dataclass
@@ -216,26 +215,24 @@ def draft(name: str, objects: list[dict[str, Any]], skipped: int = 0) -> Draft:
         fields[fname] = spec
     roles: dict[str, Any] = {}
 
-    def pick(candidates: list[str], order: tuple[str, ...] = ()) -> str | None:
-        ranked = sorted(
-            candidates,
-            key=lambda n: (
-                n not in order,
-                order.index(n) if n in order else 0,
-                list(fields).index(n),
-            ),
-        )
-        return ranked[0] if ranked else None
+    def pick(candidates: list[str]) -> str | None:
+        """The first declared of the candidates."""
+        return min(candidates, key=list(fields).index, default=None)
 
     required = [n for n, f in fields.items() if f.get("required")]
-    # at-least-once samples repeat keys: a key is an id nearly every line has its own of
+    # at-least-once samples repeat keys: a key is an id nearly every line has its own of;
+    # the most distinct one wins, then the first declared
     identifiers = [
         n
         for n in required
         if fields[n]["type"] in ("string", "integer") and (n == "id" or n.endswith("_id"))
     ]
     distinct = {n: len({str(o[n]) for o in objects}) / lines for n in identifiers}
-    key = pick([n for n in identifiers if distinct[n] >= 0.8], ("event_id", "id"))
+    key = min(
+        (n for n in identifiers if distinct[n] >= 0.8),
+        key=lambda n: (-distinct[n], list(fields).index(n)),
+        default=None,
+    )
     if key is None:
         notes.append("no field looks like a unique key: set roles.key to the idempotency key")
         key = required[0] if required else next(iter(fields))
@@ -243,7 +240,8 @@ def draft(name: str, objects: list[dict[str, Any]], skipped: int = 0) -> Draft:
         fields[key]["not_blank"] = True
     roles["key"] = key
     times = [n for n in required if fields[n]["type"] == "timestamp"]
-    time = pick(times, TIME_NAMES) or pick([n for n in times if n.endswith("_at")])
+    # a time field named like one (…_at, …time…, ts) before any other timestamp
+    time = pick([n for n in times if n.endswith("_at") or "time" in n or n == "ts"]) or pick(times)
     if time is None:
         notes.append("no timestamp every line carries: set roles.event_time")
         time = "FILL_IN"
