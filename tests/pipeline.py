@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -14,14 +13,15 @@ from onceonly.dbt_runner import run_dbt
 from onceonly.generate.model import models
 from onceonly.landing import land
 from onceonly.settings import Settings
-from onceonly.targets import open_target
+from onceonly.sql import Relation
+from onceonly.targets import open_target, scratch
 from onceonly.truth_check import Comparison, checksum, compare
 
 
 def fact_tables(stream: str = "orders") -> list[Comparison]:
     """The facts and marts of one of the generator's streams."""
     return [
-        Comparison(name, f"analytics.{name}", columns)
+        Comparison(name, Relation("analytics", name), columns)
         for name, columns in models()[stream].truth_columns.items()
     ]
 
@@ -63,19 +63,16 @@ def differences(
 def fact_checksums(settings: Settings, stream: str = "orders") -> dict[str, str]:
     target = open_target(settings)
     try:
-        return {c.relation: checksum(target, c.relation, c.columns) for c in fact_tables(stream)}
+        return {
+            str(c.relation): checksum(target, c.relation, c.columns) for c in fact_tables(stream)
+        }
     finally:
         target.close()
 
 
 def copy_of(settings: Settings, tmp_path: Path) -> Settings:
     """A copy of a DuckDB warehouse (with its WAL) to change without touching the original."""
-    path = tmp_path / "copy.duckdb"
-    shutil.copy(settings.duckdb_path, path)
-    wal = Path(f"{settings.duckdb_path}.wal")
-    if wal.exists():
-        shutil.copy(wal, f"{path}.wal")
-    return Settings(target="duckdb", duckdb_path=path)
+    return scratch(settings.with_(duckdb_path=tmp_path / "warehouse.duckdb"), "copy", settings)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -20,10 +20,14 @@ from onceonly.landing import land
 from onceonly.landing_zone import discover
 from onceonly.quality.checkpoint import run_checkpoint
 from onceonly.settings import ENV, Settings
-from onceonly.targets import open_target
-from onceonly.targets.bigquery import BigQuerySettings, BigQueryTarget, inline, literal
+from onceonly.sql import Param, sql
+from onceonly.targets import dialect, open_target
+from onceonly.targets.bigquery import BigQueryDialect, BigQueryTarget
 
-BQ = Settings(target="bigquery")
+
+def bq(**overrides: object) -> Settings:
+    """The bigquery target's settings, read when called (after the fixture set the env)."""
+    return Settings.from_env(target="bigquery", **overrides)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +49,7 @@ def _days(zone: Path) -> list:
 def _with_parameters_inlined(data: dict) -> dict:
     """The query of a jobs.query request with its query parameters written in as literals."""
     query = data["query"]
+    literal = BigQueryDialect("emulator").literal
     typed = {
         "STRING": literal,
         "TIMESTAMP": lambda v: f"timestamp {literal(v)}",
@@ -93,16 +98,16 @@ def test_daily_batches_equal_the_truth_and_gx_names_what_the_window_let_slip(
     days = _days(zone)
     assert len(days) >= 10  # late copies arrive 8-10 days after the first day
     for day in days:
-        land_zone(BQ, zone, start=day, end=day + timedelta(days=1))
-        build(BQ)
+        land_zone(bq(), zone, start=day, end=day + timedelta(days=1))
+        build(bq())
     truth = zone / "_truth" / "orders"
     late_rows = read_csv(truth / "late_duplicates.csv")
     assert late_rows, "the zone must hold copies later than the dedup window"
     # every other table equals the truth, aggregates included: they take each event's
     # first copy
-    assert differences(BQ, truth) == {"fct_orders_events": (0, len(late_rows))}
+    assert differences(bq(), truth) == {"fct_orders_events": (0, len(late_rows))}
     late = sorted(r["event_id"] for r in late_rows)
-    target = open_target(BQ)
+    target = open_target(bq())
     try:
         slipped = target.query(
             "select event_id, count(*) from analytics.fct_orders_events "
@@ -112,7 +117,7 @@ def test_daily_batches_equal_the_truth_and_gx_names_what_the_window_let_slip(
         target.close()
     assert slipped == [(e, 2) for e in late]
 
-    outcome = run_checkpoint(BQ, tmp_path / "reports", [ORDERS])
+    outcome = run_checkpoint(bq(), tmp_path / "reports", [ORDERS])
     assert not [(o.check.name, o.error) for o in outcome.outcomes if o.error]
     by_name = {o.check.name: o for o in outcome.outcomes}
     unique = by_name["duplicates.key_unique"]
@@ -135,19 +140,19 @@ def test_daily_batches_equal_the_truth_and_gx_names_what_the_window_let_slip(
 
 
 def test_one_batch_equals_the_truth_and_reruns_change_nothing(bigquery_env, zone: Path) -> None:
-    land_zone(BQ, zone)
-    build(BQ)
-    assert differences(BQ, zone / "_truth" / "orders") == {}
-    before = fact_checksums(BQ)
-    build(BQ)
-    assert fact_checksums(BQ) == before
-    again = land_zone(BQ, zone)
+    land_zone(bq(), zone)
+    build(bq())
+    assert differences(bq(), zone / "_truth" / "orders") == {}
+    before = fact_checksums(bq())
+    build(bq())
+    assert fact_checksums(bq()) == before
+    again = land_zone(bq(), zone)
     assert again.count("landed") == 0 and again.count("skipped") > 0
-    build(BQ)
-    assert fact_checksums(BQ) == before
+    build(bq())
+    assert fact_checksums(bq()) == before
     token = bigquery_env["ONCEONLY_BQ_TOKEN"]
     for folder in ("target", "logs"):
-        for path in (BQ.dbt_project_dir / folder).rglob("*"):
+        for path in (bq().dbt_project_dir / folder).rglob("*"):
             if path.is_file():
                 assert token.encode() not in path.read_bytes(), path
 
@@ -185,8 +190,8 @@ def test_every_incremental_merge_filters_the_destination_partition(
         order_placed("e-1", 0, occurred_at="2026-01-06T09:00:00Z", order_id="o-1"),
         order_placed("e-2", 1, occurred_at="2026-01-06T09:30:00Z", order_id="o-2"),
     )
-    land_zone(BQ, zone)
-    build(BQ)
+    land_zone(bq(), zone)
+    build(bq())
     write_events(
         zone,
         "orders/dt=2026-01-08/hour=10/b.jsonl",
@@ -200,10 +205,10 @@ def test_every_incremental_merge_filters_the_destination_partition(
         order_placed("e-4", 3, occurred_at="2026-01-07T23:00:00Z", order_id="o-3"),
         order_placed("e-1", 0, occurred_at="2026-01-06T09:00:00Z", order_id="o-1"),
     )
-    land_zone(BQ, zone)
-    build(BQ)
-    run_dir = BQ.dbt_project_dir / "target/run/onceonly"
-    target = open_target(BQ)
+    land_zone(bq(), zone)
+    build(bq())
+    run_dir = bq().dbt_project_dir / "target/run/onceonly"
+    target = open_target(bq())
     assert isinstance(target, BigQueryTarget)
     try:
         for model, (column, predicate) in PRUNED.items():
@@ -255,7 +260,7 @@ def test_a_landing_that_died_between_load_jobs_is_undone_then_landed_once(
         order_placed("e-2", 1),
     )
     (zone / "orders/dt=2026-01-06/hour=10/a.jsonl").open("ab").write(b"not json\n")
-    target = open_target(BQ)
+    target = open_target(bq())
     assert isinstance(target, BigQueryTarget)
     try:
         with pytest.raises(RuntimeError, match="killed"):
@@ -279,11 +284,11 @@ def test_values_with_quotes_commas_and_unicode_land_unchanged(bigquery_env, tmp_
     write_events(
         zone, "orders/dt=2026-01-06/hour=10/a.jsonl", order_placed("e-1", customer_id=tricky)
     )
-    land_zone(BQ, zone)
-    target = open_target(BQ)
+    land_zone(bq(), zone)
+    target = open_target(bq())
     try:
         assert target.query("select customer_id, amount from raw.orders_events") == target.query(
-            "select ?, numeric '19.90'", [tricky]
+            sql("select {value}, numeric '19.90'", value=Param(tricky))
         )
         assert target.query("select customer_id from raw.orders_events") == [(tricky,)]
     finally:
@@ -293,22 +298,22 @@ def test_values_with_quotes_commas_and_unicode_land_unchanged(bigquery_env, tmp_
 def test_settings_errors_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ONCEONLY_BQ_PROJECT", raising=False)
     with pytest.raises(ConfigError, match="ONCEONLY_BQ_PROJECT is not set"):
-        BigQuerySettings.from_env()
+        dialect(bq())
     monkeypatch.setenv("ONCEONLY_BQ_PROJECT", "p")
     monkeypatch.setenv("ONCEONLY_BQ_METHOD", "password")
     with pytest.raises(ConfigError, match="ONCEONLY_BQ_METHOD='password'"):
-        BigQuerySettings.from_env()
+        bq()
     monkeypatch.setenv("ONCEONLY_BQ_METHOD", "oauth-secrets")
     monkeypatch.setenv("ONCEONLY_BQ_TOKEN", "tok-very-secret")
-    assert "tok-very-secret" not in repr(BigQuerySettings.from_env())
+    assert "tok-very-secret" not in repr(bq())
+    assert "tok-very-secret" in bq().environment().values()  # for dbt's process only
 
 
 def test_inlined_literals_keep_every_string_intact() -> None:
-    assert inline("select ?, ?", ["it's", "back\\slash\n"]) == (
-        "select 'it\\'s', 'back\\\\slash\\u000a'"
-    )
-    with pytest.raises(ValueError, match="2 placeholders for 1 parameters"):
-        inline("select ?, ?", [1])
+    statement = sql("select {a}, {b}", a=Param("it's"), b=Param("back\\slash\n"))
+    assert BigQueryDialect("p").inline(statement) == "select 'it\\'s', 'back\\\\slash\\u000a'"
+    with pytest.raises(KeyError, match="no value"):
+        BigQueryDialect("p").inline(sql("select {a}, {b}", a=Param(1)))
 
 
 def test_land_and_transform_dags_on_bigquery_end_with_a_passing_verdict(
@@ -324,9 +329,9 @@ def test_land_and_transform_dags_on_bigquery_end_with_a_passing_verdict(
 
     from onceonly.orchestration.runner import run_dags
 
+    settings = bq(landing=zone, reports_dir=tmp_path / "reports")
     for name in ENV.values():
         monkeypatch.setenv(name, "")  # run_dags sets them: restored after the test
-    settings = Settings(target="bigquery", landing=zone, reports_dir=tmp_path / "reports")
     run_dags(settings, ["orders"])
     assert differences(settings, zone / "_truth" / "orders") == {}
     summary = json.loads((tmp_path / "reports/orders/summary.json").read_text())

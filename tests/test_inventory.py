@@ -88,14 +88,14 @@ def test_daily_batches_apply_each_movement_once(zone: Path, tmp_path: Path) -> N
 
 @pytest.mark.postgres
 def test_inventory_on_postgres_equals_the_truth(zone: Path, postgres_env: dict[str, str]) -> None:
-    settings = Settings(target="postgres")
+    settings = Settings.from_env(target="postgres")
     land_zone(settings, zone, contract=INVENTORY)
     build(settings)
     assert differences(settings, _truth(zone), INVENTORY) == {}
 
 
 def test_inventory_on_the_bigquery_emulator_equals_the_truth(zone: Path, bigquery_env) -> None:
-    settings = Settings(target="bigquery")
+    settings = Settings.from_env(target="bigquery")
     land_zone(settings, zone, contract=INVENTORY)
     build(settings)
     assert differences(settings, _truth(zone), INVENTORY) == {}

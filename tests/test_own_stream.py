@@ -190,5 +190,5 @@ def test_own_stream_on_postgres(
     args = ["--stream", "payments", "--streams-dir", str(streams), "--landing", str(landing)]
     result = _run(["run", *args, "--target", "postgres"], tmp_path, env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    _assert_exactly_once(Settings(target="postgres", streams_dir=streams), reports)
+    _assert_exactly_once(Settings.from_env(target="postgres", streams_dir=streams), reports)
     assert _repository_state() == before

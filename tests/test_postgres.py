@@ -22,7 +22,10 @@ from onceonly.settings import Settings
 from onceonly.targets import open_target
 from onceonly.truth_check import checksum, comparisons
 
-PG = Settings(target="postgres")
+
+def pg(**overrides: object) -> Settings:
+    """The postgres target's settings, read when called (after the fixture set the env)."""
+    return Settings.from_env(target="postgres", **overrides)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def test_landing_quarantines_and_accounts_like_duckdb(postgres_env, tmp_path: Pa
     path = zone / "orders/dt=2026-01-05/hour=10/a.jsonl"
     path.parent.mkdir(parents=True)
     path.write_bytes(GOOD_MIXED_BAD + b'{"event_id": "nul\\u0000", "x": "\x00"}\n')
-    target = open_target(PG)
+    target = open_target(pg())
     try:
         summary = land(zone, target, ORDERS)
         [f] = summary.files
@@ -68,13 +71,13 @@ def test_landing_quarantines_and_accounts_like_duckdb(postgres_env, tmp_path: Pa
 def test_messy_deliveries_on_postgres_equal_the_truth_and_duckdb(
     postgres_env, zone: Path, tmp_path: Path
 ) -> None:
-    land_zone(PG, zone)
-    build(PG)
-    assert differences(PG, zone / "_truth" / "orders") == {}
+    land_zone(pg(), zone)
+    build(pg())
+    assert differences(pg(), zone / "_truth" / "orders") == {}
 
     from onceonly.quality.checkpoint import run_checkpoint
 
-    outcome = run_checkpoint(PG, tmp_path / "reports", [ORDERS])
+    outcome = run_checkpoint(pg(), tmp_path / "reports", [ORDERS])
     assert outcome.success, [(o.check.name, o.error, o.sample[:3]) for o in outcome.errors]
     gaps = {o.check.name: o for o in outcome.outcomes}["gaps.sequence_holes"]
     truth_gaps = (zone / "_truth" / "orders" / "sequence_gaps.csv").read_text().splitlines()[1:]
@@ -86,7 +89,7 @@ def test_messy_deliveries_on_postgres_equal_the_truth_and_duckdb(
     duck = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
     land_zone(duck, zone)
     build(duck)
-    pg_target, duck_target = open_target(PG), open_target(duck)
+    pg_target, duck_target = open_target(pg()), open_target(duck)
     try:
         for c in comparisons(ORDERS, zone / "_truth" / "orders"):
             assert checksum(pg_target, c.relation, c.columns) == checksum(
@@ -96,15 +99,15 @@ def test_messy_deliveries_on_postgres_equal_the_truth_and_duckdb(
         pg_target.close()
         duck_target.close()
 
-    before = fact_checksums(PG)
-    build(PG)
-    assert fact_checksums(PG) == before
+    before = fact_checksums(pg())
+    build(pg())
+    assert fact_checksums(pg()) == before
     files = discover(zone, "orders").files
     hour = files[len(files) // 3].arrived_at
-    replay = land_zone(PG, zone, force=True, start=hour, end=hour + timedelta(hours=1))
+    replay = land_zone(pg(), zone, force=True, start=hour, end=hour + timedelta(hours=1))
     assert replay.total("landed") > 0
-    build(PG)
-    assert fact_checksums(PG) == before
+    build(pg())
+    assert fact_checksums(pg()) == before
 
 
 def test_late_duplicate_slips_and_is_repaired_on_postgres(postgres_env, tmp_path: Path) -> None:
@@ -113,15 +116,15 @@ def test_late_duplicate_slips_and_is_repaired_on_postgres(postgres_env, tmp_path
     first.parent.mkdir(parents=True)
     event = order_placed("e-old", 0, occurred_at="2026-01-05T10:00:00Z")
     first.write_bytes(jsonl(event))
-    land_zone(PG, zone)
-    build(PG)
+    land_zone(pg(), zone)
+    build(pg())
     late = zone / "orders/dt=2026-01-15/hour=00/b.jsonl"
     late.parent.mkdir(parents=True)
     shutil.copy(first, late.with_name("c.jsonl"))  # byte-identical: skipped at landing
     late.write_bytes(jsonl(event, order_placed("e-new", 1, occurred_at="2026-01-14T23:00:00Z")))
-    land_zone(PG, zone)
-    build(PG)
-    target = open_target(PG)
+    land_zone(pg(), zone)
+    build(pg())
+    target = open_target(pg())
     try:
         assert reconcile.audit(target, ORDERS).extra_rows == 1
         assert reconcile.repair(target, ORDERS).removed == 1
@@ -147,7 +150,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
 def _dbt_build(cwd: Path) -> subprocess.Popen[bytes]:
     from onceonly.dbt_runner import dbt_build_process
 
-    return dbt_build_process(PG, cwd, {**os.environ})
+    return dbt_build_process(pg(), cwd)
 
 
 def test_two_landings_and_two_builds_at_once_end_exact(
@@ -155,8 +158,8 @@ def test_two_landings_and_two_builds_at_once_end_exact(
 ) -> None:
     files = discover(zone, "orders").files
     middle = files[len(files) // 2].arrived_at
-    land_zone(PG, zone, end=middle)  # an earlier run: schemas and facts exist
-    build(PG)
+    land_zone(pg(), zone, end=middle)  # an earlier run: schemas and facts exist
+    build(pg())
     start = middle.isoformat()
     landings = [
         _cli("land", "--landing", str(zone), "--target", "postgres", "--start", start, cwd=tmp_path)
@@ -164,7 +167,7 @@ def test_two_landings_and_two_builds_at_once_end_exact(
     ]
     outputs = [p.communicate(timeout=600)[0] for p in landings]
     assert [p.returncode for p in landings] == [0, 0], outputs
-    target = open_target(PG)
+    target = open_target(pg())
     try:
         # one run landed each file; the other waited for it, then skipped them all
         [(landed_attempts, distinct_files)] = target.query(
@@ -197,8 +200,8 @@ def test_two_landings_and_two_builds_at_once_end_exact(
     build(duck)
     land_zone(duck, zone, start=middle)
     build(duck)
-    assert fact_checksums(PG) == fact_checksums(duck)
-    target = open_target(PG)
+    assert fact_checksums(pg()) == fact_checksums(duck)
+    target = open_target(pg())
     try:
         reconcile.repair(target, ORDERS)  # the late copies that slipped between the two batches
         [(attempts,)] = target.query("select count(*) from raw.load_ledger")
@@ -206,4 +209,4 @@ def test_two_landings_and_two_builds_at_once_end_exact(
         target.close()
     truth_files = len((zone / "_truth" / "orders" / "files.csv").read_text().splitlines()) - 1
     # facts and findings exact; the ledger also holds the waiting landing's skip records
-    assert differences(PG, zone / "_truth" / "orders") == {"files": (0, attempts - truth_files)}
+    assert differences(pg(), zone / "_truth" / "orders") == {"files": (0, attempts - truth_files)}

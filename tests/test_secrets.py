@@ -17,7 +17,10 @@ from onceonly.report.build import build_report
 from onceonly.settings import Settings
 from onceonly.targets import open_target
 
-PG = Settings(target="postgres")
+
+def pg(**overrides: object) -> Settings:
+    """The postgres target's settings, read when called (after the fixture set the env)."""
+    return Settings.from_env(target="postgres", **overrides)
 
 
 def _files_containing(root: Path, secret: str) -> list[str]:
@@ -34,7 +37,7 @@ def test_a_wrong_password_is_not_echoed(
     secret = "wrong-" + os.urandom(6).hex()
     monkeypatch.setenv("ONCEONLY_PG_PASSWORD", secret)
     with pytest.raises(OnceOnlyError) as caught:
-        open_target(PG)
+        open_target(pg())
     assert secret not in str(caught.value)
     assert postgres_env["ONCEONLY_PG_PORT"] in str(caught.value)  # says where, not how
     (tmp_path / "orders").mkdir()
@@ -56,15 +59,15 @@ def test_the_password_stays_out_of_logs_reports_and_artifacts(
     secret = postgres_env["ONCEONLY_PG_PASSWORD"]
     zone = tmp_path / "zone"
     generate(zone, n_events=400, days=1, seed=2, profile="messy")
-    land_zone(PG, zone)
-    build(PG)
-    report = build_report(PG, [ORDERS], tmp_path / "reports")
+    land_zone(pg(), zone)
+    build(pg())
+    report = build_report(pg(), [ORDERS], tmp_path / "reports")
     assert report.summary.exists()
     out, err = capfd.readouterr()
     assert secret not in out + err
     assert _files_containing(tmp_path / "reports", secret) == []
     for folder in ("target", "logs"):
-        path = PG.dbt_project_dir / folder
+        path = pg().dbt_project_dir / folder
         if path.exists():
             assert _files_containing(path, secret) == [], folder
     assert "PostgresSettings" in repr(open_settings := _settings_repr())
@@ -72,9 +75,7 @@ def test_the_password_stays_out_of_logs_reports_and_artifacts(
 
 
 def _settings_repr() -> str:
-    from onceonly.targets.postgres import PostgresSettings
-
-    return repr(PostgresSettings.from_env())
+    return repr(pg())
 
 
 def test_identifiers_from_config_are_validated() -> None:

@@ -4,7 +4,7 @@ scheduler would (retry), then hold the result to the generator's truth.
 Faults, drawn at random per run:
   kill_landing        SIGKILL of the landing process at a random moment (mid-file)
   lost_ack            the landing fails after its rows were committed (retried)
-  concurrent_landing  the same interval landed twice at once (PostgreSQL)
+  concurrent_landing  the same interval landed twice at once (targets that allow it)
   kill_dbt            SIGKILL of `dbt build` at a random moment (mid-MERGE)
   redeliver_files     files shipped again, byte for byte, under new names
   replay_hour         an hour landed again on purpose (--force)
@@ -80,10 +80,10 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def _dbt(env: dict[str, str], settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:
+def _dbt(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:
     from onceonly.dbt_runner import dbt_build_process
 
-    return dbt_build_process(settings, workdir, env)
+    return dbt_build_process(settings, workdir)
 
 
 def _finished(process: subprocess.Popen[bytes]) -> int:
@@ -108,44 +108,17 @@ def _retry(run: list[str], env: dict[str, str], attempts: int = 3) -> None:
     raise RuntimeError(f"onceonly {' '.join(run)} failed {attempts} times: {err.decode()[-500:]}")
 
 
-def _fresh_target(settings: Settings, workdir: Path, run: int) -> tuple[Settings, dict[str, str]]:
-    env = {**os.environ, "ONCEONLY_TARGET": settings.target, "ONCEONLY_FAULTS": ""}
-    if settings.target == "duckdb":
-        db = workdir / "chaos.duckdb"
-        env["ONCEONLY_DUCKDB_PATH"] = str(db)
-        return settings.with_(duckdb_path=db), env
-    import psycopg
-
-    from onceonly.targets.postgres import PostgresSettings
-
-    pg = PostgresSettings.from_env()
-    database = f"{pg.database}_chaos_{run}"
-    with psycopg.connect(
-        host=pg.host,
-        port=pg.port,
-        user=pg.user,
-        password=pg.password or None,
-        dbname=pg.database,
-        autocommit=True,
-    ) as con:
-        con.execute(f'drop database if exists "{database}" with (force)')
-        con.execute(f'create database "{database}"')
-    env["ONCEONLY_PG_DATABASE"] = database
-    os.environ["ONCEONLY_PG_DATABASE"] = database
-    return settings, env
-
-
 def one_run(settings: Settings, seed: int, run: int, events: int, stream: str) -> RunOutcome:
     from onceonly import reconcile
     from onceonly.generate.writer import generate
     from onceonly.landing_zone import discover
     from onceonly.report.build import build_report
-    from onceonly.targets import open_target
+    from onceonly.sql import sql
+    from onceonly.targets import open_target, scratch, supports_concurrent_landing
     from onceonly.truth_check import compare
 
     rng = random.Random(seed * 1000 + run)
     workdir = Path(tempfile.mkdtemp(prefix="onceonly-chaos-"))
-    saved_db = os.environ.get("ONCEONLY_PG_DATABASE")
     try:
         zone = workdir / "zone"
         info = generate(
@@ -154,13 +127,15 @@ def one_run(settings: Settings, seed: int, run: int, events: int, stream: str) -
         stream = str(info["stream"])
         contract = settings.streams()[stream]
         truth = zone / "_truth" / stream
-        target_settings, env = _fresh_target(settings, workdir, run)
-        env.update({k: v for k, v in settings.environment().items() if "STREAMS" in k})
-        land = ["land", "--landing", str(zone), "--target", target_settings.target]
-        land += ["--stream", stream, "--streams-dir", str(settings.streams_dir)]
-        if target_settings.target == "duckdb":
-            land += ["--duckdb-path", str(target_settings.duckdb_path)]
-        pool = [f for f in FAULTS if f != "concurrent_landing" or settings.target == "postgres"]
+        # an empty warehouse of the configured kind for this run (a DuckDB file in the
+        # run's folder, a database, prefixed datasets), named for the whole run by env
+        target_settings = scratch(
+            settings.with_(duckdb_path=workdir / "chaos.duckdb", faults=""), f"chaos_{run}"
+        )
+        env = {**os.environ, **target_settings.environment()}
+        land = ["land", "--landing", str(zone), "--stream", stream]
+        concurrent = supports_concurrent_landing(settings)
+        pool = [f for f in FAULTS if f != "concurrent_landing" or concurrent]
         faults = sorted(rng.sample(pool, rng.randint(1, 3)))
         if "redeliver_files" in faults:
             for lf in rng.sample(discover(zone, stream).files, 3):
@@ -182,10 +157,10 @@ def one_run(settings: Settings, seed: int, run: int, events: int, stream: str) -
             p.wait(timeout=900)  # fails after committing: the retry below must skip
         _retry(land, env)  # the scheduler's retry / the next run
         if "kill_dbt" in faults:
-            _killed_after(_dbt(env, target_settings, workdir), rng.uniform(1.5, 6.0))
-        build = _dbt(env, target_settings, workdir)
+            _killed_after(_dbt(target_settings, workdir), rng.uniform(1.5, 6.0))
+        build = _dbt(target_settings, workdir)
         if _finished(build) != 0:
-            if _finished(_dbt(env, target_settings, workdir)) != 0:  # one retry
+            if _finished(_dbt(target_settings, workdir)) != 0:  # one retry
                 raise RuntimeError("dbt build failed twice")
         if "replay_hour" in faults:
             hours = sorted({f.arrived_at for f in discover(zone, stream).files})
@@ -201,7 +176,7 @@ def one_run(settings: Settings, seed: int, run: int, events: int, stream: str) -
                 ],
                 env,
             )
-            if _finished(_dbt(env, target_settings, workdir)) != 0:
+            if _finished(_dbt(target_settings, workdir)) != 0:
                 raise RuntimeError("dbt build after the replay failed")
         warehouse = open_target(target_settings)
         try:
@@ -210,23 +185,28 @@ def one_run(settings: Settings, seed: int, run: int, events: int, stream: str) -
             diffs = {d.table: d for d in compare(warehouse, truth, contract, checked)}
             facts, key = contract.relations.facts, contract.key
             [(n_facts, distinct)] = warehouse.query(
-                f"select count(*), count(distinct {key}) from {facts}"
+                sql("select count(*), count(distinct {key}) from {facts}", key=key, facts=facts)
             )
-            fact_ids = {str(r[0]) for r in warehouse.query(f"select distinct {key} from {facts}")}
+            fact_ids = {
+                str(r[0])
+                for r in warehouse.query(
+                    sql("select distinct {key} from {facts}", key=key, facts=facts)
+                )
+            }
         finally:
             warehouse.close()
         report_ok = False
-        attempt = 1 if "report_fails" in faults else 2
-        for attempt_no in range(attempt, attempt + 2):
+        reporting = target_settings.with_(faults="report" if "report_fails" in faults else "")
+        for attempt_no in (1, 2):
             try:
                 report = build_report(
-                    target_settings, [contract], workdir / "reports", attempt=attempt_no
+                    reporting, [contract], workdir / "reports", attempt=attempt_no
                 )
                 report_ok = report.exactly_once and report.checks_passed
                 break
             except Exception:  # noqa: BLE001 - the injected failure; retried once
                 continue
-        with (truth / f"{contract.relations.model(facts)}.csv").open(newline="") as fh:
+        with (truth / f"{facts.name}.csv").open(newline="") as fh:
             truth_ids = {row[key] for row in csv.DictReader(fh)}
         gaps, conflicts = diffs.get("sequence_gaps"), diffs["event_conflicts"]
         gaps_injected = _rows(truth / "sequence_gaps.csv")
@@ -253,8 +233,6 @@ def one_run(settings: Settings, seed: int, run: int, events: int, stream: str) -
             ],
         )
     finally:
-        if saved_db is not None:
-            os.environ["ONCEONLY_PG_DATABASE"] = saved_db
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -176,6 +176,7 @@ def land(
     force: Annotated[bool, typer.Option(help="Land files whose content already landed.")] = False,
 ) -> None:
     """Land delivered files into raw tables, with a ledger and a quarantine."""
+    from onceonly.faults import maybe_fail
     from onceonly.landing import land as run_land
     from onceonly.landing_zone import discover
     from onceonly.summary import landing_table
@@ -205,9 +206,12 @@ def land(
                     force=force,
                     discovery=found,
                     on_file=lambda n: progress.advance(task, n),  # noqa: B023
+                    memory_limit=settings.duckdb_memory_limit,
                 )
         finally:
             warehouse.close()
+        # the rows are committed: a failure injected here is a lost ack (chaos runs)
+        maybe_fail(settings.fault_points, "after_landing", 1)
         console.print(landing_table(summary))
         for path in summary.ignored:
             err_console.print(
@@ -597,9 +601,7 @@ def bench(
     histories = history if history is not None else [5_000_000, 20_000_000, 50_000_000]
     if workdir.exists():
         shutil.rmtree(workdir)
-    result = run_bench(
-        events, histories, batch, settings.target, workdir, lambda m: err_console.print(m)
-    )
+    result = run_bench(events, histories, batch, settings, workdir, lambda m: err_console.print(m))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     table = Table("measure", "figure", "aim", title=f"onceonly bench on {settings.target}")

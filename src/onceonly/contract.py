@@ -14,6 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
+from onceonly.sql import Relation
+
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 #: A line longer than this (in bytes, without its line ending) is quarantined unread.
@@ -137,48 +139,43 @@ class StreamContract:
 
 @dataclass(frozen=True)
 class Relations:
-    """The warehouse relations derived from one stream (schema.table; dbt model names are
-    the table names)."""
+    """The warehouse relations derived from one stream (dbt model names are the table
+    names); a target's dialect writes them as SQL."""
 
     stream: str
 
     @property
-    def raw_events(self) -> str:
-        return f"raw.{self.stream}_events"
+    def raw_events(self) -> Relation:
+        return Relation("raw", f"{self.stream}_events")
 
     @property
-    def staging(self) -> str:
-        return f"staging.stg_{self.stream}__events"
+    def staging(self) -> Relation:
+        return Relation("staging", f"stg_{self.stream}__events")
 
     @property
-    def copies_ranked(self) -> str:
-        return f"staging.int_{self.stream}__copies_ranked"
+    def copies_ranked(self) -> Relation:
+        return Relation("staging", f"int_{self.stream}__copies_ranked")
 
     @property
-    def facts(self) -> str:
-        return f"analytics.fct_{self.stream}_events"
+    def facts(self) -> Relation:
+        return Relation("analytics", f"fct_{self.stream}_events")
 
     @property
-    def sequence_gaps(self) -> str:
-        return f"dq.{self.stream}_sequence_gaps"
+    def sequence_gaps(self) -> Relation:
+        return Relation("dq", f"{self.stream}_sequence_gaps")
 
     @property
-    def event_conflicts(self) -> str:
-        return f"dq.{self.stream}_event_conflicts"
+    def event_conflicts(self) -> Relation:
+        return Relation("dq", f"{self.stream}_event_conflicts")
 
     @property
-    def late_duplicates(self) -> str:
-        return f"dq.{self.stream}_late_duplicates"
+    def late_duplicates(self) -> Relation:
+        return Relation("dq", f"{self.stream}_late_duplicates")
 
     @property
-    def batch_reconciliation(self) -> str:
-        return f"dq.{self.stream}_batch_reconciliation"
+    def batch_reconciliation(self) -> Relation:
+        return Relation("dq", f"{self.stream}_batch_reconciliation")
 
     @property
-    def audit_repairs(self) -> str:
-        return f"dq.{self.stream}_audit_repairs"
-
-    @staticmethod
-    def model(relation: str) -> str:
-        """The dbt model (table) name of a relation."""
-        return relation.split(".", 1)[1]
+    def audit_repairs(self) -> Relation:
+        return Relation("dq", f"{self.stream}_audit_repairs")

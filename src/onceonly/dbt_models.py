@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from onceonly.contract import ConflictRule, Field, Kind, Relations, StreamContract
+from onceonly.contract import ConflictRule, Field, Kind, StreamContract
 
 DERIVED = "derived"
 HEADER = "-- Derived from {source} by onceonly; do not edit (it is rewritten on every run).\n"
@@ -61,18 +61,17 @@ def _quoted(name: str) -> str:
 def stream_files(contract: StreamContract) -> dict[str, str]:
     """Relative path (under ``derived/models``) -> content, for one stream."""
     s, r = contract.stream, contract.relations
-    m = Relations.model
     fields = _list(contract.field_names)
     key, time = _quoted(contract.key), _quoted(contract.event_time)
     version = _version(contract)
-    staging = f"ref('{m(r.staging)}')"
-    ranked = f"ref('{m(r.copies_ranked)}')"
+    staging = f"ref('{r.staging.name}')"
+    ranked = f"ref('{r.copies_ranked.name}')"
     files: dict[str, str] = {}
-    files[f"staging/{s}/{m(r.staging)}.sql"] = _model(
+    files[f"staging/{s}/{r.staging.name}.sql"] = _model(
         contract,
         _call("stream_staging", f"source('raw', '{contract.raw_table}')", fields, time),
     )
-    files[f"intermediate/{s}/{m(r.copies_ranked)}.sql"] = _model(
+    files[f"intermediate/{s}/{r.copies_ranked.name}.sql"] = _model(
         contract,
         _call("stream_copies_ranked", staging, key, time, _list(contract.content_fields), version),
         materialized="'table'",
@@ -80,7 +79,7 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
     # first landed: a matched row is left as it is (the update sets the key to itself);
     # highest version: the batch holds only newer versions, which replace the whole row
     merge_update = {} if version != "none" else {"merge_update_columns": f"[{key}]"}
-    files[f"facts/{s}/{m(r.facts)}.sql"] = _model(
+    files[f"facts/{s}/{r.facts.name}.sql"] = _model(
         contract,
         _call("stream_facts", staging, key, fields, version),
         unique_key=key,
@@ -93,25 +92,25 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
     p = contract.producer
     if p is not None:
         epoch = _quoted(p.epoch) if p.epoch else "none"
-        files[f"dq/{s}/{m(r.sequence_gaps)}.sql"] = _model(
+        files[f"dq/{s}/{r.sequence_gaps.name}.sql"] = _model(
             contract,
             _call(
                 "stream_sequence_gaps",
-                f"ref('{m(r.facts)}')",
+                f"ref('{r.facts.name}')",
                 _quoted(p.id),
                 _quoted(p.sequence),
                 epoch,
                 p.sequence_start,
             ),
         )
-    files[f"dq/{s}/{m(r.event_conflicts)}.sql"] = _model(
+    files[f"dq/{s}/{r.event_conflicts.name}.sql"] = _model(
         contract, _call("stream_event_conflicts", ranked, key, version)
     )
-    files[f"dq/{s}/{m(r.late_duplicates)}.sql"] = _model(
+    files[f"dq/{s}/{r.late_duplicates.name}.sql"] = _model(
         contract,
         _call("stream_late_duplicates", ranked, key, time, contract.dedup_window_days),
     )
-    files[f"dq/{s}/{m(r.batch_reconciliation)}.sql"] = _model(
+    files[f"dq/{s}/{r.batch_reconciliation.name}.sql"] = _model(
         contract,
         _call("stream_batch_reconciliation", "source('raw', 'load_ledger')", ranked, _quoted(s)),
     )
@@ -178,23 +177,23 @@ def _unit_test(contract: StreamContract) -> dict[str, object] | None:
         {key: late, "_source_file": "c.jsonl", "_line_number": 7, **unset},
     ]
     return {
-        "name": f"{r.model(r.facts)}_keeps_the_first_landed_copy",
+        "name": f"{r.facts.name}_keeps_the_first_landed_copy",
         "description": "A duplicated, a conflicting and a days-late event, all in one batch.",
-        "model": r.model(r.facts),
+        "model": r.facts.name,
         "overrides": {"macros": {"is_incremental": False}},
-        "given": [{"input": f"ref('{r.model(r.staging)}')", "rows": given}],
+        "given": [{"input": f"ref('{r.staging.name}')", "rows": given}],
         "expect": {"rows": expect},
     }
 
 
 def _properties(contract: StreamContract) -> str:
     """Descriptions and tests of a stream's derived models (YAML written as JSON)."""
-    r, m = contract.relations, Relations.model
+    r = contract.relations
     key = contract.key
     description = contract.description or f"the {contract.stream} stream"
     models: list[dict[str, object]] = [
         {
-            "name": m(r.staging),
+            "name": r.staging.name,
             "description": f"One row per delivered copy of {description}, typed.",
             "columns": [
                 {"name": key, "data_tests": ["not_null"]},
@@ -203,11 +202,11 @@ def _properties(contract: StreamContract) -> str:
             ],
         },
         {
-            "name": m(r.copies_ranked),
+            "name": r.copies_ranked.name,
             "description": f"Every landed copy ranked among the copies of its {key}.",
         },
         {
-            "name": m(r.facts),
+            "name": r.facts.name,
             "description": (
                 f"Exactly one row per distinct valid {key} ever landed ({contract.conflicts.value} "
                 f"wins). Incremental MERGE on {key}, its scan bounded to "
@@ -226,14 +225,14 @@ def _properties(contract: StreamContract) -> str:
             ],
         },
         {
-            "name": m(r.event_conflicts),
+            "name": r.event_conflicts.name,
             "description": (
                 f"{key}s delivered with differing content; the kept copy is in the facts."
             ),
             "columns": [{"name": key, "data_tests": ["unique", "not_null"]}],
         },
         {
-            "name": m(r.late_duplicates),
+            "name": r.late_duplicates.name,
             "description": "Copies that arrived later than the dedup window after their event.",
             "data_tests": [
                 {
@@ -251,7 +250,7 @@ def _properties(contract: StreamContract) -> str:
             ],
         },
         {
-            "name": m(r.batch_reconciliation),
+            "name": r.batch_reconciliation.name,
             "description": "Per landing run and file: control total, lines, landed, quarantined, "
             "new events and duplicates by kind.",
             "data_tests": [
@@ -279,7 +278,7 @@ def _properties(contract: StreamContract) -> str:
         group = [p.id, *([p.epoch] if p.epoch else []), "first_missing"]
         models.append(
             {
-                "name": m(r.sequence_gaps),
+                "name": r.sequence_gaps.name,
                 "description": f"Every hole in a producer's {p.sequence} (per epoch): lost events.",
                 "data_tests": [
                     {

@@ -48,10 +48,9 @@ def ensure_sources(settings: Settings) -> None:
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
-    """Environment variables the committed profiles.yml reads (see dbt_project/profiles.yml)."""
-    from onceonly.targets import dbt_env as target_env
-
-    return {**target_env(settings), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    """The settings as the variables the committed profiles.yml and the macros read (see
+    dbt_project/profiles.yml), with dbt's telemetry off."""
+    return {**settings.environment(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
 
 
 @dataclass
@@ -111,9 +110,7 @@ def run_dbt(
     return DbtResult(command, nodes, seconds)
 
 
-def dbt_build_process(
-    settings: Settings, workdir: Path, env: dict[str, str]
-) -> subprocess.Popen[bytes]:
+def dbt_build_process(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:
     """`dbt build` of the project as a separate process (artifacts and logs in ``workdir``),
     for runs that must be killable or run side by side."""
     project = prepare_project(settings)
@@ -134,7 +131,7 @@ def dbt_build_process(
             "--log-path",
             str(workdir),
         ],
-        env={**env, "ONCEONLY_TARGET": target},
+        env={**os.environ, **dbt_env(settings)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

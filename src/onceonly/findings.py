@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 from onceonly.contract import StreamContract
-from onceonly.sql import literal
+from onceonly.raw_tables import QUARANTINE_RELATION
+from onceonly.sql import Param, sql
 from onceonly.targets import Warehouse
 
 
 def findings(warehouse: Warehouse, contract: StreamContract) -> dict[str, int]:
     """Counts of what the dq models of one stream found, for summaries."""
     r = contract.relations
-    queries = {"facts (distinct events)": f"select count(*) from {r.facts}"}
+    queries = {"facts (distinct events)": "select count(*) from {facts}"}
     if contract.producer is not None:
-        queries["sequence gaps"] = f"select count(*) from {r.sequence_gaps}"
-        queries["events lost in gaps"] = (
-            f"select coalesce(sum(missing_count), 0) from {r.sequence_gaps}"
-        )
+        queries["sequence gaps"] = "select count(*) from {gaps}"
+        queries["events lost in gaps"] = "select coalesce(sum(missing_count), 0) from {gaps}"
     queries.update(
         {
-            "conflicting events": f"select count(*) from {r.event_conflicts}",
-            "late duplicates": f"select count(*) from {r.late_duplicates}",
-            "files rejected": f"select count(*) from {r.batch_reconciliation} "
-            "where status = 'rejected'",
-            "lines quarantined": "select count(*) from raw.quarantine "
-            f"where stream = {literal(contract.stream)}",
+            "conflicting events": "select count(*) from {conflicts}",
+            "late duplicates": "select count(*) from {late}",
+            "files rejected": "select count(*) from {files} where status = 'rejected'",
+            "lines quarantined": "select count(*) from {quarantine} where stream = {stream}",
         }
     )
-    return {name: int(str(warehouse.query(sql)[0][0] or 0)) for name, sql in queries.items()}
+    names = {
+        "facts": r.facts,
+        "gaps": r.sequence_gaps,
+        "conflicts": r.event_conflicts,
+        "late": r.late_duplicates,
+        "files": r.batch_reconciliation,
+        "quarantine": QUARANTINE_RELATION,
+        "stream": Param(contract.stream),
+    }
+    return {
+        name: int(str(warehouse.query(sql(template, **names))[0][0] or 0))
+        for name, template in queries.items()
+    }

@@ -24,6 +24,7 @@ from onceonly.contract import StreamContract
 from onceonly.errors import AccountingError
 from onceonly.landing_zone import Discovery, FileContent, LandingFile, discover, read_file
 from onceonly.raw_tables import LEDGER, event_columns
+from onceonly.settings import DEFAULT_DUCKDB_MEMORY_LIMIT
 from onceonly.sql import ident
 from onceonly.targets import RawWriter
 from onceonly.targets.duckdb import configure
@@ -95,7 +96,12 @@ class Lander:
     """Validates chunks of files in an in-memory DuckDB and writes them to a target."""
 
     def __init__(
-        self, contract: StreamContract, target: RawWriter, batch_id: str, force: bool
+        self,
+        contract: StreamContract,
+        target: RawWriter,
+        batch_id: str,
+        force: bool,
+        memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
     ) -> None:
         self.contract = contract
         self.target = target
@@ -103,7 +109,7 @@ class Lander:
         self.force = force
         self.loaded_at = datetime.now(UTC).replace(tzinfo=None)
         self.validator = duckdb.connect()
-        configure(self.validator)
+        configure(self.validator, memory_limit)
         self._sql = validation_sql(contract, "lines")
 
     def _ledger_row(self, lf: LandingFile, content: FileContent | None, out: FileOutcome) -> dict:
@@ -287,14 +293,16 @@ def land(
     force: bool = False,
     on_file: Callable[[int], None] | None = None,
     discovery: Discovery | None = None,
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> LandingSummary:
-    """Land every file of the stream whose arrival hour is in [start, end)."""
+    """Land every file of the stream whose arrival hour is in [start, end); lines are
+    validated in an in-memory DuckDB held to ``memory_limit``."""
     found = discovery or discover(landing, contract.stream, start, end)
     target.ensure_raw_tables(contract)
     target.acquire_landing_lock(contract.stream)
     known = target.landed_hashes(contract.stream)
     batch_id = uuid.uuid4().hex
-    lander = Lander(contract, target, batch_id, force)
+    lander = Lander(contract, target, batch_id, force, memory_limit)
     outcomes: dict[str, FileOutcome] = {}
     try:
         for chunk in _prefetch(_chunks(found.files, known, force)):

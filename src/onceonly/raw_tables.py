@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from onceonly.contract import Kind, StreamContract
+from onceonly.sql import Param, Relation, Statement, sql
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -12,6 +13,9 @@ if TYPE_CHECKING:
 RAW_SCHEMA = "raw"
 LEDGER_TABLE = "load_ledger"
 QUARANTINE_TABLE = "quarantine"
+#: The load ledger and the quarantine, shared by every stream (a ``stream`` column).
+LEDGER_RELATION = Relation(RAW_SCHEMA, LEDGER_TABLE)
+QUARANTINE_RELATION = Relation(RAW_SCHEMA, QUARANTINE_TABLE)
 
 Columns = list[tuple[str, str]]
 
@@ -118,3 +122,13 @@ def raw_tables(contract: StreamContract | None) -> list[tuple[str, Columns]]:
     """The raw tables a stream lands into (just ledger and quarantine without one)."""
     tables = [(contract.raw_table, event_columns(contract))] if contract is not None else []
     return tables + [(LEDGER_TABLE, LEDGER), (QUARANTINE_TABLE, QUARANTINE)]
+
+
+def landed_hashes_sql(stream: str) -> Statement:
+    """sha256 -> the first source_file of every file content landed for the stream."""
+    return sql(
+        "select sha256, min(source_file) from {ledger} "
+        "where stream = {stream} and status = 'landed' group by sha256",
+        ledger=LEDGER_RELATION,
+        stream=Param(stream),
+    )

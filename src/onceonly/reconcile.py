@@ -13,19 +13,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from onceonly.contract import ConflictRule, StreamContract
+from onceonly.sql import Param, Statement, sql
 from onceonly.targets import Warehouse
 
 
-def _ranked(c: StreamContract) -> str:
+def _ranked(c: StreamContract) -> Statement:
     order = c.copy_order
     if c.conflicts == ConflictRule.HIGHEST_VERSION and c.version:
         order = f"{c.version} desc, {order}"
-    return f"""
-    select {c.key}, _source_file, _line_number, _loaded_at,
-        row_number() over (partition by {c.key} order by {order}) as copy_rank,
-        count(*) over (partition by {c.key}) as copies
-    from {c.relations.facts}
-"""
+    return sql(
+        """
+    select {key}, _source_file, _line_number, _loaded_at,
+        row_number() over (partition by {key} order by {order}) as copy_rank,
+        count(*) over (partition by {key}) as copies
+    from {facts}
+""",
+        key=c.key,
+        order=order,
+        facts=c.relations.facts,
+    )
 
 
 @dataclass
@@ -41,8 +47,11 @@ class AuditResult:
 
 def audit(warehouse: Warehouse, contract: StreamContract) -> AuditResult:
     [(events, extra)] = warehouse.query(
-        f"select count(distinct {contract.key}), count(*) from ({_ranked(contract)}) as r "
-        "where copy_rank > 1"
+        sql(
+            "select count(distinct {key}), count(*) from ({ranked}) as r where copy_rank > 1",
+            key=contract.key,
+            ranked=_ranked(contract),
+        )
     )
     return AuditResult(int(str(events or 0)), int(str(extra or 0)))
 
@@ -52,30 +61,42 @@ def repair(warehouse: Warehouse, contract: StreamContract) -> AuditResult:
     found = audit(warehouse, contract)
     if found.exact:
         return found
-    key, r = contract.key, contract.relations
-    repaired_at = datetime.now(UTC).replace(tzinfo=None)
-    extra = (
-        f"select {key}, _source_file, _line_number, _loaded_at "
-        f"from ({_ranked(contract)}) as r where copy_rank > 1"
-    )
+    key = contract.key
+    dialect = warehouse.dialect
     key_type = "bigint" if contract.get(key).kind == "integer" else "varchar"
+    names = {
+        "key": key,
+        "facts": contract.relations.facts,
+        "repairs": contract.relations.audit_repairs,
+        "extra": sql(
+            "select {key}, _source_file, _line_number, _loaded_at "
+            "from ({ranked}) as r where copy_rank > 1",
+            key=key,
+            ranked=_ranked(contract),
+        ),
+        "repaired_at": Param(datetime.now(UTC).replace(tzinfo=None)),
+        "key_type": dialect.type(key_type),
+        "text": dialect.type("varchar"),
+        "integer": dialect.type("bigint"),
+        "timestamp": dialect.type("timestamp"),
+    }
     warehouse.execute_in_transaction(
         [
-            (
-                f"create table if not exists {r.audit_repairs} ({key} {key_type}, "
-                "removed_source_file varchar, removed_line_number bigint, "
-                "removed_loaded_at timestamp, repaired_at timestamp)",
-                [],
+            sql(
+                "create table if not exists {repairs} ({key} {key_type}, "
+                "removed_source_file {text}, removed_line_number {integer}, "
+                "removed_loaded_at {timestamp}, repaired_at {timestamp})",
+                **names,
             ),
-            (
-                f"insert into {r.audit_repairs} select {key}, _source_file, _line_number, "
-                f"_loaded_at, cast(? as timestamp) from ({extra}) as e",
-                [repaired_at],
+            sql(
+                "insert into {repairs} select {key}, _source_file, _line_number, "
+                "_loaded_at, cast({repaired_at} as {timestamp}) from ({extra}) as e",
+                **names,
             ),
-            (
-                f"delete from {r.facts} where ({key}, _source_file, _line_number, _loaded_at) "
-                f"in ({extra})",
-                [],
+            sql(
+                "delete from {facts} where ({key}, _source_file, _line_number, _loaded_at) "
+                "in ({extra})",
+                **names,
             ),
         ]
     )

@@ -1,17 +1,22 @@
 """Typed settings with defaults, filled from environment variables (never logged).
 
-Every path is made absolute here, once, so the CLI, dbt (which runs from its project
-folder), Airflow and subprocesses all mean the same files.
+Every ``ONCEONLY_*`` variable is read here and nowhere else: each setting names its
+variable, and ``Settings.from_env()`` parses and checks them all at once (a bad value is a
+ConfigError naming the variable). Every path is made absolute here, once, so the CLI, dbt
+(which runs from its project folder), Airflow and subprocesses all mean the same files.
+``Settings.environment()`` gives them back as variables for what runs in another process
+or reads the environment itself (DAG tasks, Cosmos' dbt and profiles.yml, subprocesses).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields, replace
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from onceonly.errors import ConfigError
 
@@ -22,23 +27,118 @@ TARGETS = ("duckdb", "postgres", "bigquery")
 #: The repository (or installed project) root: where the shipped dbt project, streams and
 #: DAGs live.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DUCKDB_PATH = Path("warehouse/onceonly.duckdb")
-DEFAULT_LANDING = Path("landing")
-DEFAULT_REPORTS_DIR = Path("reports")
 #: DuckDB's own default is 80% of RAM: every DuckDB connection onceonly opens (and dbt's,
 #: dbt_project/profiles.yml) is held to this instead, spilling to disk beyond it.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+BIGQUERY_METHODS = ("oauth", "oauth-secrets", "service-account", "service-account-json")
 
-#: Setting -> environment variable.
-ENV = {
-    "target": "ONCEONLY_TARGET",
-    "duckdb_path": "ONCEONLY_DUCKDB_PATH",
-    "landing": "ONCEONLY_LANDING",
-    "streams_dir": "ONCEONLY_STREAMS_DIR",
-    "reports_dir": "ONCEONLY_REPORTS_DIR",
-    "dbt_project_dir": "ONCEONLY_DBT_PROJECT_DIR",
-}
-_PATHS = ("duckdb_path", "landing", "streams_dir", "reports_dir", "dbt_project_dir")
+
+def _setting(
+    var: str,
+    default: object = None,
+    *,
+    parse: Callable[[str], object] = str,
+    expected: str = "",
+    secret: bool = False,
+    factory: Callable[[], object] | None = None,
+) -> Any:
+    """A setting read from ``var``: ``parse`` turns the text into the value (a ValueError
+    means "expected ``expected``"); a secret is kept out of repr and error messages."""
+    metadata = {"env": var, "parse": parse, "expected": expected, "secret": secret}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata, repr=not secret)
+    return field(default=default, metadata=metadata, repr=not secret)
+
+
+def _section(cls: type) -> Any:
+    return field(default_factory=cls, metadata={"section": cls})
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 < port < 65536:
+        raise ValueError(text)
+    return port
+
+
+def _read(cls: type, environ: Mapping[str, str], overrides: Mapping[str, object]) -> Any:
+    """An instance of a settings class: overrides, else the environment, else defaults."""
+    values: dict[str, object] = {}
+    for f in fields(cls):
+        if f.name in overrides and overrides[f.name] is not None:
+            values[f.name] = overrides[f.name]
+        elif "section" in f.metadata:
+            values[f.name] = _read(f.metadata["section"], environ, {})
+        elif environ.get(f.metadata["env"]):
+            values[f.name] = _parse(f, environ[f.metadata["env"]])
+    return cls(**values)
+
+
+def _parse(f: Field[Any], text: str) -> object:
+    try:
+        return f.metadata["parse"](text)
+    except ValueError:
+        shown = "(hidden)" if f.metadata["secret"] else repr(text)
+        raise ConfigError(
+            f"{f.metadata['env']}={shown}: expected {f.metadata['expected'] or 'a valid value'}"
+        ) from None
+
+
+def _variables(settings: object) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for f in fields(settings):  # type: ignore[arg-type]
+        value = getattr(settings, f.name)
+        if "section" in f.metadata:
+            out.update(_variables(value))
+        else:
+            out[f.metadata["env"]] = str(value)
+    return out
+
+
+def _names(cls: type, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for f in fields(cls):
+        if "section" in f.metadata:
+            out.update(_names(f.metadata["section"], f"{prefix}{f.name}."))
+        else:
+            out[prefix + f.name] = f.metadata["env"]
+    return out
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """The PostgreSQL target's server (or an Airflow connection naming it)."""
+
+    host: str = _setting("ONCEONLY_PG_HOST", "127.0.0.1")
+    port: int = _setting("ONCEONLY_PG_PORT", 5432, parse=_port, expected="a port number")
+    user: str = _setting("ONCEONLY_PG_USER", "onceonly")
+    password: str = _setting("ONCEONLY_PG_PASSWORD", "", secret=True)
+    database: str = _setting("ONCEONLY_PG_DATABASE", "onceonly")
+    #: an Airflow connection that overrides the values above inside DAG tasks
+    conn_id: str = _setting("ONCEONLY_PG_CONN_ID", "")
+
+
+@dataclass(frozen=True)
+class BigQuerySettings:
+    """The BigQuery target: the project and how to authenticate (dbt-bigquery's methods)."""
+
+    project: str = _setting("ONCEONLY_BQ_PROJECT", "")
+    location: str = _setting("ONCEONLY_BQ_LOCATION", "US")
+    method: str = _setting("ONCEONLY_BQ_METHOD", "oauth")
+    keyfile: str = _setting("ONCEONLY_BQ_KEYFILE", "")
+    keyfile_json: str = _setting("ONCEONLY_BQ_KEYFILE_JSON", "", secret=True)
+    token: str = _setting("ONCEONLY_BQ_TOKEN", "", secret=True)
+    #: another API endpoint (a local emulator); empty for BigQuery itself
+    api_endpoint: str = _setting("ONCEONLY_BQ_API_ENDPOINT", "")
+    maximum_bytes_billed: int = _setting(
+        "ONCEONLY_BQ_MAXIMUM_BYTES_BILLED", 0, parse=int, expected="a number of bytes"
+    )
+
+    def __post_init__(self) -> None:
+        if self.method not in BIGQUERY_METHODS:
+            raise ConfigError(
+                f"ONCEONLY_BQ_METHOD={self.method!r}: expected one of {', '.join(BIGQUERY_METHODS)}"
+            )
 
 
 @contextlib.contextmanager
@@ -56,55 +156,76 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def duckdb_memory_limit() -> str:
-    return os.environ.get("ONCEONLY_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
-
-
-def default_streams_dir() -> Path:
-    return Path(os.environ.get(ENV["streams_dir"]) or PROJECT_ROOT / "streams").resolve()
-
-
-def default_dbt_project_dir() -> Path:
-    return Path(os.environ.get(ENV["dbt_project_dir"]) or PROJECT_ROOT / "dbt_project").resolve()
+def _absolute(text: str) -> Path:
+    return Path(text).expanduser().resolve()
 
 
 @dataclass(frozen=True)
 class Settings:
-    target: str = "duckdb"
-    duckdb_path: Path = DEFAULT_DUCKDB_PATH
-    landing: Path = DEFAULT_LANDING
-    streams_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "streams")
-    reports_dir: Path = DEFAULT_REPORTS_DIR
-    dbt_project_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "dbt_project")
+    target: str = _setting("ONCEONLY_TARGET", "duckdb")
+    duckdb_path: Path = _setting(
+        "ONCEONLY_DUCKDB_PATH", Path("warehouse/onceonly.duckdb"), parse=_absolute
+    )
+    landing: Path = _setting("ONCEONLY_LANDING", Path("landing"), parse=_absolute)
+    streams_dir: Path = _setting(
+        "ONCEONLY_STREAMS_DIR", parse=_absolute, factory=lambda: PROJECT_ROOT / "streams"
+    )
+    reports_dir: Path = _setting("ONCEONLY_REPORTS_DIR", Path("reports"), parse=_absolute)
+    dbt_project_dir: Path = _setting(
+        "ONCEONLY_DBT_PROJECT_DIR", parse=_absolute, factory=lambda: PROJECT_ROOT / "dbt_project"
+    )
+    #: put before every schema (dataset) name: ``dev_`` gives dev_raw, dev_analytics, ...
+    schema_prefix: str = _setting("ONCEONLY_SCHEMA_PREFIX", "")
+    duckdb_memory_limit: str = _setting("ONCEONLY_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
+    #: check severities for every stream, e.g. ``gaps.sequence_holes=error,conflicts=warn``
+    check_severity: str = _setting("ONCEONLY_CHECK_SEVERITY", "")
+    retry_delay_seconds: float = _setting(
+        "ONCEONLY_RETRY_DELAY_SECONDS", 60.0, parse=float, expected="a number of seconds"
+    )
+    #: fault injection points (tests and chaos runs only): see faults.py
+    faults: str = _setting("ONCEONLY_FAULTS", "")
+    postgres: PostgresSettings = _section(PostgresSettings)
+    bigquery: BigQuerySettings = _section(BigQuerySettings)
 
     def __post_init__(self) -> None:
-        for name in _PATHS:
-            object.__setattr__(self, name, Path(getattr(self, name)).expanduser().resolve())
+        for f in fields(self):
+            if f.metadata.get("parse") is _absolute:
+                object.__setattr__(self, f.name, _absolute(str(getattr(self, f.name))))
         if self.target not in TARGETS:
             raise ConfigError(
                 f"target {self.target!r} is not one of {', '.join(TARGETS)} "
                 "(--target or ONCEONLY_TARGET)"
             )
+        if self.schema_prefix and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.schema_prefix):
+            raise ConfigError(
+                f"ONCEONLY_SCHEMA_PREFIX={self.schema_prefix!r}: letters, digits and _ only"
+            )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        values: dict[str, object] = {
-            name: os.environ[var] for name, var in ENV.items() if os.environ.get(var)
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})  # type: ignore[arg-type]
+        """Settings from the environment; overrides that are not None win."""
+        settings: Settings = _read(cls, os.environ, overrides)
+        return settings
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def environment(self) -> dict[str, str]:
-        """The settings as the environment variables that DAG tasks, Cosmos' dbt and
-        subprocesses read."""
-        return {var: str(getattr(self, name)) for name, var in ENV.items()}
+        """Every setting as the environment variable that DAG tasks, Cosmos' dbt,
+        profiles.yml and subprocesses read (secrets included: for a child's environment
+        only, never to be printed)."""
+        return _variables(self)
+
+    @property
+    def fault_points(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.faults.split(",") if p.strip())
 
     def streams(self) -> dict[str, StreamContract]:
         """The declared streams, checked (a DeclarationError names file and line)."""
         from onceonly.streams import load_streams
 
         return load_streams(self.streams_dir)
+
+
+#: Setting (``section.name`` for sections) -> its environment variable.
+ENV = _names(Settings)

@@ -7,7 +7,9 @@ from datetime import datetime
 from rich.table import Table
 
 from onceonly.landing import LandingSummary
+from onceonly.raw_tables import LEDGER_RELATION, QUARANTINE_RELATION
 from onceonly.reconcile import AuditResult
+from onceonly.sql import Param, sql
 from onceonly.targets import Warehouse
 
 
@@ -48,10 +50,13 @@ def findings_table(found: dict[str, int], stream: str, audit: AuditResult | None
 def ledger_table(warehouse: Warehouse, since: datetime) -> Table:
     """What the landing attempts since ``since`` did, from raw.load_ledger."""
     rows = warehouse.query(
-        "select status, count(*), coalesce(sum(lines_read), 0), coalesce(sum(rows_landed), 0), "
-        "coalesce(sum(rows_quarantined), 0) from raw.load_ledger where attempted_at >= ? "
-        "group by status order by status",
-        [since],
+        sql(
+            "select status, count(*), coalesce(sum(lines_read), 0), "
+            "coalesce(sum(rows_landed), 0), coalesce(sum(rows_quarantined), 0) from {ledger} "
+            "where attempted_at >= {since} group by status order by status",
+            ledger=LEDGER_RELATION,
+            since=Param(since),
+        )
     )
     table = Table(
         "files",
@@ -64,9 +69,12 @@ def ledger_table(warehouse: Warehouse, since: datetime) -> Table:
     for status, n, lines, landed, quarantined in rows:
         table.add_row(str(status), f"{n:,}", f"{lines:,}", f"{landed:,}", f"{quarantined:,}")
     reasons = warehouse.query(
-        "select reason_code, count(*) from raw.quarantine where quarantined_at >= ? "
-        "group by 1 order by 1",
-        [since],
+        sql(
+            "select reason_code, count(*) from {quarantine} where quarantined_at >= {since} "
+            "group by 1 order by 1",
+            quarantine=QUARANTINE_RELATION,
+            since=Param(since),
+        )
     )
     for code, n in reasons:
         table.add_row(f"  quarantined: {code}", "", "", "", f"{n:,}")

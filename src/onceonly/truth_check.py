@@ -10,39 +10,39 @@ from decimal import Decimal
 from pathlib import Path
 
 from onceonly.contract import StreamContract
+from onceonly.raw_tables import QUARANTINE_RELATION
+from onceonly.sql import Param, Relation, Statement, sql
 from onceonly.targets import Warehouse
 
 
 @dataclass(frozen=True)
 class Comparison:
     truth_file: str
-    relation: str
+    relation: Relation
     columns: tuple[str, ...]
-    query: str | None = None  # defaults to selecting `columns` from `relation`
+    where: Statement | None = None  # which rows of ``relation`` the truth file holds
 
 
 #: truth columns not held by the warehouse relation (compared elsewhere or informational)
 _NOT_COMPARED = {"files": {"arrived_at"}}
 
 
-def _relation(contract: StreamContract, name: str) -> str:
+def _relation(contract: StreamContract, name: str) -> Relation:
     """The relation a truth file ``<name>.csv`` holds the rows of: the stream's facts and
     dq tables by their kind, anything else a mart in ``analytics``."""
     r = contract.relations
     return {
-        r.model(r.facts): r.facts,
+        r.facts.name: r.facts,
         "sequence_gaps": r.sequence_gaps,
         "event_conflicts": r.event_conflicts,
         "late_duplicates": r.late_duplicates,
         "files": r.batch_reconciliation,
-        "quarantine": "raw.quarantine",
-    }.get(name, f"analytics.{name}")
+        "quarantine": QUARANTINE_RELATION,
+    }.get(name, Relation("analytics", name))
 
 
 def comparisons(contract: StreamContract, truth_dir: Path) -> tuple[Comparison, ...]:
     """One comparison per ``<name>.csv`` in a stream's truth folder, columns from its header."""
-    from onceonly.sql import literal
-
     out = []
     for path in sorted(truth_dir.glob("*.csv")):
         name = path.stem
@@ -50,13 +50,10 @@ def comparisons(contract: StreamContract, truth_dir: Path) -> tuple[Comparison, 
             header = next(csv.reader(fh), [])
         columns = tuple(c for c in header if c not in _NOT_COMPARED.get(name, set()))
         relation = _relation(contract, name)
-        query = None
-        if name == "quarantine":
-            query = (
-                f"select {', '.join(columns)} from {relation} "
-                f"where stream = {literal(contract.stream)}"
-            )
-        out.append(Comparison(name, relation, columns, query))
+        where = None
+        if relation == QUARANTINE_RELATION:
+            where = sql("stream = {stream}", stream=Param(contract.stream))
+        out.append(Comparison(name, relation, columns, where))
     return tuple(out)
 
 
@@ -108,8 +105,14 @@ def compare(
     for c in only if only is not None else comparisons(contract, truth_dir):
         with (truth_dir / f"{c.truth_file}.csv").open(newline="") as fh:
             truth_rows = [tuple(r[col] for col in c.columns) for r in csv.DictReader(fh)]
-        cols = ", ".join(c.columns)
-        rows = warehouse.query(c.query or f"select {cols} from {c.relation}")
+        rows = warehouse.query(
+            sql(
+                "select {columns} from {relation} where {where}",
+                columns=", ".join(c.columns),
+                relation=c.relation,
+                where=c.where or "true",
+            )
+        )
         # each column's type, from its first non-null value in the warehouse
         sample = [
             next((row[i] for row in rows if row[i] is not None), None)
@@ -123,10 +126,12 @@ def compare(
     return out
 
 
-def checksum(warehouse: Warehouse, relation: str, columns: tuple[str, ...]) -> str:
+def checksum(warehouse: Warehouse, relation: Relation, columns: tuple[str, ...]) -> str:
     """An order-independent digest of a table's rows (for idempotence checks)."""
     import hashlib
 
-    rows = warehouse.query(f"select {', '.join(columns)} from {relation}")
+    rows = warehouse.query(
+        sql("select {columns} from {relation}", columns=", ".join(columns), relation=relation)
+    )
     lines = sorted("\x1f".join(canonical(v) for v in row) for row in rows)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()

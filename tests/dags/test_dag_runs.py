@@ -31,10 +31,10 @@ def test_land_and_transform_dags_build_facts_equal_to_the_truth(zone: Path, tmp_
 
 
 def test_landing_that_fails_after_writing_is_retried_without_duplicates(
-    zone: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    zone: Path, tmp_path: Path
 ) -> None:
-    settings = settings_for(zone, tmp_path / "w.duckdb")
-    monkeypatch.setenv("ONCEONLY_FAULTS", "after_landing")  # the ack is lost once
+    # the ack is lost once: the tasks read the setting from the environment run_dags sets
+    settings = settings_for(zone, tmp_path / "w.duckdb").with_(faults="after_landing")
     run_dags(settings, ["orders"])
     from onceonly.targets import open_target
 

@@ -33,10 +33,18 @@ def _timed(work: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
-def _settings(target: str, duckdb_path: str, landing: str = "landing") -> Any:
+def _settings() -> Any:
+    """The warehouse of ours' steps: the settings the suite put in the environment."""
     from onceonly.settings import Settings
 
-    return Settings(target=target, duckdb_path=Path(duckdb_path), landing=Path(landing))
+    return Settings.from_env()
+
+
+def _duckdb(duckdb_path: str) -> Any:
+    """A DuckDB warehouse: the alternatives and the history section are DuckDB SQL."""
+    from onceonly.settings import Settings
+
+    return Settings(target="duckdb", duckdb_path=Path(duckdb_path))
 
 
 def step_generate(landing: str, lines: int) -> dict[str, Any]:
@@ -46,12 +54,12 @@ def step_generate(landing: str, lines: int) -> dict[str, Any]:
     return {**asdict(made), "seconds": seconds}
 
 
-def step_land(target: str, duckdb_path: str, landing: str) -> dict[str, Any]:
+def step_land(landing: str) -> dict[str, Any]:
     from onceonly.landing import land
     from onceonly.streams import example
     from onceonly.targets import open_target
 
-    warehouse = open_target(_settings(target, duckdb_path))
+    warehouse = open_target(_settings())
     try:
         summary, seconds = _timed(lambda: land(Path(landing), warehouse, example("orders")))
     finally:
@@ -65,14 +73,14 @@ def step_land(target: str, duckdb_path: str, landing: str) -> dict[str, Any]:
     }
 
 
-def step_dbt(target: str, duckdb_path: str, command: str, args: list[str]) -> dict[str, Any]:
+def step_dbt(command: str, args: list[str]) -> dict[str, Any]:
     from onceonly.dbt_runner import run_dbt
 
-    result, seconds = _timed(lambda: run_dbt(command, _settings(target, duckdb_path), args))
+    result, seconds = _timed(lambda: run_dbt(command, _settings(), args))
     return {"seconds": seconds, "nodes": {k.split(".")[-1]: v for k, v in result.seconds.items()}}
 
 
-def step_cosmos(target: str, duckdb_path: str) -> dict[str, Any]:
+def step_cosmos() -> dict[str, Any]:
     """The transform DAG's dbt stage under dag.test() (checks and report skipped)."""
     from onceonly.orchestration.runner import (
         ensure_manifest,
@@ -81,7 +89,7 @@ def step_cosmos(target: str, duckdb_path: str) -> dict[str, Any]:
         prepare_airflow,
     )
 
-    settings = _settings(target, duckdb_path)
+    settings = _settings()
     prepare_airflow()
     ensure_manifest(settings)
     export_settings(settings)
@@ -134,7 +142,7 @@ def step_history(duckdb_path: str, history: int) -> dict[str, Any]:
     target.ensure_raw_tables(example("orders"))
     _, write_seconds = _timed(lambda: write_history(target.con, history))
     target.close()
-    _, build_seconds = _timed(lambda: run_dbt("run", _settings("duckdb", duckdb_path), MART_MODELS))
+    _, build_seconds = _timed(lambda: run_dbt("run", _duckdb(duckdb_path), MART_MODELS))
     return {"write_seconds": write_seconds, "seconds": build_seconds}
 
 

@@ -12,9 +12,9 @@ alternatives, on the same data in one run, with scaling and memory.
 5. Airflow: DAG parse time; the dbt stage through Cosmos vs a bare `dbt build`.
 
 Every step runs in a process of its own (bench/steps.py) for its own peak RSS. The
-alternatives are DuckDB by definition; with ``target`` postgres, ours runs on PostgreSQL
-the alternatives read the same files landed into DuckDB, and the history section (DuckDB
-SQL) is skipped.
+alternatives are DuckDB by definition (they read the same files landed into DuckDB), and
+so is the history section (DuckDB SQL); ours runs on the configured target, each step on a
+scratch warehouse of its own (a copy of the landed one).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from onceonly.bench.steps import MART_MODELS, copy_database, run_process, run_step
+from onceonly.settings import Settings
 
 GIB = 1024**3
 
@@ -41,21 +42,6 @@ AIMS = {
 }
 
 
-def reset_postgres(keep_raw: bool) -> None:
-    """Drop what the pipeline built in the ONCEONLY_PG_* database (and raw, unless kept)."""
-    from onceonly.settings import Settings
-    from onceonly.targets import open_target
-
-    schemas = ["staging", "analytics", "dq"] + ([] if keep_raw else ["raw"])
-    warehouse = open_target(Settings(target="postgres"))
-    try:
-        warehouse.execute_in_transaction(
-            [(f"drop schema if exists {name} cascade", []) for name in schemas]
-        )
-    finally:
-        warehouse.close()
-
-
 def _r(x: float, digits: int = 2) -> float:
     return round(x, digits)
 
@@ -64,19 +50,24 @@ def run_bench(
     events: int,
     histories: list[int],
     batch: int,
-    target: str,
+    settings: Settings,
     work: Path,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
+    from onceonly.targets import scratch
+
     work.mkdir(parents=True, exist_ok=True)
     landing = work / "landing"
     env = {
         "AIRFLOW_HOME": str(work / "airflow"),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
-        "ONCEONLY_REPORTS_DIR": str(work / "reports"),
     }
-    db = {name: work / f"{name}.duckdb" for name in ("landed", "ours", "bare", "cosmos", "run")}
-    for path in [*db.values(), work / "floor.duckdb", work / "append.duckdb"]:
+    #: ours' warehouses: scratch warehouses of the configured target, named per step
+    base = settings.with_(
+        duckdb_path=work / "ours.duckdb", landing=landing, reports_dir=work / "reports"
+    )
+    alternatives = work / "alternatives.duckdb"
+    for path in [alternatives, work / "floor.duckdb", work / "append.duckdb"]:
         path.unlink(missing_ok=True)
     out: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -85,54 +76,38 @@ def run_bench(
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "target": target,
+        "target": settings.target,
         "delivered_events": events,
     }
+
+    def env_of(step: Settings) -> dict[str, str]:
+        return {**env, **step.environment()}
 
     progress(f"writing {events:,} delivered lines")
     out["data"] = run_step("generate", landing=str(landing), lines=events)
 
-    progress("landing (DuckDB)")
-    land = run_step(
-        "land", env, target="duckdb", duckdb_path=str(db["landed"]), landing=str(landing)
-    )
+    progress("alternatives: landing their input (DuckDB)")
+    duck = Settings(target="duckdb", duckdb_path=alternatives, landing=landing)
+    run_step("land", env_of(duck), landing=str(landing))
 
-    def fresh(name: str, keep_raw: bool = True) -> str:
-        """A warehouse for one of ours' steps: a copy of the landed DuckDB file, or the
-        PostgreSQL database with the dbt schemas (and raw, unless kept) dropped."""
-        if target == "postgres":
-            reset_postgres(keep_raw)
-        elif keep_raw:
-            copy_database(db["landed"], db[name])
-        return str(db[name])
+    progress(f"ours: landing ({settings.target})")
+    landed = scratch(base, "landed")
+    land = run_step("land", env_of(landed), landing=str(landing))
 
-    if target == "postgres":
-        progress("ours: landing (PostgreSQL)")
-        reset_postgres(keep_raw=False)
-        land = run_step("land", env, target=target, duckdb_path="", landing=str(landing))
+    def fresh(name: str) -> Settings:
+        """A copy of the landed warehouse for one of ours' steps."""
+        return scratch(base, name, copy_of=landed)
+
     progress("ours: dedup and facts (dbt run of the marts)")
-    facts = run_step(
-        "dbt", env, target=target, duckdb_path=fresh("ours"), command="run", args=MART_MODELS
-    )
+    facts = run_step("dbt", env_of(fresh("facts")), command="run", args=MART_MODELS)
     progress("ours: dbt build (bare)")
-    bare = run_step("dbt", env, target=target, duckdb_path=fresh("bare"), command="build", args=[])
+    bare = run_step("dbt", env_of(fresh("bare")), command="build", args=[])
     progress("ours: dbt stage through Cosmos")
-    cosmos = run_step("cosmos", env, target=target, duckdb_path=fresh("cosmos"))
+    cosmos = run_step("cosmos", env_of(fresh("cosmos")))
     progress("ours: onceonly run, end to end")
     e2e = run_process(
-        [
-            sys.executable,
-            "-m",
-            "onceonly",
-            "run",
-            "--target",
-            target,
-            "--duckdb-path",
-            fresh("run", keep_raw=False),
-            "--landing",
-            str(landing),
-        ],
-        env,
+        [sys.executable, "-m", "onceonly", "run", "--landing", str(landing)],
+        env_of(scratch(base, "run")),
     )
     progress("airflow: DAG parse")
     parses = [run_step("parse_dags", env)["seconds"] for _ in range(3)]
@@ -140,7 +115,7 @@ def run_bench(
     progress("alternatives: floor")
     floor = run_step("floor", duckdb_path=str(work / "floor.duckdb"), landing=str(landing))
     progress("alternatives: append-only")
-    append_db = copy_database(db["landed"], work / "append.duckdb")
+    append_db = copy_database(alternatives, work / "append.duckdb")
     append = run_step("append_only", duckdb_path=str(append_db))
 
     distinct = out["data"]["events"]
@@ -170,7 +145,7 @@ def run_bench(
         ),
     }
 
-    if target == "duckdb" and histories:
+    if histories:
         out["history"] = []
         for history in histories:
             progress(f"history: {history:,} events, then a {batch:,}-copy batch")
@@ -179,7 +154,10 @@ def run_bench(
             initial = run_step("history", env, duckdb_path=str(hdb), history=history)
             added = run_step("batch", duckdb_path=str(hdb), history=history, batch=batch)
             incremental = run_step(
-                "dbt", env, target="duckdb", duckdb_path=str(hdb), command="run", args=MART_MODELS
+                "dbt",
+                env_of(Settings(target="duckdb", duckdb_path=hdb)),
+                command="run",
+                args=MART_MODELS,
             )
             refresh = run_step("full_refresh", duckdb_path=str(hdb))
             out["history"].append(

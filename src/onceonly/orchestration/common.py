@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
-from onceonly.settings import default_streams_dir
+from onceonly.settings import Settings
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 TAGS = ["onceonly"]
 
 
 def retry_args(retries: int = 3) -> dict[str, object]:
-    """Retries with exponential backoff; the first delay from ONCEONLY_RETRY_DELAY_SECONDS
-    (default 60 s; tests use a short one, as dag.test() waits out each delay)."""
-    delay = float(os.environ.get("ONCEONLY_RETRY_DELAY_SECONDS", "60"))
+    """Retries with exponential backoff; the first delay from the setting
+    ONCEONLY_RETRY_DELAY_SECONDS (default 60 s; tests use a short one, as dag.test() waits
+    out each delay)."""
     return {
         "retries": retries,
-        "retry_delay": timedelta(seconds=delay),
+        "retry_delay": timedelta(seconds=Settings.from_env().retry_delay_seconds),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
     }
@@ -31,4 +30,4 @@ def declared_streams() -> list[str]:
     """The names of the declared streams (read when a DAG file is parsed: YAML only)."""
     from onceonly.streams import load_streams
 
-    return list(load_streams(default_streams_dir()))
+    return list(load_streams(Settings.from_env().streams_dir))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,21 +13,23 @@ from onceonly.settings import Settings
 def settings_for_task() -> Settings:
     """Settings from env vars; PostgreSQL credentials may come from an Airflow connection
     named by ONCEONLY_PG_CONN_ID (e.g. AIRFLOW_CONN_ONCEONLY_POSTGRES)."""
-    conn_id = os.environ.get("ONCEONLY_PG_CONN_ID")
-    if conn_id:
-        from airflow.sdk import BaseHook
+    settings = Settings.from_env()
+    pg = settings.postgres
+    if not pg.conn_id:
+        return settings
+    from airflow.sdk import BaseHook
 
-        conn = BaseHook.get_connection(conn_id)
-        os.environ.update(
-            {
-                "ONCEONLY_PG_HOST": conn.host or "127.0.0.1",
-                "ONCEONLY_PG_PORT": str(conn.port or 5432),
-                "ONCEONLY_PG_USER": conn.login or "",
-                "ONCEONLY_PG_PASSWORD": conn.password or "",
-                "ONCEONLY_PG_DATABASE": conn.schema or "onceonly",
-            }
+    conn = BaseHook.get_connection(pg.conn_id)
+    return settings.with_(
+        postgres=replace(
+            pg,
+            host=conn.host or pg.host,
+            port=conn.port or pg.port,
+            user=conn.login or pg.user,
+            password=conn.password or "",
+            database=conn.schema or pg.database,
         )
-    return Settings.from_env()
+    )
 
 
 def interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
@@ -56,12 +58,19 @@ def land_interval(stream: str, context: dict[str, Any]) -> dict[str, Any]:
     start, end = interval(context)
     warehouse = open_target(settings)
     try:
-        summary = land(settings.landing, warehouse, _stream(settings, stream), start, end)
+        summary = land(
+            settings.landing,
+            warehouse,
+            _stream(settings, stream),
+            start,
+            end,
+            memory_limit=settings.duckdb_memory_limit,
+        )
     finally:
         warehouse.close()
     # the rows are committed: a failure from here on is a lost ack, and the retry must
     # find the files already landed (skipped by content), never land them twice
-    maybe_fail("after_landing", int(context["ti"].try_number))
+    maybe_fail(settings.fault_points, "after_landing", int(context["ti"].try_number))
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),

@@ -7,13 +7,12 @@ from typing import Any
 from airflow.sdk import DAG, Asset, dag, task
 
 from onceonly.orchestration.common import START_DATE, TAGS, raw_asset_uri, retry_args
-from onceonly.settings import default_dbt_project_dir
+from onceonly.settings import Settings
 
 
 def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
     """The stream's slice of the dbt project (its derived models and the marts tagged
     ``stream:<name>``) as Airflow tasks: models retried, tests not."""
-    import os
     import shutil
     import sys
     from pathlib import Path
@@ -21,14 +20,14 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-    project = default_dbt_project_dir()
+    settings = Settings.from_env()
+    project = settings.dbt_project_dir
     manifest = project / "target" / "manifest.json"
     if not manifest.exists():
         raise FileNotFoundError(
             f"{manifest} is missing: run `onceonly streams generate` first (it writes the "
             "streams' models and dbt's manifest)"
         )
-    target = os.environ.get("ONCEONLY_TARGET") or "duckdb"
     dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
     group = DbtTaskGroup(
         group_id=group_id,
@@ -37,7 +36,7 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
         ),
         profile_config=ProfileConfig(
             profile_name="onceonly",
-            target_name=target,
+            target_name=settings.target,
             profiles_yml_filepath=project / "profiles.yml",
         ),
         execution_config=ExecutionConfig(

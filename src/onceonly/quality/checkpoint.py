@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from onceonly.contract import StreamContract
 from onceonly.quality.checks import Check, configured
-from onceonly.settings import Settings
+from onceonly.settings import Settings, environment
+from onceonly.sql import Dialect, sql
+from onceonly.targets import dialect as target_dialect
 from onceonly.targets import gx_datasource
 
 
@@ -41,7 +42,7 @@ class CheckpointOutcome:
         return not self.errors
 
 
-def _expectation(check: Check, engine: str, rewrite: Callable[[str], str] = str) -> Any:
+def _expectation(check: Check, dialect: Dialect) -> Any:
     import great_expectations.expectations as gxe
 
     meta = {"check": check.id, "severity": check.severity}
@@ -49,10 +50,9 @@ def _expectation(check: Check, engine: str, rewrite: Callable[[str], str] = str)
         return gxe.ExpectColumnValuesToBeUnique(
             column=check.unique_column, description=check.description, meta=meta
         )
-    query = check.query(engine)
-    assert query is not None, check.name
+    assert check.sql is not None, check.name
     return gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query=rewrite(query), description=check.description, meta=meta
+        unexpected_rows_query=dialect.inline(check.sql), description=check.description, meta=meta
     )
 
 
@@ -100,10 +100,18 @@ def run_checkpoint(
     settings: Settings, reports_dir: Path, streams: list[StreamContract]
 ) -> CheckpointOutcome:
     """One checkpoint over the checks of ``streams``; Data Docs in ``reports_dir``."""
+    # GX's PostgreSQL datasource reads its connection from the variables
+    with environment(settings.environment()):
+        return _run_checkpoint(settings, reports_dir, streams)
+
+
+def _run_checkpoint(
+    settings: Settings, reports_dir: Path, streams: list[StreamContract]
+) -> CheckpointOutcome:
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    checks = configured(streams)
+    checks = configured(streams, settings.check_severity)
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -120,18 +128,21 @@ def run_checkpoint(
             },
         },
     )
-    source, rewrite = gx_datasource(context, settings)
+    dialect = target_dialect(settings)
+    source = gx_datasource(context, settings)
     by_suite: dict[str, list[Check]] = defaultdict(list)
     for check in checks:
         by_suite[check.suite].append(check)
     definitions = []
     for suite_name, suite_checks in by_suite.items():
         table = suite_checks[0].table
-        asset = source.add_query_asset(name=suite_name, query=rewrite(f"select * from {table}"))
+        asset = source.add_query_asset(
+            name=suite_name, query=dialect.inline(sql("select * from {t}", t=table))
+        )
         batch = asset.add_batch_definition_whole_table(name=f"{suite_name}.all")
         suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
         for check in suite_checks:
-            suite.add_expectation(_expectation(check, settings.target, rewrite))
+            suite.add_expectation(_expectation(check, dialect))
         definitions.append(
             context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)

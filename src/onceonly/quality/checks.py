@@ -1,5 +1,5 @@
 """The checks of a stream, derived from its declaration: suite, table, expectation, SQL
-per engine, severity.
+(written by the target's dialect), severity.
 
 A check that needs a role exists only where the stream declares it (no sequence checks
 without producer roles, no control totals without control_totals). Severities: ``error``
@@ -10,12 +10,12 @@ e.g. ``gaps.sequence_holes=error,conflicts=error``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from onceonly.sql import literal
+from onceonly.raw_tables import LEDGER_RELATION
+from onceonly.sql import Dialect, Param, Relation, Statement, sql
 
 if TYPE_CHECKING:
     from onceonly.contract import StreamContract
@@ -41,15 +41,12 @@ class Check:
     name: str  # <group>.<check>
     stream: str
     suite: str  # GX suite name: <stream>.<table>.<concern>; one table per suite
-    table: str  # the asset the check runs on ({batch} in the SQL)
+    table: Relation  # the asset the check runs on ({batch} in the SQL)
     description: str
     severity: str = "error"
     unique_column: str | None = None  # ExpectColumnValuesToBeUnique on this column
-    sql: str | None = None  # UnexpectedRowsExpectation query (same on every engine)
-    sql_by_engine: tuple[tuple[str, str], ...] = ()  # engine-specific queries
-
-    def query(self, engine: str) -> str | None:
-        return dict(self.sql_by_engine).get(engine, self.sql)
+    #: UnexpectedRowsExpectation query: rows it returns are failures
+    sql: Statement | None = None
 
     @property
     def id(self) -> str:
@@ -57,61 +54,70 @@ class Check:
         return f"{self.stream}:{self.name}"
 
 
-def _missing_hours(time: str, hour_of: Callable[[str], str], hours_from_bounds: str) -> str:
-    """Hours between the first and the last event's hour with no event, in one engine's
-    SQL: ``hour_of`` truncates a timestamp expression to its hour, ``hours_from_bounds``
-    lists the hours from ``lo`` to ``hi`` of the ``bounds`` CTE."""
-    return f"""
-    with bounds as (
-        select {hour_of(f"min({time})")} as lo, {hour_of(f"max({time})")} as hi
-        from {{batch}}
-    ),
-    hours as ({hours_from_bounds}),
-    seen as (select distinct {hour_of(time)} as hour from {{batch}})
+#: GX's name for the asset's rows in an UnexpectedRowsExpectation query
+BATCH = "{batch}"
+
+
+def _missing_hours(time: str) -> Statement:
+    """Hours between the first and the last event's hour with no event (the hour
+    functions are the target dialect's)."""
+
+    def hour_of(expr: str) -> Callable[[Dialect], str]:
+        return lambda d: d.hour_of(expr)
+
+    return sql(
+        """
+    with bounds as (select {lo} as lo, {hi} as hi from {batch}),
+    hours as ({hours}),
+    seen as (select distinct {hour} as hour from {batch})
     select hours.hour from hours left join seen on hours.hour = seen.hour
     where seen.hour is null order by hours.hour
-"""
+""",
+        lo=hour_of(f"min({time})"),
+        hi=hour_of(f"max({time})"),
+        hour=hour_of(time),
+        hours=lambda d: d.hours_between("lo", "hi", "bounds"),
+        batch=BATCH,
+    )
 
 
-def _date_trunc_hour(expr: str) -> str:
-    return f"date_trunc('hour', {expr})"
-
-
-def _first_copies(relation: str, c: StreamContract) -> str:
-    return f"""
+def _first_copies(relation: Relation | str, c: StreamContract) -> Statement:
+    return sql(
+        """
     select * from (
-        select *, row_number() over (
-            partition by {c.key} order by {c.copy_order}
-        ) as _copy_rank
+        select *, row_number() over (partition by {key} order by {order}) as _copy_rank
         from {relation} as copies
     ) as ranked where _copy_rank = 1
-"""
+""",
+        key=c.key,
+        order=c.copy_order,
+        relation=relation,
+    )
 
 
-def _control_totals(c: StreamContract) -> str:
+def _control_totals(c: StreamContract) -> Statement:
     """Daily sums of the control-total fields: the facts (each key once) against raw's
     first copies."""
-    day = f"cast({c.event_time} as date)"
-    sums = ", ".join(f"sum({f}) as {f}" for f in c.control_totals)
-    differs = " or ".join(f"f.{f} is distinct from r.{f}" for f in c.control_totals)
-    shown = ", ".join(f"f.{f} as facts_{f}, r.{f} as raw_{f}" for f in c.control_totals)
-    return (
-        f"with facts as (select {day} as day, {sums} from ({_first_copies('{batch}', c)}) as x "
-        "group by 1), "
-        f"recomputed as (select {day} as day, {sums} "
-        f"from ({_first_copies(c.relations.raw_events, c)}) as y group by 1) "
-        f"select coalesce(f.day, r.day) as day, {shown} "
-        "from facts as f full outer join recomputed as r on f.day = r.day "
-        f"where {differs}"
+    return sql(
+        "with facts as (select {day} as day, {sums} from ({facts}) as x group by 1), "
+        "recomputed as (select {day} as day, {sums} from ({raw}) as y group by 1) "
+        "select coalesce(f.day, r.day) as day, {shown} "
+        "from facts as f full outer join recomputed as r on f.day = r.day where {differs}",
+        day=f"cast({c.event_time} as date)",
+        sums=", ".join(f"sum({f}) as {f}" for f in c.control_totals),
+        facts=_first_copies(BATCH, c),
+        raw=_first_copies(c.relations.raw_events, c),
+        shown=", ".join(f"f.{f} as facts_{f}, r.{f} as raw_{f}" for f in c.control_totals),
+        differs=" or ".join(f"f.{f} is distinct from r.{f}" for f in c.control_totals),
     )
 
 
 def stream_checks(c: StreamContract) -> tuple[Check, ...]:
     """The checks of one stream, with its declared severities (before env overrides)."""
     r = c.relations
-    facts_model = r.model(r.facts)
+    facts_model = r.facts.name
     key, time = c.key, c.event_time
-    stream_filter = f"stream = {literal(c.stream)}"
+    stream = Param(c.stream)
     checks: list[Check] = [
         Check(
             "duplicates.key_unique",
@@ -135,8 +141,11 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
                 f"{c.stream}.{facts_model}.duplicates",
                 r.facts,
                 f"({group}, {seq}) is held once in the facts",
-                sql=f"select {p.id}, {epoch}, {seq}, count(*) as copies "
-                f"from {{batch}} group by {group}, {seq} having count(*) > 1",
+                sql=sql(
+                    f"select {p.id}, {epoch}, {seq}, count(*) as copies "
+                    f"from {{batch}} group by {group}, {seq} having count(*) > 1",
+                    batch=BATCH,
+                ),
             ),
             Check(
                 "gaps.sequence_holes",
@@ -144,12 +153,15 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
                 f"{c.stream}.{facts_model}.gaps",
                 r.facts,
                 f"no hole in a producer's {seq} (per epoch, from {p.sequence_start})",
-                sql=f"select {p.id}, epoch, previous_number + 1 as first_missing, "
-                f"{seq} - 1 as last_missing from ("
-                f" select {p.id}, {epoch}, {seq}, coalesce(lag({seq})"
-                f" over (partition by {group} order by {seq}), {p.sequence_start - 1})"
-                " as previous_number from {batch}) as s "
-                f"where {seq} > previous_number + 1",
+                sql=sql(
+                    f"select {p.id}, epoch, previous_number + 1 as first_missing, "
+                    f"{seq} - 1 as last_missing from ("
+                    f" select {p.id}, {epoch}, {seq}, coalesce(lag({seq})"
+                    f" over (partition by {group} order by {seq}), {p.sequence_start - 1})"
+                    " as previous_number from {batch}) as s "
+                    f"where {seq} > previous_number + 1",
+                    batch=BATCH,
+                ),
             ),
         ]
     checks += [
@@ -159,34 +171,7 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
             f"{c.stream}.{facts_model}.gaps",
             r.facts,
             "every hour inside the stream's observed range has events",
-            sql_by_engine=(
-                (
-                    "duckdb",
-                    _missing_hours(
-                        time,
-                        _date_trunc_hour,
-                        "select unnest(generate_series(lo, hi, interval '1 hour')) as hour "
-                        "from bounds",
-                    ),
-                ),
-                (
-                    "postgres",
-                    _missing_hours(
-                        time,
-                        _date_trunc_hour,
-                        "select generate_series(lo, hi, interval '1 hour') as hour from bounds",
-                    ),
-                ),
-                (
-                    "bigquery",
-                    _missing_hours(
-                        time,
-                        lambda expr: f"timestamp_trunc({expr}, hour)",
-                        "select hour from bounds, "
-                        "unnest(generate_timestamp_array(lo, hi, interval 1 hour)) as hour",
-                    ),
-                ),
-            ),
+            sql=_missing_hours(time),
         ),
         Check(
             "reconciliation.events_in_facts",
@@ -194,33 +179,46 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
             f"{c.stream}.{facts_model}.reconciliation",
             r.facts,
             f"distinct valid {key}s in raw = rows in the facts (names each {key})",
-            sql=f"select distinct r.{key}, 'in raw, not in the facts' as problem "
-            f"from {r.raw_events} as r left join {{batch}} as f on f.{key} = r.{key} "
-            f"where f.{key} is null "
-            "union all "
-            f"select distinct f.{key}, 'in the facts, not in raw' as problem "
-            f"from {{batch}} as f left join {r.raw_events} as r on r.{key} = f.{key} "
-            f"where r.{key} is null",
+            sql=sql(
+                "select distinct r.{key}, 'in raw, not in the facts' as problem "
+                "from {raw} as r left join {batch} as f on f.{key} = r.{key} "
+                "where f.{key} is null "
+                "union all "
+                "select distinct f.{key}, 'in the facts, not in raw' as problem "
+                "from {batch} as f left join {raw} as r on r.{key} = f.{key} "
+                "where r.{key} is null",
+                key=key,
+                raw=r.raw_events,
+                batch=BATCH,
+            ),
         ),
         Check(
             "reconciliation.file_accounting",
             c.stream,
             f"{c.stream}.load_ledger.control_totals",
-            "raw.load_ledger",
+            LEDGER_RELATION,
             "per landed file: lines read = rows landed + rows quarantined",
-            sql="select source_file, lines_read, rows_landed, rows_quarantined from {batch} "
-            f"where {stream_filter} and status = 'landed' "
-            "and lines_read <> rows_landed + rows_quarantined",
+            sql=sql(
+                "select source_file, lines_read, rows_landed, rows_quarantined from {batch} "
+                "where stream = {stream} and status = 'landed' "
+                "and lines_read <> rows_landed + rows_quarantined",
+                stream=stream,
+                batch=BATCH,
+            ),
         ),
         Check(
             "reconciliation.manifest_counts",
             c.stream,
             f"{c.stream}.load_ledger.control_totals",
-            "raw.load_ledger",
+            LEDGER_RELATION,
             "per landed file with a manifest: record_count = lines read",
-            sql="select source_file, manifest_record_count, lines_read from {batch} "
-            f"where {stream_filter} and status = 'landed' "
-            "and manifest_record_count is not null and manifest_record_count <> lines_read",
+            sql=sql(
+                "select source_file, manifest_record_count, lines_read from {batch} "
+                "where stream = {stream} and status = 'landed' "
+                "and manifest_record_count is not null and manifest_record_count <> lines_read",
+                stream=stream,
+                batch=BATCH,
+            ),
         ),
     ]
     if c.control_totals:
@@ -239,10 +237,10 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
         Check(
             "conflicts.conflicting_copies",
             c.stream,
-            f"{c.stream}.{r.model(r.event_conflicts)}.conflicts",
+            f"{c.stream}.{r.event_conflicts.name}.conflicts",
             r.event_conflicts,
             f"no {key} delivered with differing content",
-            sql=f"select {key}, copies, versions from {{batch}}",
+            sql=sql(f"select {key}, copies, versions from {{batch}}", batch=BATCH),
         )
     )
     declared = dict(c.severities)
@@ -258,13 +256,13 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
     )
 
 
-def configured(streams: list[StreamContract]) -> tuple[Check, ...]:
-    """The checks of the streams, severities overridden from ONCEONLY_CHECK_SEVERITY; checks
-    set to ``off`` left out."""
+def configured(streams: list[StreamContract], severity: str = "") -> tuple[Check, ...]:
+    """The checks of the streams, severities overridden by ``severity`` (the setting
+    ONCEONLY_CHECK_SEVERITY); checks set to ``off`` left out."""
     from onceonly.errors import ConfigError
 
     overrides: dict[str, str] = {}
-    for item in filter(None, os.environ.get("ONCEONLY_CHECK_SEVERITY", "").split(",")):
+    for item in filter(None, severity.split(",")):
         key, _, value = item.strip().partition("=")
         if value not in SEVERITIES:
             raise ConfigError(

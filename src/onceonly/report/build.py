@@ -119,7 +119,7 @@ def build_report(
     reported earlier); runs the checkpoint first unless its outcome is given."""
     from onceonly.faults import maybe_fail
 
-    maybe_fail("report", attempt)
+    maybe_fail(settings.fault_points, "report", attempt)
     out = out or settings.reports_dir
     out.mkdir(parents=True, exist_ok=True)
     checked = checked or run_checks(settings, streams, out)

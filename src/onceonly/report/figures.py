@@ -8,12 +8,14 @@ from datetime import date
 from typing import Any
 
 from onceonly.contract import StreamContract
-from onceonly.sql import literal
+from onceonly.raw_tables import LEDGER_RELATION, QUARANTINE_RELATION
+from onceonly.sql import Param, Relation, Statement, sql
 from onceonly.targets import Warehouse
 
 
-def _duplicate_causes(ranked: str) -> str:
-    return f"""
+def _duplicate_causes(ranked: Relation) -> Statement:
+    return sql(
+        """
     select cast(c._arrived_at as date) as day,
         case
             when l.forced then 'replay'
@@ -23,11 +25,14 @@ def _duplicate_causes(ranked: str) -> str:
         end as cause,
         count(*) as copies
     from {ranked} as c
-    left join raw.load_ledger as l
+    left join {ledger} as l
         on l.batch_id = c._batch_id and l.source_file = c._source_file and l.status = 'landed'
     where c.landed_rank > 1
     group by 1, 2
-"""
+""",
+        ranked=ranked,
+        ledger=LEDGER_RELATION,
+    )
 
 
 @dataclass
@@ -73,18 +78,30 @@ def _iso(value: object) -> str:
 
 def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
     r = contract.relations
-    stream = literal(contract.stream)
-    key = contract.key
+    names = {
+        "stream": Param(contract.stream),
+        "key": contract.key,
+        "ledger": LEDGER_RELATION,
+        "quarantine": QUARANTINE_RELATION,
+        "ranked": r.copies_ranked,
+        "late": r.late_duplicates,
+        "conflicts": r.event_conflicts,
+        "facts": r.facts,
+    }
+
+    def query(template: str) -> list[tuple[object, ...]]:
+        return warehouse.query(sql(template, **names))
+
     days: dict[str, Day] = {}
 
     def day(value: object) -> Day:
         key = _iso(value)
         return days.setdefault(key, Day(key))
 
-    for d, status, n, _lines, landed, quarantined, has_manifest in warehouse.query(
+    for d, status, n, _lines, landed, quarantined, has_manifest in query(
         "select cast(arrived_at as date), status, count(*), sum(lines_read), sum(rows_landed), "
-        "sum(rows_quarantined), manifest_record_count is not null from raw.load_ledger "
-        f"where stream = {stream} group by 1, 2, 7"
+        "sum(rows_quarantined), manifest_record_count is not null from {ledger} "
+        "where stream = {stream} group by 1, 2, 7"
     ):
         entry = day(d)
         n = int(str(n))
@@ -96,27 +113,23 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
             entry.files_rejected += n
         state = "mismatch" if status == "rejected" else "match" if has_manifest else "no manifest"
         entry.control_totals[state] = entry.control_totals.get(state, 0) + n
-    for d, n in warehouse.query(
-        f"select cast(_arrived_at as date), count(*) from {r.copies_ranked} "
-        "where landed_rank = 1 group by 1"
+    for d, n in query(
+        "select cast(_arrived_at as date), count(*) from {ranked} where landed_rank = 1 group by 1"
     ):
         day(d).distinct_events = int(str(n))
     for d, cause, n in warehouse.query(_duplicate_causes(r.copies_ranked)):
         day(d).duplicates[str(cause)] = int(str(n))
-    for d, code, n in warehouse.query(
-        "select cast(l.arrived_at as date), q.reason_code, count(*) from raw.quarantine as q "
-        "join raw.load_ledger as l on l.batch_id = q.batch_id and l.source_file = q.source_file "
-        f"where q.stream = {stream} group by 1, 2"
+    for d, code, n in query(
+        "select cast(l.arrived_at as date), q.reason_code, count(*) from {quarantine} as q "
+        "join {ledger} as l on l.batch_id = q.batch_id and l.source_file = q.source_file "
+        "where q.stream = {stream} group by 1, 2"
     ):
         day(d).quarantined[str(code)] = int(str(n))
-    for d, n in warehouse.query(
-        f"select cast(arrived_at as date), count(*) from {r.late_duplicates} group by 1"
-    ):
+    for d, n in query("select cast(arrived_at as date), count(*) from {late} group by 1"):
         day(d).late_duplicates = int(str(n))
-    for d, n in warehouse.query(
-        f"select cast(c._arrived_at as date), count(*) from {r.event_conflicts} as e "
-        f"join {r.copies_ranked} as c "
-        f"on c.{key} = e.{key} and c.landed_rank = 1 group by 1"
+    for d, n in query(
+        "select cast(c._arrived_at as date), count(*) from {conflicts} as e "
+        "join {ranked} as c on c.{key} = e.{key} and c.landed_rank = 1 group by 1"
     ):
         day(d).conflicting_events = int(str(n))
     gaps: list[dict[str, Any]] = []
@@ -132,19 +145,20 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
                 "missing_count": int(str(m)),
             }
             for prod, e, a, b, m in warehouse.query(
-                f"select {p.id}, {epoch}, first_missing, last_missing, missing_count "
-                f"from {r.sequence_gaps} order by 1, 2, 3"
+                sql(
+                    "select {producer}, {epoch}, first_missing, last_missing, missing_count "
+                    "from {gaps} order by 1, 2, 3",
+                    producer=p.id,
+                    epoch=epoch,
+                    gaps=r.sequence_gaps,
+                )
             )
         ]
     conflicts = [
         {"key": str(e), "copies": int(str(c)), "versions": int(str(v))}
-        for e, c, v in warehouse.query(
-            f"select {key}, copies, versions from {r.event_conflicts} order by 1"
-        )
+        for e, c, v in query("select {key}, copies, versions from {conflicts} order by 1")
     ]
-    [(facts, distinct_facts)] = warehouse.query(
-        f"select count(*), count(distinct {key}) from {r.facts}"
-    )
+    [(facts, distinct_facts)] = query("select count(*), count(distinct {key}) from {facts}")
     ordered = [days[k] for k in sorted(days)]
     causes: dict[str, int] = defaultdict(int)
     reasons: dict[str, int] = defaultdict(int)
@@ -177,11 +191,16 @@ def _control_totals(warehouse: Warehouse, c: StreamContract) -> list[dict[str, A
     reconciliation.control_totals check holds them to raw's first copies)."""
     if not c.control_totals:
         return []
-    sums = ", ".join(f"sum({f})" for f in c.control_totals)
     rows = warehouse.query(
-        f"select _event_date, count(*), {sums} from ("
-        f"select *, row_number() over (partition by {c.key} order by {c.copy_order}) as _rank "
-        f"from {c.relations.facts}) as facts where _rank = 1 group by 1 order by 1"
+        sql(
+            "select _event_date, count(*), {sums} from ("
+            "select *, row_number() over (partition by {key} order by {order}) as _rank "
+            "from {facts}) as facts where _rank = 1 group by 1 order by 1",
+            sums=", ".join(f"sum({f})" for f in c.control_totals),
+            key=c.key,
+            order=c.copy_order,
+            facts=c.relations.facts,
+        )
     )
     return [
         {

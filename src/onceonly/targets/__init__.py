@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -11,6 +10,7 @@ import pyarrow as pa
 from onceonly.contract import StreamContract
 from onceonly.errors import ConfigError
 from onceonly.settings import Settings
+from onceonly.sql import Dialect, Statement
 
 
 class RawWriter(Protocol):
@@ -44,11 +44,14 @@ class RawWriter(Protocol):
 
 
 class Warehouse(RawWriter, Protocol):
-    """A target the checks, the audit and the report read from."""
+    """A target the checks, the audit and the report read from. Callers write
+    Statements; the target's dialect names the relations and binds the parameters."""
 
-    def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]: ...
+    dialect: Dialect
 
-    def execute_in_transaction(self, statements: list[tuple[str, list[object]]]) -> None: ...
+    def query(self, statement: Statement | str) -> list[tuple[object, ...]]: ...
+
+    def execute_in_transaction(self, statements: list[Statement]) -> None: ...
 
 
 _MODULES = {
@@ -60,8 +63,8 @@ _MODULES = {
 
 def _engine(settings: Settings) -> Any:
     """The module of the configured target: the only place a target's name is looked at.
-    Each module has ``open_warehouse(settings)``, ``dbt_env(settings)`` and
-    ``gx_datasource(context, settings)``."""
+    Each module has ``open_warehouse``, ``dialect``, ``scratch`` and ``gx_datasource``
+    (each taking the settings) and ``CONCURRENT_LANDING``."""
     name = _MODULES.get(settings.target)
     if name is None:
         raise ConfigError(f"target {settings.target!r} is not one of {', '.join(_MODULES)}")
@@ -74,14 +77,25 @@ def open_target(settings: Settings) -> Warehouse:
     return warehouse
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
-    """What the committed profiles.yml reads for this target, beside ONCEONLY_TARGET."""
-    env: dict[str, str] = _engine(settings).dbt_env(settings)
-    return {"ONCEONLY_TARGET": settings.target, **env}
+def dialect(settings: Settings) -> Dialect:
+    """How the configured target writes SQL (without connecting)."""
+    out: Dialect = _engine(settings).dialect(settings)
+    return out
 
 
-def gx_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str], str]]:
-    """The warehouse as a Great Expectations datasource, and the rewrite onceonly's SQL
-    needs there (dataset prefixes on BigQuery)."""
-    source, rewrite = _engine(settings).gx_datasource(context, settings)
-    return source, rewrite
+def scratch(settings: Settings, name: str, copy_of: Settings | None = None) -> Settings:
+    """Settings of a warehouse named ``name`` of the configured kind beside the configured
+    one (a DuckDB file, a PostgreSQL database, prefixed BigQuery datasets), empty or a copy
+    of ``copy_of``'s: for chaos runs and benchmarks. Whatever had that name is dropped."""
+    out: Settings = _engine(settings).scratch(settings, name, copy_of)
+    return out
+
+
+def supports_concurrent_landing(settings: Settings) -> bool:
+    """Whether two landing runs of a stream may run at once (they then take turns)."""
+    return bool(_engine(settings).CONCURRENT_LANDING)
+
+
+def gx_datasource(context: Any, settings: Settings) -> Any:
+    """The warehouse as a Great Expectations datasource."""
+    return _engine(settings).gx_datasource(context, settings)

@@ -1,4 +1,4 @@
-"""BigQuery, the scale-out target: landing by load jobs, settings from environment variables.
+"""BigQuery, the scale-out target: landing by load jobs (settings.BigQuerySettings).
 
 Credentials are built by dbt-bigquery's own code from the same settings dbt's profile
 reads (``ONCEONLY_BQ_METHOD`` is any of dbt-bigquery's methods), so landing and dbt
@@ -14,10 +14,6 @@ whose file has no ledger row; the next run deletes those first (see
 from __future__ import annotations
 
 import io
-import os
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,17 +23,19 @@ import pyarrow as pa
 from onceonly.contract import StreamContract
 from onceonly.errors import ConfigError, OnceOnlyError
 from onceonly.raw_tables import (
+    LEDGER_RELATION,
     LEDGER_TABLE,
     QUARANTINE_TABLE,
     RAW_SCHEMA,
     Columns,
     create_table_sql,
+    landed_hashes_sql,
     physical_type,
     raw_tables,
     raw_writes,
 )
-from onceonly.settings import Settings
-from onceonly.sql import ident
+from onceonly.settings import BigQuerySettings, Settings
+from onceonly.sql import Dialect, Param, Relation, Statement, ident, sql
 from onceonly.targets.csv_encoding import csv_bytes, has_control_characters
 
 TYPES = {
@@ -53,81 +51,37 @@ TYPES = {
 DATASETS = ("raw", "staging", "analytics", "dq")
 #: Each raw table's partition column (daily partitions by load time).
 _PARTITION_COLUMNS = {LEDGER_TABLE: "attempted_at", QUARANTINE_TABLE: "quarantined_at"}
-METHODS = ("oauth", "oauth-secrets", "service-account", "service-account-json")
+#: No lock across load jobs: the landing DAG runs one at a time (max_active_runs=1).
+CONCURRENT_LANDING = False
 
 
 class BigQueryError(OnceOnlyError):
     transient = True
 
 
-@dataclass(frozen=True)
-class BigQuerySettings:
-    project: str
-    location: str
-    method: str
-    dataset_prefix: str
-    api_endpoint: str | None
-    keyfile: str | None
-    keyfile_json: str | None  # secret: never printed, see __repr__
-    token: str | None  # secret: never printed, see __repr__
+def credentials(settings: BigQuerySettings) -> Any:
+    """Google credentials built by dbt-bigquery from these settings."""
+    from dbt.adapters.bigquery.credentials import (
+        BigQueryCredentials,
+        create_google_credentials,
+    )
 
-    def __repr__(self) -> str:
-        return (
-            f"BigQuerySettings(project={self.project!r}, location={self.location!r}, "
-            f"method={self.method!r}, dataset_prefix={self.dataset_prefix!r}, "
-            f"api_endpoint={self.api_endpoint!r}, keyfile={self.keyfile!r}, "
-            "keyfile_json=***, token=***)"
-        )
+    profile: dict[str, Any] = {
+        "method": settings.method,
+        "database": settings.project,
+        "schema": "analytics",
+        "location": settings.location,
+    }
+    for key in ("keyfile", "keyfile_json", "token"):
+        if value := getattr(settings, key):
+            profile[key] = value
+    return create_google_credentials(BigQueryCredentials.from_dict(profile))
 
-    @classmethod
-    def from_env(cls) -> BigQuerySettings:
-        env = os.environ
-        project = env.get("ONCEONLY_BQ_PROJECT", "")
-        if not project:
-            raise ConfigError("ONCEONLY_BQ_PROJECT is not set: the BigQuery target needs a project")
-        method = env.get("ONCEONLY_BQ_METHOD", "oauth")
-        if method not in METHODS:
-            raise ConfigError(
-                f"ONCEONLY_BQ_METHOD={method!r}: expected one of {', '.join(METHODS)}"
-            )
-        prefix = env.get("ONCEONLY_SCHEMA_PREFIX", "")
-        if prefix and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix):
-            raise ConfigError(f"ONCEONLY_SCHEMA_PREFIX={prefix!r}: letters, digits and _ only")
-        return cls(
-            project=project,
-            location=env.get("ONCEONLY_BQ_LOCATION", "US"),
-            method=method,
-            dataset_prefix=prefix,
-            api_endpoint=env.get("ONCEONLY_BQ_API_ENDPOINT") or None,
-            keyfile=env.get("ONCEONLY_BQ_KEYFILE") or None,
-            keyfile_json=env.get("ONCEONLY_BQ_KEYFILE_JSON") or None,
-            token=env.get("ONCEONLY_BQ_TOKEN") or None,
-        )
 
-    def credentials(self) -> Any:
-        """Google credentials built by dbt-bigquery from these settings."""
-        from dbt.adapters.bigquery.credentials import (
-            BigQueryCredentials,
-            create_google_credentials,
-        )
-
-        profile: dict[str, Any] = {
-            "method": self.method,
-            "database": self.project,
-            "schema": self.dataset("analytics"),
-            "location": self.location,
-        }
-        for key, value in (
-            ("keyfile", self.keyfile),
-            ("keyfile_json", self.keyfile_json),
-            ("token", self.token),
-        ):
-            if value is not None:
-                profile[key] = value
-        return create_google_credentials(BigQueryCredentials.from_dict(profile))
-
-    def dataset(self, name: str) -> str:
-        return self.dataset_prefix + name
+def _project(settings: Settings) -> str:
+    if not settings.bigquery.project:
+        raise ConfigError("ONCEONLY_BQ_PROJECT is not set: the BigQuery target needs a project")
+    return settings.bigquery.project
 
 
 def _schema(columns: Columns) -> list[Any]:
@@ -136,37 +90,45 @@ def _schema(columns: Columns) -> list[Any]:
     return [bigquery.SchemaField(name, physical_type(t, TYPES).upper()) for name, t in columns]
 
 
-def literal(value: object) -> str:
-    """A typed BigQuery literal for one value, every string escaped."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, Decimal):
-        return f"numeric '{value}'"
-    if isinstance(value, datetime):
-        return f"timestamp '{value.isoformat(sep=' ')}'"
-    if isinstance(value, date):
-        return f"date '{value.isoformat()}'"
-    escaped = "".join(
-        "\\" + ch if ch in "\\'" else f"\\u{ord(ch):04x}" if ord(ch) < 0x20 else ch
-        for ch in str(value)
-    )
-    return f"'{escaped}'"
+class BigQueryDialect(Dialect):
+    """GoogleSQL: backquoted ``project.dataset.table`` names; parameters written as typed
+    literals (the emulator the tests run against rejects query parameters, and one path
+    for both keeps the tested SQL the SQL BigQuery runs)."""
 
+    quote = "`"
+    types = TYPES
 
-def inline(sql: str, params: list[object] | None) -> str:
-    """The other targets' ``?`` parameters as literals. Query parameters are not used: the
-    emulator the tests run against rejects them, and one path for both keeps the tested
-    SQL the SQL BigQuery runs."""
-    if not params:
-        return sql
-    parts = sql.split("?")
-    if len(parts) != len(params) + 1:
-        raise ValueError(f"{len(parts) - 1} placeholders for {len(params)} parameters")
-    return parts[0] + "".join(literal(p) + part for p, part in zip(params, parts[1:], strict=True))
+    def __init__(self, project: str, schema_prefix: str = "") -> None:
+        super().__init__(schema_prefix)
+        self.project = project
+
+    def relation(self, r: Relation) -> str:
+        return f"`{self.project}.{self.schema(r.schema)}.{r.name}`"
+
+    def render(self, statement: Statement | str) -> tuple[str, list[object]]:
+        return self.inline(statement), []
+
+    def literal(self, value: object) -> str:
+        if isinstance(value, Decimal):
+            return f"numeric '{value}'"
+        if isinstance(value, datetime):
+            return f"timestamp '{value.isoformat(sep=' ')}'"
+        if value is None or isinstance(value, bool | int | float | date):
+            return super().literal(value)
+        escaped = "".join(
+            "\\" + ch if ch in "\\'" else f"\\u{ord(ch):04x}" if ord(ch) < 0x20 else ch
+            for ch in str(value)
+        )
+        return f"'{escaped}'"
+
+    def hour_of(self, expr: str) -> str:
+        return f"timestamp_trunc({expr}, hour)"
+
+    def hours_between(self, lo: str, hi: str, source: str) -> str:
+        return (
+            f"select hour from {source}, "
+            f"unnest(generate_timestamp_array({lo}, {hi}, interval 1 hour)) as hour"
+        )
 
 
 def _first_line(exc: Exception) -> str:
@@ -175,40 +137,27 @@ def _first_line(exc: Exception) -> str:
 
 
 class BigQueryTarget:
-    def __init__(self, settings: BigQuerySettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         from google.api_core.client_options import ClientOptions
         from google.cloud import bigquery
 
-        self.settings = settings
+        self.settings = settings.bigquery
+        self.dialect = BigQueryDialect(_project(settings), settings.schema_prefix)
         self.client = bigquery.Client(
-            project=settings.project,
-            credentials=settings.credentials(),
-            location=settings.location,
-            client_options=ClientOptions(api_endpoint=settings.api_endpoint),
+            project=self.settings.project,
+            credentials=credentials(self.settings),
+            location=self.settings.location,
+            client_options=ClientOptions(api_endpoint=self.settings.api_endpoint or None),
         )
-        self._dataset_names = re.compile(
-            r"(?<![\w.`])(" + "|".join(DATASETS) + r")\.(?=[A-Za-z_`])"
-        )
-
-    @classmethod
-    def from_env(cls) -> BigQueryTarget:
-        return cls(BigQuerySettings.from_env())
 
     def _table(self, table: str) -> str:
-        return f"`{self.settings.project}.{self.settings.dataset(RAW_SCHEMA)}.{table}`"
+        return self.dialect.relation(Relation(RAW_SCHEMA, table))
 
-    def with_dataset_prefix(self, sql: str) -> str:
-        """onceonly's own SQL names datasets bare (``analytics.fct_orders``): put the
-        configured prefix before each."""
-        if not self.settings.dataset_prefix:
-            return sql
-        return self._dataset_names.sub(lambda m: self.settings.dataset_prefix + m.group(0), sql)
-
-    def _run(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    def _run(self, statement: Statement | str) -> list[tuple[object, ...]]:
         from google.api_core import exceptions
 
         try:
-            result = self.client.query(self.with_dataset_prefix(inline(sql, params))).result()
+            result = self.client.query(self.dialect.inline(statement)).result()
         except exceptions.GoogleAPICallError as exc:
             raise BigQueryError(f"BigQuery query failed: {_first_line(exc)}") from None
         return [tuple(row.values()) for row in result]
@@ -216,7 +165,8 @@ class BigQueryTarget:
     def ensure_raw_tables(self, contract: StreamContract | None) -> None:
         from google.cloud import bigquery
 
-        dataset = bigquery.Dataset(f"{self.settings.project}.{self.settings.dataset(RAW_SCHEMA)}")
+        raw = self.dialect.schema(RAW_SCHEMA)
+        dataset = bigquery.Dataset(f"{self.settings.project}.{raw}")
         dataset.location = self.settings.location
         self.client.create_dataset(dataset, exists_ok=True)
         for table, columns in raw_tables(contract):
@@ -224,9 +174,7 @@ class BigQueryTarget:
             options = f" partition by timestamp_trunc({ident(partition, '`')}, day)"
             if contract is not None and table == contract.raw_table:
                 options += f" cluster by {ident(contract.key, '`')}"
-            ddl = create_table_sql(
-                self.settings.dataset(RAW_SCHEMA), table, columns, TYPES, "`", options
-            )
+            ddl = create_table_sql(raw, table, columns, TYPES, "`", options)
             self._run(ddl)
         if contract is not None:
             self.discard_unrecorded_loads(contract)
@@ -238,7 +186,11 @@ class BigQueryTarget:
         them while the ledger is empty)."""
         ledger = self._table(LEDGER_TABLE)
         [(newest,)] = self._run(
-            f"select max(attempted_at) from {ledger} where stream = ?", [contract.stream]
+            sql(
+                "select max(attempted_at) from {ledger} where stream = {stream}",
+                ledger=LEDGER_RELATION,
+                stream=Param(contract.stream),
+            )
         )
         for table, batch, file, loaded in (
             (contract.raw_table, "_batch_id", "_source_file", "_loaded_at"),
@@ -246,7 +198,9 @@ class BigQueryTarget:
         ):
 
             def since(alias: str, loaded: str = loaded) -> str:
-                return "" if newest is None else f"{alias}.{loaded} >= {literal(newest)} and "
+                if newest is None:
+                    return ""
+                return f"{alias}.{loaded} >= {self.dialect.literal(newest)} and "
 
             # a MERGE, not a DELETE with a subquery: one statement both BigQuery and the
             # emulator run
@@ -265,12 +219,7 @@ class BigQueryTarget:
         (max_active_runs=1); do not start two landing runs of a stream by hand."""
 
     def landed_hashes(self, stream: str) -> dict[str, str]:
-        rows = self._run(
-            f"select sha256, min(source_file) from {self._table(LEDGER_TABLE)} "
-            "where stream = ? and status = 'landed' group by sha256",
-            [stream],
-        )
-        return {str(h): str(f) for h, f in rows}
+        return {str(h): str(f) for h, f in self._run(landed_hashes_sql(stream))}
 
     def _load(self, table: str, data: pa.Table, columns: Columns) -> None:
         from google.api_core import exceptions
@@ -313,33 +262,50 @@ class BigQueryTarget:
         for table, data in raw_writes(contract, events, quarantine, ledger):
             self._load(table, data, columns[table])
 
-    def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
-        return self._run(sql, params)
+    def query(self, statement: Statement | str) -> list[tuple[object, ...]]:
+        return self._run(statement)
 
-    def execute_in_transaction(self, statements: list[tuple[str, list[object]]]) -> None:
+    def execute_in_transaction(self, statements: list[Statement]) -> None:
         """One multi-statement transaction (a BigQuery script)."""
-        script = "begin transaction;\n" + "".join(f"{sql};\n" for sql, _ in statements)
-        self._run(script + "commit transaction;", [p for _, ps in statements for p in ps])
+        body = "".join(f"{self.dialect.inline(s)};\n" for s in statements)
+        self._run(sql("{body}", body=f"begin transaction;\n{body}commit transaction;"))
 
     def close(self) -> None:
         self.client.close()
 
 
+def dialect(settings: Settings) -> Dialect:
+    return BigQueryDialect(_project(settings), settings.schema_prefix)
+
+
 def open_warehouse(settings: Settings) -> BigQueryTarget:
-    return BigQueryTarget.from_env()
+    return BigQueryTarget(settings)
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
-    return {}  # profiles.yml reads the ONCEONLY_BQ_* variables itself
+def scratch(settings: Settings, name: str, copy_of: Settings | None = None) -> Settings:
+    """Empty datasets in the configured project under the prefix ``<prefix><name>_``."""
+    if copy_of is not None:
+        raise ConfigError("BigQuery: a copy of a warehouse is not supported here")
+    prefixed = settings.with_(schema_prefix=f"{settings.schema_prefix}{name}_")
+    target = BigQueryTarget(prefixed)
+    try:
+        for dataset in DATASETS:
+            target.client.delete_dataset(
+                f"{target.settings.project}.{target.dialect.schema(dataset)}",
+                delete_contents=True,
+                not_found_ok=True,
+            )
+    finally:
+        target.close()
+    return prefixed
 
 
-def gx_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str], str]]:
+def gx_datasource(context: Any, settings: Settings) -> Any:
     """GX's BigQuery engine gets a client built from onceonly's settings, so it
     authenticates (and reaches an API endpoint) exactly as landing and dbt do."""
-    target = BigQueryTarget.from_env()
-    source = context.data_sources.add_bigquery(
+    target = BigQueryTarget(settings)
+    return context.data_sources.add_bigquery(
         name="warehouse",
         connection_string=f"bigquery://{target.settings.project}?user_supplied_client=True",
         kwargs={"connect_args": {"client": target.client}},
     )
-    return source, target.with_dataset_prefix

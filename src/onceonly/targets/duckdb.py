@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,52 +16,57 @@ from onceonly.raw_tables import (
     QUARANTINE,
     QUARANTINE_TABLE,
     RAW_SCHEMA,
-    Columns,
     create_table_sql,
     event_columns,
+    landed_hashes_sql,
     raw_writes,
 )
-from onceonly.settings import Settings, duckdb_memory_limit
-from onceonly.sql import ident, literal, qualified
+from onceonly.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings
+from onceonly.sql import Dialect, Relation, Statement, ident, literal
+
+#: One process writes a DuckDB file at a time: no two landing runs at once.
+CONCURRENT_LANDING = False
 
 
-def _ddl(schema: str, table: str, columns: Columns) -> str:
-    return create_table_sql(schema, table, columns, {})
-
-
-def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path | str, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+) -> duckdb.DuckDBPyConnection:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
-    configure(con)
+    configure(con, memory_limit)
     return con
 
 
-def configure(con: duckdb.DuckDBPyConnection) -> None:
+def configure(
+    con: duckdb.DuckDBPyConnection, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+) -> None:
     """UTC, and the memory limit every onceonly DuckDB connection keeps to."""
     con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = {literal(duckdb_memory_limit())}")
+    con.execute(f"set memory_limit = {literal(memory_limit)}")
 
 
 class DuckDBTarget:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+        schema_prefix: str = "",
+    ) -> None:
         self.path = Path(path)
-        self.con = connect(self.path)
+        self.dialect = Dialect(schema_prefix)
+        self.con = connect(self.path, memory_limit)
 
     def ensure_raw_tables(self, contract: StreamContract | None) -> None:
-        self.con.execute(f"create schema if not exists {ident(RAW_SCHEMA)}")
+        raw = self.dialect.schema(RAW_SCHEMA)
+        self.con.execute(f"create schema if not exists {ident(raw)}")
         if contract is not None:
-            self.con.execute(_ddl(RAW_SCHEMA, contract.raw_table, event_columns(contract)))
-        self.con.execute(_ddl(RAW_SCHEMA, LEDGER_TABLE, LEDGER))
-        self.con.execute(_ddl(RAW_SCHEMA, QUARANTINE_TABLE, QUARANTINE))
+            self.con.execute(create_table_sql(raw, contract.raw_table, event_columns(contract), {}))
+        self.con.execute(create_table_sql(raw, LEDGER_TABLE, LEDGER, {}))
+        self.con.execute(create_table_sql(raw, QUARANTINE_TABLE, QUARANTINE, {}))
 
     def landed_hashes(self, stream: str) -> dict[str, str]:
-        rows = self.con.execute(
-            f"select sha256, min(source_file) from {qualified(RAW_SCHEMA, LEDGER_TABLE)} "
-            "where stream = ? and status = 'landed' group by sha256",
-            [stream],
-        ).fetchall()
-        return dict(rows)
+        return {str(h): str(f) for h, f in self.query(landed_hashes_sql(stream))}
 
     def write_batch(
         self,
@@ -78,7 +83,8 @@ class DuckDBTarget:
                     con.register("_incoming", data)
                     names = ", ".join(ident(n) for n in data.column_names)
                     con.execute(
-                        f"insert into {qualified(RAW_SCHEMA, table)} ({names}) "
+                        f"insert into {self.dialect.relation(Relation(RAW_SCHEMA, table))} "
+                        f"({names}) "
                         f"select {names} from _incoming"
                     )
                     con.unregister("_incoming")
@@ -87,14 +93,14 @@ class DuckDBTarget:
             con.execute("rollback")
             raise
 
-    def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
-        return self.con.execute(sql, params or []).fetchall()
+    def query(self, statement: Statement | str) -> list[tuple[object, ...]]:
+        return self.con.execute(*self.dialect.render(statement)).fetchall()
 
-    def execute_in_transaction(self, statements: list[tuple[str, list[object]]]) -> None:
+    def execute_in_transaction(self, statements: list[Statement]) -> None:
         self.con.execute("begin transaction")
         try:
-            for sql, params in statements:
-                self.con.execute(sql, params)
+            for statement in statements:
+                self.con.execute(*self.dialect.render(statement))
             self.con.execute("commit")
         except BaseException:
             self.con.execute("rollback")
@@ -126,15 +132,29 @@ def release_in_process_dbt() -> None:
     manager.close_all_connections()
 
 
+def dialect(settings: Settings) -> Dialect:
+    return Dialect(settings.schema_prefix)
+
+
 def open_warehouse(settings: Settings) -> DuckDBTarget:
-    return DuckDBTarget(settings.duckdb_path)
+    return DuckDBTarget(settings.duckdb_path, settings.duckdb_memory_limit, settings.schema_prefix)
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
-    return {"ONCEONLY_DUCKDB_PATH": str(settings.duckdb_path)}
+def scratch(settings: Settings, name: str, copy_of: Settings | None = None) -> Settings:
+    """A file ``<name>.duckdb`` beside the configured one: empty, or a copy (with its
+    write-ahead log)."""
+    path = settings.duckdb_path.with_name(f"{name}.duckdb")
+    for stale in (path, Path(f"{path}.wal")):
+        stale.unlink(missing_ok=True)
+    if copy_of is not None:
+        shutil.copy(copy_of.duckdb_path, path)
+        wal = Path(f"{copy_of.duckdb_path}.wal")
+        if wal.exists():
+            shutil.copy(wal, f"{path}.wal")
+    return settings.with_(duckdb_path=path)
 
 
-def gx_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str], str]]:
+def gx_datasource(context: Any, settings: Settings) -> Any:
     """GX has no DuckDB datasource: ``add_sql`` through duckdb-engine, with the persisted
     connection GX needs for SQL expectations (quality/gx_duckdb.py), after letting go of
     the connection an in-process dbt run keeps."""
@@ -142,7 +162,6 @@ def gx_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str]
 
     enable_duckdb_persisted_connection()
     release_in_process_dbt()
-    source = context.data_sources.add_sql(
+    return context.data_sources.add_sql(
         name="warehouse", connection_string=f"duckdb:///{settings.duckdb_path}"
     )
-    return source, str

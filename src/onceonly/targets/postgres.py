@@ -1,20 +1,27 @@
-"""PostgreSQL 15+ (MERGE needs 15): a real server, settings from environment variables."""
+"""PostgreSQL 15+ (MERGE needs 15): a real server (settings.PostgresSettings)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
 
 from onceonly.contract import StreamContract
-from onceonly.errors import ConfigError, OnceOnlyError
-from onceonly.raw_tables import LEDGER_TABLE, RAW_SCHEMA, create_table_sql, raw_tables, raw_writes
-from onceonly.settings import Settings
-from onceonly.sql import ident, qualified
+from onceonly.errors import OnceOnlyError
+from onceonly.raw_tables import (
+    RAW_SCHEMA,
+    create_table_sql,
+    landed_hashes_sql,
+    raw_tables,
+    raw_writes,
+)
+from onceonly.settings import PostgresSettings, Settings
+from onceonly.sql import Dialect, Relation, Statement, ident, qualified
 from onceonly.targets.csv_encoding import csv_bytes
+
+#: Advisory locks: landing runs of a stream on one server take turns.
+CONCURRENT_LANDING = True
 
 TYPES = {
     "varchar": "text",
@@ -31,37 +38,18 @@ class PostgresConnectionError(OnceOnlyError):
     transient = True
 
 
-@dataclass(frozen=True)
-class PostgresSettings:
-    host: str
-    port: int
-    user: str
-    password: str  # never printed: see __repr__
-    database: str
+class PostgresDialect(Dialect):
+    types = TYPES
 
-    def __repr__(self) -> str:
-        return (
-            f"PostgresSettings(host={self.host!r}, port={self.port}, user={self.user!r}, "
-            f"database={self.database!r}, password=***)"
-        )
+    def placeholder(self) -> str:
+        return "%s"
 
-    @classmethod
-    def from_env(cls) -> PostgresSettings:
-        port = os.environ.get("ONCEONLY_PG_PORT", "5432")
-        if not port.isdigit():
-            raise ConfigError(f"ONCEONLY_PG_PORT={port!r}: expected a port number")
-        return cls(
-            host=os.environ.get("ONCEONLY_PG_HOST", "127.0.0.1"),
-            port=int(port),
-            user=os.environ.get("ONCEONLY_PG_USER", "onceonly"),
-            password=os.environ.get("ONCEONLY_PG_PASSWORD", ""),
-            database=os.environ.get("ONCEONLY_PG_DATABASE", "onceonly"),
-        )
+    def text(self, text: str) -> str:
+        # parameters are always passed, so psycopg reads every % as a marker
+        return text.replace("%", "%%")
 
-
-def _placeholders(sql: str, params: list[object] | None) -> str:
-    """The other targets' ``?`` parameters as psycopg's ``%s``."""
-    return sql.replace("?", "%s") if params else sql
+    def hours_between(self, lo: str, hi: str, source: str) -> str:
+        return f"select generate_series({lo}, {hi}, interval '1 hour') as hour from {source}"
 
 
 def _lock_key(stream: str) -> str:
@@ -69,10 +57,11 @@ def _lock_key(stream: str) -> str:
 
 
 class PostgresTarget:
-    def __init__(self, settings: PostgresSettings) -> None:
+    def __init__(self, settings: PostgresSettings, schema_prefix: str = "") -> None:
         import psycopg
 
         self.settings = settings
+        self.dialect = PostgresDialect(schema_prefix)
         try:
             self.con = psycopg.connect(
                 host=settings.host,
@@ -91,20 +80,17 @@ class PostgresTarget:
                 f"{settings.database!r}, user {settings.user!r}): {first}"
             ) from None
 
-    @classmethod
-    def from_env(cls) -> PostgresTarget:
-        return cls(PostgresSettings.from_env())
-
     def ensure_raw_tables(self, contract: StreamContract | None) -> None:
+        raw = self.dialect.schema(RAW_SCHEMA)
         with self.con.transaction():
-            self.con.execute(f"create schema if not exists {ident(RAW_SCHEMA)}")
+            self.con.execute(f"create schema if not exists {ident(raw)}")
             for table, cols in raw_tables(contract):
-                self.con.execute(create_table_sql(RAW_SCHEMA, table, cols, TYPES))
+                self.con.execute(create_table_sql(raw, table, cols, TYPES))
             if contract is None:
                 return
             self.con.execute(
                 f"create index if not exists {ident(contract.raw_table + '_loaded_at')} "
-                f"on {qualified(RAW_SCHEMA, contract.raw_table)} (_loaded_at)"
+                f"on {qualified(raw, contract.raw_table)} (_loaded_at)"
             )
 
     def acquire_landing_lock(self, stream: str) -> None:
@@ -113,13 +99,7 @@ class PostgresTarget:
         self.con.commit()
 
     def landed_hashes(self, stream: str) -> dict[str, str]:
-        rows = self.con.execute(
-            f"select sha256, min(source_file) from {qualified(RAW_SCHEMA, LEDGER_TABLE)} "
-            "where stream = %s and status = 'landed' group by sha256",
-            [stream],
-        ).fetchall()
-        self.con.commit()
-        return dict(rows)
+        return {str(h): str(f) for h, f in self.query(landed_hashes_sql(stream))}
 
     def write_batch(
         self,
@@ -131,42 +111,66 @@ class PostgresTarget:
         with self.con.transaction():
             for table, data in raw_writes(contract, events, quarantine, ledger):
                 names = ", ".join(ident(n) for n in data.column_names)
-                copy_sql = (
-                    f"copy {qualified(RAW_SCHEMA, table)} ({names}) from stdin with (format csv)"
-                )
+                relation = self.dialect.relation(Relation(RAW_SCHEMA, table))
+                copy_sql = f"copy {relation} ({names}) from stdin with (format csv)"
                 with self.con.cursor().copy(copy_sql) as copy:
                     copy.write(csv_bytes(data, nul_as_text=True))
 
-    def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
-        rows = self.con.execute(_placeholders(sql, params), params or None).fetchall()
+    def query(self, statement: Statement | str) -> list[tuple[object, ...]]:
+        rows = self.con.execute(*self.dialect.render(statement)).fetchall()
         self.con.commit()
         return rows
 
-    def execute_in_transaction(self, statements: list[tuple[str, list[object]]]) -> None:
+    def execute_in_transaction(self, statements: list[Statement]) -> None:
         with self.con.transaction():
-            for sql, params in statements:
-                self.con.execute(_placeholders(sql, params), params or None)
+            for statement in statements:
+                self.con.execute(*self.dialect.render(statement))
 
     def close(self) -> None:
         self.con.close()
 
 
+def dialect(settings: Settings) -> Dialect:
+    return PostgresDialect(settings.schema_prefix)
+
+
 def open_warehouse(settings: Settings) -> PostgresTarget:
-    return PostgresTarget.from_env()
+    return PostgresTarget(settings.postgres, settings.schema_prefix)
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
-    return {}  # profiles.yml reads the ONCEONLY_PG_* variables itself
+def _admin(settings: PostgresSettings) -> Any:
+    import psycopg
+
+    return psycopg.connect(
+        host=settings.host,
+        port=settings.port,
+        user=settings.user,
+        password=settings.password or None,
+        dbname=settings.database,
+        autocommit=True,
+        connect_timeout=10,
+    )
 
 
-def gx_datasource(context: Any, settings: Settings) -> tuple[Any, Callable[[str], str]]:
+def scratch(settings: Settings, name: str, copy_of: Settings | None = None) -> Settings:
+    """A database ``<database>_<name>`` on the configured server: empty, or a copy of
+    ``copy_of``'s (its template; nobody may be connected to it)."""
+    pg = settings.postgres
+    database = f"{pg.database}_{name}"
+    template = f" template {ident(copy_of.postgres.database)}" if copy_of is not None else ""
+    with _admin(pg) as con:
+        con.execute(f"drop database if exists {ident(database)} with (force)")
+        con.execute(f"create database {ident(database)}{template}")
+    return settings.with_(postgres=replace(pg, database=database))
+
+
+def gx_datasource(context: Any, settings: Settings) -> Any:
     # GX substitutes ${VAR} from the environment when it connects: the password is never
     # written into the context, the results or the Data Docs
-    source = context.data_sources.add_postgres(
+    return context.data_sources.add_postgres(
         name="warehouse",
         connection_string=(
             "postgresql+psycopg2://${ONCEONLY_PG_USER}:${ONCEONLY_PG_PASSWORD}"
             "@${ONCEONLY_PG_HOST}:${ONCEONLY_PG_PORT}/${ONCEONLY_PG_DATABASE}"
         ),
     )
-    return source, str
