@@ -186,12 +186,19 @@ def test_missing_landing_folder_names_the_path(tmp_path: Path, target, contract)
         land(tmp_path / "nowhere", target, contract)
 
 
-def test_unreadable_file_names_the_path(landing: Path, write_file: WriteFile, target, contract):
+def test_a_dangling_link_is_recorded_and_the_other_files_land(
+    landing: Path, write_file: WriteFile, target, contract
+):
     path = write_file("gone.jsonl", jsonl(order_placed()))
     path.unlink()
     path.symlink_to(path.with_name("missing-target.jsonl"))  # unreadable even for root
-    with pytest.raises(LandingPathError, match="gone.jsonl"):
-        land(landing, target, contract)
+    write_file("ok.jsonl", jsonl(order_placed("e-2", 1)))
+    summary = land(landing, target, contract)
+    assert [(f.source_file.rsplit("/", 1)[-1], f.status) for f in summary.files] == [
+        ("ok.jsonl", "landed")
+    ]
+    [refused] = summary.refused
+    assert refused.source_file.endswith("gone.jsonl") and "symbolic link" in refused.reason
 
 
 def test_stray_files_are_reported_not_landed(landing: Path, write_file: WriteFile, contract):
@@ -200,4 +207,7 @@ def test_stray_files_are_reported_not_landed(landing: Path, write_file: WriteFil
     write_file("b.jsonl", jsonl(order_placed("e-2", 1)), hour_dir="orders/2026/b")
     found = discover(landing, contract.stream)
     assert [f.source_file for f in found.files] == [f"{HOUR_DIR}/a.jsonl"]
-    assert sorted(found.ignored) == ["orders/2026/b/b.jsonl", f"{HOUR_DIR}/notes.txt"]
+    assert sorted(r.source_file for r in found.refused) == [
+        "orders/2026/b/b.jsonl",
+        f"{HOUR_DIR}/notes.txt",
+    ]

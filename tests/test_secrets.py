@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,31 @@ def test_identifiers_from_config_are_validated() -> None:
     for bad in ('x"; drop table t; --', "a b", "", "1abc", "x" * 64):
         with pytest.raises(ConfigError):
             ident(bad)
+
+
+def test_a_password_with_url_characters_reaches_gx_whole(postgres_env) -> None:
+    """The GX connection is built structurally: a password with @ : / % # connects, and
+    the URL GX keeps never holds it."""
+    import great_expectations as gx
+    import psycopg
+
+    from onceonly.targets import gx_datasource
+
+    tricky = "p@ss:w/rd%#?"
+    admin = pg()
+    with psycopg.connect(
+        host=admin.postgres.host,
+        port=admin.postgres.port,
+        user=admin.postgres.user,
+        password=admin.postgres.password,
+        dbname=admin.postgres.database,
+        autocommit=True,
+    ) as con:
+        con.execute("drop role if exists gx_tricky")
+        con.execute(psycopg.sql.SQL("create role gx_tricky login password {}").format(tricky))
+    settings = pg().with_(postgres=replace(admin.postgres, user="gx_tricky", password=tricky))
+    context = gx.get_context(mode="ephemeral")
+    source = gx_datasource(context, settings)
+    source.test_connection()
+    assert tricky not in str(source.connection_string)
+    assert "gx_tricky@" in str(source.connection_string)

@@ -24,6 +24,17 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def printable(value: object) -> str:
+    """Text from outside (a path, a name, a message) as the terminal may show it: control
+    characters written as escapes, so a file name cannot move the cursor or recolour."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(value))
+
+
+def shown(value: object) -> str:
+    """``printable`` and with rich markup escaped: a name like ``junk[`` stays text."""
+    return escape(printable(value))
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -159,8 +170,8 @@ def _warn_undeclared(settings, declared) -> None:  # type: ignore[no-untyped-def
         warehouse.close()
     for folder in folders:
         err_console.print(
-            f"[yellow]not landed[/]: {escape(folder)}/ matches no stream declaration "
-            f"(add {escape(str(settings.streams_dir / folder))}.yml); recorded in raw.load_ledger"
+            f"[yellow]not landed[/]: {shown(folder)}/ matches no stream declaration "
+            f"(add {shown(settings.streams_dir / folder)}.yml); recorded in raw.load_ledger"
         )
 
 
@@ -189,7 +200,7 @@ def land(
     for contract in contracts:
         if not stream and not (settings.landing / contract.stream).is_dir():
             err_console.print(
-                f"{contract.stream}: no folder in {settings.landing}, nothing to land"
+                f"{contract.stream}: no folder in {shown(settings.landing)}, nothing to land"
             )
             continue
         found = discover(settings.landing, contract.stream, t0, t1)
@@ -207,16 +218,17 @@ def land(
                     discovery=found,
                     on_file=lambda n: progress.advance(task, n),  # noqa: B023
                     memory_limit=settings.duckdb_memory_limit,
+                    limits=settings.limits,
                 )
         finally:
             warehouse.close()
         # the rows are committed: a failure injected here is a lost ack (chaos runs)
         maybe_fail(settings.fault_points, "after_landing", 1)
         console.print(landing_table(summary))
-        for path in summary.ignored:
+        for refused in summary.refused:
             err_console.print(
-                f"[yellow]ignored[/]: {escape(path)} does not follow "
-                "<stream>/dt=/hour=/*.jsonl[.gz]"
+                f"[yellow]not read[/]: {shown(refused.source_file)}: {shown(refused.reason)} "
+                "(recorded in the ledger)"
             )
     if not stream:
         _warn_undeclared(settings, settings.streams())
@@ -269,7 +281,7 @@ def run(
     ran = {p.stream for p in plans if p.start is not None}
     for p in plans:
         if p.start is None:
-            err_console.print(f"{p.stream}: no files in {settings.landing}, not run")
+            err_console.print(f"{p.stream}: no files in {shown(settings.landing)}, not run")
         else:
             console.print(
                 f"ran land_{p.stream} and transform_{p.stream} for arrivals "
@@ -291,13 +303,13 @@ def run(
                 f"{contract.stream}: exactly once: {'yes' if body['exactly_once'] else 'NO'}"
             )
             for line in body["verdict"]:
-                console.print(f"  - {line}")
+                console.print(f"  - {shown(line)}")
     report = settings.reports_dir / "index.html"
     if report.exists():
-        console.print(f"report: {report}")
+        console.print(f"report: {shown(report)}")
     failed = failure is not None
     if failure is not None:
-        err_console.print(f"[red]failed:[/] {escape(str(failure))}")
+        err_console.print(f"[red]failed:[/] {shown(failure)}")
     if truth is not None:
         for contract in contracts:
             if contract.stream in ran and not _print_truth(settings, truth, contract):
@@ -312,7 +324,7 @@ def _print_truth(settings, truth: Path, contract) -> bool:  # type: ignore[no-un
 
     folder = truth / contract.stream
     if not folder.is_dir():
-        err_console.print(f"{contract.stream}: no truth folder {folder}, not compared")
+        err_console.print(f"{contract.stream}: no truth folder {shown(folder)}, not compared")
         return True
     warehouse = open_target(settings)
     try:
@@ -355,8 +367,8 @@ def report(
     settings = _settings(target, duckdb_path, streams_dir=streams_dir)
     written = build_report(settings, _streams(settings, stream), out)
     console.print(f"exactly once: {'yes' if written.exactly_once else 'NO'}")
-    console.print(f"report: {written.index.resolve()}")
-    console.print(f"summary: {written.summary.resolve()}")
+    console.print(f"report: {shown(written.index.resolve())}")
+    console.print(f"summary: {shown(written.summary.resolve())}")
     if not written.checks_passed:
         raise typer.Exit(1)
 
@@ -422,7 +434,7 @@ def streams_check(streams_dir: StreamsDirOption = None) -> None:
             str(len(c.fields)),
         )
     console.print(table)
-    console.print(f"{len(declared)} stream declaration(s) in {settings.streams_dir}: valid")
+    console.print(f"{len(declared)} stream declaration(s) in {shown(settings.streams_dir)}: valid")
 
 
 @streams_app.command("generate")
@@ -435,7 +447,7 @@ def streams_generate(streams_dir: StreamsDirOption = None) -> None:
     console.print(
         f"models of {', '.join(settings.streams())} in {settings.dbt_project_dir / 'derived'}"
     )
-    console.print(f"manifest: {manifest}")
+    console.print(f"manifest: {shown(manifest)}")
 
 
 @streams_app.command("infer")
@@ -472,7 +484,7 @@ def streams_infer(
         load_stream(draft)  # a draft that does not validate is a bug, never written
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-    console.print(f"drafted {path}: check it, then `onceonly streams check`")
+    console.print(f"drafted {shown(path)}: check it, then `onceonly streams check`")
 
 
 @app.command()
@@ -608,12 +620,12 @@ def bench(
     for row in table_rows(result):
         table.add_row(*row)
     console.print(table)
-    console.print(f"JSON: {out}")
+    console.print(f"JSON: {shown(out)}")
 
 
 def main() -> None:  # the console script
     try:
         app()
     except OnceOnlyError as exc:
-        print(f"error: {exc}", file=sys.stderr)  # one line, never wrapped
+        print(f"error: {printable(exc)}", file=sys.stderr)  # one line, never wrapped
         sys.exit(2)

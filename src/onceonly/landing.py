@@ -22,11 +22,18 @@ import pyarrow as pa
 
 from onceonly.contract import StreamContract
 from onceonly.errors import AccountingError
-from onceonly.landing_zone import Discovery, FileContent, LandingFile, discover, read_file
-from onceonly.raw_tables import LEDGER, event_columns
-from onceonly.settings import DEFAULT_DUCKDB_MEMORY_LIMIT
+from onceonly.landing_zone import (
+    Discovery,
+    FileContent,
+    LandingFile,
+    Refused,
+    discover,
+    read_file,
+)
+from onceonly.raw_tables import LEDGER, event_columns, landed_hashes_sql, rejections_sql
+from onceonly.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_LIMITS, Limits
 from onceonly.sql import ident
-from onceonly.targets import RawWriter
+from onceonly.targets import RawWriter, Warehouse
 from onceonly.targets.duckdb import configure
 from onceonly.validation import Rejection, lines_table, validation_sql
 
@@ -51,7 +58,7 @@ class LandingSummary:
     batch_id: str
     stream: str
     files: list[FileOutcome]
-    ignored: list[str]
+    refused: list[Refused]  # entries not read, newly recorded in the ledger
 
     def total(self, attr: str) -> int:
         """Sum of a count over the files that landed (accounting holds for those)."""
@@ -216,13 +223,15 @@ def _arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
     return pa.schema([(n, _ARROW_TYPES[t]) for n, t in columns])
 
 
-def _chunks(files: list[LandingFile], known: dict[str, str], force: bool) -> Iterator[_Chunk]:
+def _chunks(
+    files: list[LandingFile], known: dict[str, str], force: bool, limits: Limits
+) -> Iterator[_Chunk]:
     pending: list[_Pending] = []
     other: list[tuple[LandingFile, FileContent, FileOutcome]] = []
     size = 0
     seen = dict(known)
     for lf in files:
-        content = read_file(lf)
+        content = read_file(lf, limits)
         if content.manifest_problem is not None:
             outcome = FileOutcome(
                 lf.source_file,
@@ -231,7 +240,8 @@ def _chunks(files: list[LandingFile], known: dict[str, str], force: bool) -> Ite
                 detail=content.manifest_problem,
             )
             other.append((lf, content, outcome))
-        elif not force and content.sha256 in seen:
+        elif not force and len(content.lines) and content.sha256 in seen:
+            # (an empty file is no copy of another: it has nothing to land twice)
             outcome = FileOutcome(
                 lf.source_file,
                 "skipped",
@@ -239,7 +249,8 @@ def _chunks(files: list[LandingFile], known: dict[str, str], force: bool) -> Ite
             )
             other.append((lf, content, outcome))
         else:
-            seen.setdefault(content.sha256, lf.source_file)
+            if content.sha256 is not None and len(content.lines):
+                seen.setdefault(content.sha256, lf.source_file)
             pending.append(_Pending(lf, content))
             size += len(content.lines)
         if size >= CHUNK_LINES:
@@ -286,7 +297,7 @@ def _prefetch(items: Iterator[_Chunk]) -> Iterator[_Chunk]:
 
 def land(
     landing: Path,
-    target: RawWriter,
+    target: Warehouse,
     contract: StreamContract,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -294,18 +305,21 @@ def land(
     on_file: Callable[[int], None] | None = None,
     discovery: Discovery | None = None,
     memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> LandingSummary:
-    """Land every file of the stream whose arrival hour is in [start, end); lines are
-    validated in an in-memory DuckDB held to ``memory_limit``."""
+    """Land every file of the stream whose arrival hour is in [start, end), reading within
+    ``limits``; lines are validated in an in-memory DuckDB held to ``memory_limit``.
+    Entries that are not data files are recorded in the ledger once each."""
     found = discovery or discover(landing, contract.stream, start, end)
     target.ensure_raw_tables(contract)
     target.acquire_landing_lock(contract.stream)
-    known = target.landed_hashes(contract.stream)
+    known = {str(sha): str(name) for sha, name in target.query(landed_hashes_sql(contract.stream))}
+    refused = record_refused(target, contract.stream, found.refused)
     batch_id = uuid.uuid4().hex
     lander = Lander(contract, target, batch_id, force, memory_limit)
     outcomes: dict[str, FileOutcome] = {}
     try:
-        for chunk in _prefetch(_chunks(found.files, known, force)):
+        for chunk in _prefetch(_chunks(found.files, known, force, limits)):
             for o in lander.write_chunk(chunk):
                 outcomes[o.source_file] = o
             for _, _, o in chunk.other:
@@ -315,7 +329,49 @@ def land(
     finally:
         lander.close()
     ordered = [outcomes[f.source_file] for f in found.files]
-    return LandingSummary(batch_id, contract.stream, ordered, found.ignored)
+    return LandingSummary(batch_id, contract.stream, ordered, refused)
+
+
+def record_refused(target: Warehouse, stream: str, refused: list[Refused]) -> list[Refused]:
+    """Ledger rows (status ``rejected``) for the entries of a stream's folder that are not
+    read, each recorded once: the ones already in the ledger with the same reason are left
+    out. Returns the newly recorded ones."""
+    if not refused:
+        return []
+    recorded = {(str(f), str(d)) for f, d in target.query(rejections_sql(stream))}
+    new = [r for r in refused if (r.source_file, r.reason) not in recorded]
+    if not new:
+        return []
+    now = datetime.now(UTC).replace(tzinfo=None)
+    batch_id = uuid.uuid4().hex
+    found_hour = now.replace(minute=0, second=0, microsecond=0)
+    rows = [
+        _rejection_row(batch_id, stream, r.source_file, r.size_bytes, r.reason, now)
+        # an entry outside the layout has no arrival hour: the hour it was found
+        | {"arrived_at": r.arrived_at or found_hour}
+        for r in new
+    ]
+    target.write_batch(None, None, None, pa.Table.from_pylist(rows, schema=_arrow_schema(LEDGER)))
+    return new
+
+
+def _rejection_row(
+    batch_id: str, stream: str, source_file: str, size: int | None, detail: str, now: datetime
+) -> dict[str, object]:
+    return {
+        "batch_id": batch_id,
+        "stream": stream,
+        "source_file": source_file,
+        "size_bytes": size,
+        "lines_read": 0,
+        "rows_landed": 0,
+        "rows_quarantined": 0,
+        "lines_with_dropped_fields": 0,
+        "status": "rejected",
+        "detail": detail,
+        "forced": False,
+        "attempted_at": now,
+    }
 
 
 def undeclared_folders(landing: Path, declared: set[str]) -> list[str]:
@@ -340,25 +396,12 @@ def record_undeclared(landing: Path, target: RawWriter, declared: set[str]) -> l
     batch_id = uuid.uuid4().hex
     rows = []
     for name in folders:
-        files = [p for p in (landing / name).rglob("*") if p.is_file()]
-        rows.append(
-            {
-                "batch_id": batch_id,
-                "stream": name,
-                "source_file": f"{name}/",
-                "size_bytes": sum(p.stat().st_size for p in files),
-                "lines_read": 0,
-                "rows_landed": 0,
-                "rows_quarantined": 0,
-                "lines_with_dropped_fields": 0,
-                "status": "rejected",
-                "detail": f"no stream declaration {name}.yml: {len(files)} "
-                + ("file" if len(files) == 1 else "files")
-                + " not landed",
-                "forced": False,
-                "attempted_at": now,
-            }
+        files = [p for p in (landing / name).rglob("*") if p.is_file() and not p.is_symlink()]
+        detail = f"no stream declaration {name}.yml: {len(files)} " + (
+            "file" if len(files) == 1 else "files"
         )
+        size = sum(p.stat().st_size for p in files)
+        rows.append(_rejection_row(batch_id, name, f"{name}/", size, detail + " not landed", now))
     target.ensure_raw_tables(None)
     target.write_batch(None, None, None, pa.Table.from_pylist(rows, schema=_arrow_schema(LEDGER)))
     return folders

@@ -5,10 +5,12 @@ Finds data files and their manifests for an arrival interval and reads them into
 
 from __future__ import annotations
 
-import gzip
+import errno
 import hashlib
 import json
+import os
 import re
+import stat
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,11 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from onceonly.errors import LandingPathError
+from onceonly.settings import DEFAULT_LIMITS, Limits
 
 DATA_SUFFIXES = (".jsonl", ".jsonl.gz")
 MANIFEST_SUFFIX = ".manifest.json"
 _PARTITION = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$"), re.compile(r"^hour=(\d{2})$")
 UTF8_BOM = b"\xef\xbb\xbf"
+#: What the quarantine keeps of a line above the line limit.
+KEPT_CHARS = 1024
 
 
 @dataclass(frozen=True)
@@ -39,12 +44,6 @@ class LandingFile:
     @property
     def manifest_path(self) -> Path:
         return self.path.with_name(self.path.name + MANIFEST_SUFFIX)
-
-
-@dataclass(frozen=True)
-class Discovery:
-    files: list[LandingFile]
-    ignored: list[str]  # paths under the stream that do not follow the layout
 
 
 def partition_path(stream: str, hour: datetime) -> str:
@@ -69,10 +68,50 @@ def _naive_utc(t: datetime | None) -> datetime | None:
     return t.astimezone(UTC).replace(tzinfo=None)
 
 
+@dataclass(frozen=True)
+class Refused:
+    """An entry of the landing zone that is not read: recorded in the ledger (status
+    ``rejected``) with the reason, never skipped silently."""
+
+    source_file: str
+    arrived_at: datetime | None
+    reason: str
+    size_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Discovery:
+    files: list[LandingFile]
+    refused: list[Refused]  # entries under the stream that are not data files to read
+
+
+LAYOUT = "<stream>/dt=YYYY-MM-DD/hour=HH/<name>.jsonl[.gz]"
+
+
+def _refusal(path: Path, name: str, arrived: datetime | None) -> str | None:
+    """Why an entry is not read as a data file (None: it is one)."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return "a symbolic link: only regular files under the landing root are read"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (a FIFO, socket or device): not read"
+    if name.startswith("."):
+        return "a hidden file: not landed (a name starting with '.')"
+    if name.endswith(MANIFEST_SUFFIX):
+        if not path.with_name(name.removesuffix(MANIFEST_SUFFIX)).exists():
+            return "a manifest without its data file"
+        return None
+    if arrived is None or not name.endswith(DATA_SUFFIXES):
+        return f"does not follow the layout {LAYOUT}"
+    return None
+
+
 def discover(
     landing: Path, stream: str, start: datetime | None = None, end: datetime | None = None
 ) -> Discovery:
-    """Data files of ``stream`` whose arrival hour is in [start, end), in landing order.
+    """Data files of ``stream`` whose arrival hour is in [start, end), in landing order,
+    and the entries that are not read (symbolic links, which are never followed, FIFOs and
+    devices, hidden and misnamed files, manifests without data).
 
     Landing order is the arrival hour, then the file name: the order in which an hourly
     scheduler would land them, which fixes the tie-break between copies.
@@ -81,60 +120,115 @@ def discover(
     if not landing.is_dir():
         raise LandingPathError(landing, "landing folder does not exist or is not a folder")
     root = landing / stream
-    if not root.is_dir():
+    if root.is_symlink() or not root.is_dir():
         raise LandingPathError(root, f"no folder for stream {stream!r} in the landing zone")
     start, end = _naive_utc(start), _naive_utc(end)
     files: list[LandingFile] = []
-    ignored: list[str] = []
-    for path in sorted(root.rglob("*")):
-        if path.is_dir():
-            continue
-        rel = path.relative_to(landing).as_posix()
-        if path.name.endswith(MANIFEST_SUFFIX) or path.name.startswith("."):
-            continue
-        parts = path.relative_to(root).parts
-        arrived = _parse_hour(*parts[:2]) if len(parts) == 3 else None
-        if arrived is None or not path.name.endswith(DATA_SUFFIXES):
-            ignored.append(rel)
-            continue
-        if (start is not None and arrived < start) or (end is not None and arrived >= end):
-            continue
-        files.append(LandingFile(path, rel, arrived))
+    refused: list[Refused] = []
+
+    def in_interval(arrived: datetime | None) -> bool:
+        return arrived is None or not (
+            (start is not None and arrived < start) or (end is not None and arrived >= end)
+        )
+
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        here = Path(folder)
+        dirs.sort()
+        for name in [d for d in dirs if (here / d).is_symlink()]:
+            dirs.remove(name)
+            rel = (here / name).relative_to(landing).as_posix()
+            refused.append(Refused(rel, None, "a symbolic link to a folder: not followed"))
+        for name in sorted(names):
+            path = here / name
+            parts = path.relative_to(root).parts
+            arrived = _parse_hour(*parts[:2]) if len(parts) == 3 else None
+            if not in_interval(arrived):
+                continue
+            rel = path.relative_to(landing).as_posix()
+            reason = _refusal(path, name, arrived)
+            if reason is not None:
+                refused.append(Refused(rel, arrived, reason, os.lstat(path).st_size))
+            elif not name.endswith(MANIFEST_SUFFIX):
+                assert arrived is not None
+                files.append(LandingFile(path, rel, arrived))
     files.sort(key=lambda f: (f.arrived_at, f.path.name))
-    return Discovery(files, ignored)
+    return Discovery(files, refused)
 
 
 @dataclass
 class FileContent:
-    sha256: str
-    size_bytes: int
+    sha256: str | None  # None when the file was not read whole (see manifest_problem)
+    size_bytes: int | None
     lines: pa.StringArray  # one element per line, without its line ending
     pre_codes: dict[int, tuple[str, str]]  # 0-based line -> (code, reason) found while reading
-    manifest_problem: str | None
+    manifest_problem: str | None  # set: the file is rejected whole, for this reason
     manifest_record_count: int | None
+
+
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_MAX_RECORD_COUNT = 2**63 - 1
+MANIFEST_BYTES = 64 * 1024
 
 
 def _read_manifest(lf: LandingFile) -> tuple[dict[str, object] | None, str | None]:
     mp = lf.manifest_path
     if not mp.exists():
         return None, None
+    raw, problem = _read_regular(mp, MANIFEST_BYTES, "manifest")
+    if problem is not None:
+        return None, problem
     try:
-        manifest = json.loads(mp.read_bytes())
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(raw)
+    except RecursionError:
+        return None, f"manifest {mp.name} is nested too deeply"
+    except ValueError as exc:
         return None, f"manifest {mp.name} is not readable JSON ({exc})"
     if not isinstance(manifest, dict):
         return None, f"manifest {mp.name} is not a JSON object"
     count, sha = manifest.get("record_count"), manifest.get("sha256")
-    if type(count) is not int or count < 0 or not isinstance(sha, str):
-        return None, f"manifest {mp.name} needs an integer record_count and a sha256 string"
-    return manifest, None
+    if type(count) is not int or not 0 <= count <= _MAX_RECORD_COUNT:
+        return None, f"manifest {mp.name} needs an integer record_count from 0 to 2^63-1"
+    if not isinstance(sha, str) or not _SHA256.match(sha):
+        return None, f"manifest {mp.name} needs a sha256 of 64 hex digits"
+    return {"record_count": count, "sha256": sha.lower()}, None
 
 
-def split_lines(data: bytes) -> tuple[pa.StringArray, dict[int, tuple[str, str]]]:
+def _read_regular(path: Path, limit: int, what: str, setting: str = "") -> tuple[bytes, str | None]:
+    """The bytes of a regular file of at most ``limit`` bytes (``setting`` names the
+    limit), opened without following a symbolic link and without blocking on a FIFO; else
+    the reason it was not read."""
+    named = f" ({setting})" if setting else ""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return b"", f"the {what} is a symbolic link: not followed"
+        return b"", f"cannot open the {what} ({exc.strerror or exc})"
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return b"", f"the {what} is not a regular file"
+        if st.st_size > limit:
+            return b"", f"the {what} is {st.st_size:,} bytes, above the limit of {limit:,}{named}"
+        try:
+            raw = fh.read(limit + 1)
+        except OSError as exc:
+            return b"", f"cannot read the {what} ({exc.strerror or exc})"
+    if len(raw) > limit:
+        return b"", f"the {what} grew above the limit of {limit:,} bytes while read{named}"
+    return raw, None
+
+
+def split_lines(
+    data: bytes, max_line_bytes: int | None = None
+) -> tuple[pa.StringArray, dict[int, tuple[str, str]]]:
     """Split on LF (trailing CRs belong to the line ending); strip a leading BOM.
 
     Lines are cut out of the file's bytes without a Python object per line. Lines that are
-    not valid UTF-8 are reported by 0-based index, their text kept with bad bytes escaped.
+    not valid UTF-8 are reported by 0-based index, their text kept with bad bytes escaped;
+    lines longer than ``max_line_bytes`` are reported and cut to their first
+    ``KEPT_CHARS`` characters (what the quarantine keeps of them).
     """
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM) :]
@@ -153,6 +247,20 @@ def split_lines(data: bytes) -> tuple[pa.StringArray, dict[int, tuple[str, str]]
         len(ends), pa.py_buffer(offsets), pa.py_buffer(data)
     )
     lines = pc.utf8_rtrim(pc.utf8_slice_codeunits(with_newline, 0, -1), characters="\r")
+    if max_line_bytes is not None:
+        lengths = np.diff(offsets) - 1
+        long = np.flatnonzero(lengths > max_line_bytes)
+        if len(long):
+            mask = np.zeros(len(ends), dtype=bool)
+            mask[long] = True
+            kept = pc.utf8_slice_codeunits(lines, 0, KEPT_CHARS)
+            lines = pc.if_else(pa.array(mask), kept, lines)
+            for i in long.tolist():
+                bad[i] = (
+                    "line_too_long",
+                    f"line is {int(lengths[i]):,} bytes, above the limit of {max_line_bytes:,} "
+                    f"(ONCEONLY_MAX_LINE_BYTES); its first {KEPT_CHARS:,} characters kept",
+                )
     return lines.cast(pa.string()), bad
 
 
@@ -180,26 +288,59 @@ def _escape_bad_lines(data: bytes) -> tuple[bytes, dict[int, tuple[str, str]]]:
     return b"".join(pieces), bad
 
 
-def read_file(lf: LandingFile) -> FileContent:
-    """Read a data file, check it against its manifest, and split it into lines.
+class _TooLarge(Exception):
+    pass
 
-    A manifest mismatch or an unreadable/corrupt file sets ``manifest_problem``: the file
-    must then be rejected whole.
+
+def gunzip(raw: bytes, limit: int) -> bytes:
+    """Every gzip member of ``raw``, decompressed in bounded steps: _TooLarge beyond
+    ``limit`` bytes (a small file cannot expand into memory), EOFError when cut short."""
+    pieces: list[bytes] = []
+    size = 0
+    data = raw
+    while True:
+        d = zlib.decompressobj(wbits=31)
+        while not d.eof:
+            piece = d.decompress(data, limit + 1 - size)
+            size += len(piece)
+            if size > limit:
+                raise _TooLarge
+            pieces.append(piece)
+            data = d.unconsumed_tail
+            if not piece and not data:
+                raise EOFError("the gzip data ends early")
+        data = d.unused_data
+        if not data.strip(b"\0"):  # trailing zero padding, as gzip itself allows
+            return b"".join(pieces)
+
+
+def read_file(lf: LandingFile, limits: Limits = DEFAULT_LIMITS) -> FileContent:
+    """Read a data file within ``limits``, check it against its manifest, and split it
+    into lines (a line above the line limit is cut and marked ``line_too_long``).
+
+    A manifest mismatch, an unreadable/corrupt or oversized file sets
+    ``manifest_problem``: the file must then be rejected whole.
     """
-    try:
-        raw = lf.path.read_bytes()
-    except OSError as exc:
-        raise LandingPathError(lf.path, f"cannot read file ({exc.strerror or exc})") from exc
+    empty: pa.StringArray = pa.array([], pa.string())
+    raw, problem = _read_regular(lf.path, limits.file_bytes, "file", "ONCEONLY_MAX_FILE_BYTES")
+    if problem is not None:
+        return FileContent(None, None, empty, {}, problem, None)
     sha = hashlib.sha256(raw).hexdigest()
     manifest, problem = _read_manifest(lf)
     data = raw
     if lf.compressed and problem is None:
         try:
-            data = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
+            data = gunzip(raw, limits.decompressed_bytes)
+        except _TooLarge:
+            problem = (
+                f"decompresses to more than {limits.decompressed_bytes:,} bytes "
+                "(ONCEONLY_MAX_DECOMPRESSED_BYTES)"
+            )
+        except (EOFError, zlib.error) as exc:
             problem = f"not a readable gzip file ({exc})"
+        if problem is not None:
             data = b""
-    lines, bad = split_lines(data) if problem is None else (pa.array([], pa.string()), {})
+    lines, bad = split_lines(data, limits.line_bytes) if problem is None else (empty, {})
     count = None
     if manifest is not None:
         count = int(manifest["record_count"])  # type: ignore[call-overload]

@@ -132,3 +132,13 @@ def landed_hashes_sql(stream: str) -> Statement:
         ledger=LEDGER_RELATION,
         stream=Param(stream),
     )
+
+
+def rejections_sql(stream: str) -> Statement:
+    """(source_file, detail) of every rejection recorded for the stream."""
+    return sql(
+        "select distinct source_file, detail from {ledger} "
+        "where stream = {stream} and status = 'rejected'",
+        ledger=LEDGER_RELATION,
+        stream=Param(stream),
+    )

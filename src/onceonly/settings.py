@@ -141,6 +141,30 @@ class BigQuerySettings:
             )
 
 
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What landing reads at most, so a hostile delivery cannot exhaust memory: a file
+    (as delivered), a file decompressed, one line. Beyond them a file is rejected, or a
+    line quarantined, with the reason."""
+
+    file_bytes: int = 256 * MIB
+    decompressed_bytes: int = 256 * MIB
+    line_bytes: int = 1 * MIB
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _bytes(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
+
+
 @contextlib.contextmanager
 def environment(values: Mapping[str, str]) -> Iterator[None]:
     """Environment variables set for the duration of a block, then restored."""
@@ -182,6 +206,18 @@ class Settings:
     retry_delay_seconds: float = _setting(
         "ONCEONLY_RETRY_DELAY_SECONDS", 60.0, parse=float, expected="a number of seconds"
     )
+    max_file_bytes: int = _setting(
+        "ONCEONLY_MAX_FILE_BYTES", Limits.file_bytes, parse=_bytes, expected="a number of bytes"
+    )
+    max_decompressed_bytes: int = _setting(
+        "ONCEONLY_MAX_DECOMPRESSED_BYTES",
+        Limits.decompressed_bytes,
+        parse=_bytes,
+        expected="a number of bytes",
+    )
+    max_line_bytes: int = _setting(
+        "ONCEONLY_MAX_LINE_BYTES", Limits.line_bytes, parse=_bytes, expected="a number of bytes"
+    )
     #: fault injection points (tests and chaos runs only): see faults.py
     faults: str = _setting("ONCEONLY_FAULTS", "")
     postgres: PostgresSettings = _section(PostgresSettings)
@@ -215,6 +251,10 @@ class Settings:
         profiles.yml and subprocesses read (secrets included: for a child's environment
         only, never to be printed)."""
         return _variables(self)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_file_bytes, self.max_decompressed_bytes, self.max_line_bytes)
 
     @property
     def fault_points(self) -> frozenset[str]:

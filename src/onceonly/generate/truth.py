@@ -61,10 +61,11 @@ def compute(files: list[GenFile], stream: str | StreamModel, window_days: int = 
         if f.truncated:
             cut = data[: len(data) // 2]
             row.update(status="rejected", lines=_line_count(cut), landed=0, quarantined=0)
-        elif sha in landed_hashes:
+        elif sha in landed_hashes and f.lines:
             row.update(status="skipped", lines=0, landed=0, quarantined=0)
         else:
-            landed_hashes.add(sha)
+            if f.lines:  # an empty file is no copy of another
+                landed_hashes.add(sha)
             bad = 0
             for number, line in enumerate(f.lines, start=1):
                 if line.event is None:

@@ -65,6 +65,7 @@ def land_interval(stream: str, context: dict[str, Any]) -> dict[str, Any]:
             start,
             end,
             memory_limit=settings.duckdb_memory_limit,
+            limits=settings.limits,
         )
     finally:
         warehouse.close()

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from onceonly.contract import StreamContract
-from onceonly.quality.checks import Check, configured
-from onceonly.settings import Settings, environment
+from onceonly.quality.checks import Check, configured, fails_the_run
+from onceonly.settings import Settings
 from onceonly.sql import Dialect, sql
 from onceonly.targets import dialect as target_dialect
 from onceonly.targets import gx_datasource
@@ -31,11 +31,11 @@ class CheckpointOutcome:
 
     @property
     def errors(self) -> list[CheckOutcome]:
-        return [o for o in self.outcomes if not o.success and o.check.severity == "error"]
+        return [o for o in self.outcomes if fails_the_run(o.check.severity, o.success, o.error)]
 
     @property
     def warnings(self) -> list[CheckOutcome]:
-        return [o for o in self.outcomes if not o.success and o.check.severity == "warn"]
+        return [o for o in self.outcomes if not o.success and o not in self.errors]
 
     @property
     def success(self) -> bool:
@@ -100,14 +100,6 @@ def run_checkpoint(
     settings: Settings, reports_dir: Path, streams: list[StreamContract]
 ) -> CheckpointOutcome:
     """One checkpoint over the checks of ``streams``; Data Docs in ``reports_dir``."""
-    # GX's PostgreSQL datasource reads its connection from the variables
-    with environment(settings.environment()):
-        return _run_checkpoint(settings, reports_dir, streams)
-
-
-def _run_checkpoint(
-    settings: Settings, reports_dir: Path, streams: list[StreamContract]
-) -> CheckpointOutcome:
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 

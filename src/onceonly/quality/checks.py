@@ -60,16 +60,17 @@ BATCH = "{batch}"
 
 def _missing_hours(time: str) -> Statement:
     """Hours between the first and the last event's hour with no event (the hour
-    functions are the target dialect's)."""
+    functions are the target dialect's). GX leaves ``{batch}`` unaliased in a query with
+    a join, and PostgreSQL needs an alias for a subquery in FROM: each use has one."""
 
     def hour_of(expr: str) -> Callable[[Dialect], str]:
         return lambda d: d.hour_of(expr)
 
     return sql(
         """
-    with bounds as (select {lo} as lo, {hi} as hi from {batch}),
+    with bounds as (select {lo} as lo, {hi} as hi from {batch} as b),
     hours as ({hours}),
-    seen as (select distinct {hour} as hour from {batch})
+    seen as (select distinct {hour} as hour from {batch} as b)
     select hours.hour from hours left join seen on hours.hour = seen.hour
     where seen.hour is null order by hours.hour
 """,
@@ -254,6 +255,13 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
         )
         for check in checks
     )
+
+
+def fails_the_run(severity: str, success: bool, error: str | None) -> bool:
+    """A failed check of error severity fails the run, and so does any check that could
+    not be evaluated: a safety net that cannot run is a failure of the net, whatever the
+    check's severity."""
+    return not success and (severity == "error" or error is not None)
 
 
 def configured(streams: list[StreamContract], severity: str = "") -> tuple[Check, ...]:

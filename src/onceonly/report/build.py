@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from onceonly.contract import StreamContract
+from onceonly.quality.checks import fails_the_run
 from onceonly.report.figures import read_figures
 from onceonly.report.html import render, render_index, verdict
 from onceonly.settings import Settings
@@ -70,7 +71,7 @@ def failed_checks(checks: list[dict[str, Any]]) -> list[str]:
     return [
         f"{c['stream']}:{c['name']}"
         for c in checks
-        if not c["success"] and c["severity"] == "error"
+        if fails_the_run(c["severity"], c["success"], c["error"])
     ]
 
 

@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from onceonly.contract import StreamContract
+from onceonly.quality.checks import fails_the_run
 from onceonly.report.figures import Figures
 
 CSS = """
@@ -41,9 +42,12 @@ def verdict(figures: Figures, checks: list[dict[str, Any]], key: str) -> tuple[b
     extra = t["fact_rows"] - t["fact_event_ids"]
     if extra:
         reasons.append(f"{_n(extra)} fact rows repeat a {key} (run the full audit)")
-    failed = [c for c in checks if not c["success"] and c["severity"] == "error"]
+    failed = [c for c in checks if fails_the_run(c["severity"], c["success"], c["error"])]
     reasons += [
-        f"check {c['name']} failed ({_n(c['unexpected_count'])} offending rows)" for c in failed
+        f"check {c['name']} could not run: {c['error']}"
+        if c["error"]
+        else f"check {c['name']} failed ({_n(c['unexpected_count'])} offending rows)"
+        for c in failed
     ]
     ok = not reasons
     if ok:
@@ -68,6 +72,8 @@ def verdict(figures: Figures, checks: list[dict[str, Any]], key: str) -> tuple[b
 def _status(check: dict[str, Any]) -> str:
     if check["success"]:
         return '<span class="ok">passed</span>'
+    if check["error"]:
+        return '<span class="error">COULD NOT RUN</span>'
     if check["severity"] == "warn":
         return '<span class="warn">reported (warn)</span>'
     return '<span class="error">FAILED (error)</span>'

@@ -25,10 +25,6 @@ class RawWriter(Protocol):
         """Serialise landing runs of a stream; held until close()."""
         ...
 
-    def landed_hashes(self, stream: str) -> dict[str, str]:
-        """sha256 -> source_file of every file content already landed for the stream."""
-        ...
-
     def write_batch(
         self,
         contract: StreamContract | None,

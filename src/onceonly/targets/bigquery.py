@@ -29,7 +29,6 @@ from onceonly.raw_tables import (
     RAW_SCHEMA,
     Columns,
     create_table_sql,
-    landed_hashes_sql,
     physical_type,
     raw_tables,
     raw_writes,
@@ -217,9 +216,6 @@ class BigQueryTarget:
     def acquire_landing_lock(self, stream: str) -> None:
         """BigQuery has no lock to take: the landing DAG runs one at a time
         (max_active_runs=1); do not start two landing runs of a stream by hand."""
-
-    def landed_hashes(self, stream: str) -> dict[str, str]:
-        return {str(h): str(f) for h, f in self._run(landed_hashes_sql(stream))}
 
     def _load(self, table: str, data: pa.Table, columns: Columns) -> None:
         from google.api_core import exceptions

@@ -18,7 +18,6 @@ from onceonly.raw_tables import (
     RAW_SCHEMA,
     create_table_sql,
     event_columns,
-    landed_hashes_sql,
     raw_writes,
 )
 from onceonly.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings
@@ -64,9 +63,6 @@ class DuckDBTarget:
             self.con.execute(create_table_sql(raw, contract.raw_table, event_columns(contract), {}))
         self.con.execute(create_table_sql(raw, LEDGER_TABLE, LEDGER, {}))
         self.con.execute(create_table_sql(raw, QUARANTINE_TABLE, QUARANTINE, {}))
-
-    def landed_hashes(self, stream: str) -> dict[str, str]:
-        return {str(h): str(f) for h, f in self.query(landed_hashes_sql(stream))}
 
     def write_batch(
         self,

@@ -12,7 +12,6 @@ from onceonly.errors import OnceOnlyError
 from onceonly.raw_tables import (
     RAW_SCHEMA,
     create_table_sql,
-    landed_hashes_sql,
     raw_tables,
     raw_writes,
 )
@@ -98,9 +97,6 @@ class PostgresTarget:
         self.con.execute("select pg_advisory_lock(hashtext(%s))", [_lock_key(stream)])
         self.con.commit()
 
-    def landed_hashes(self, stream: str) -> dict[str, str]:
-        return {str(h): str(f) for h, f in self.query(landed_hashes_sql(stream))}
-
     def write_batch(
         self,
         contract: StreamContract | None,
@@ -164,13 +160,26 @@ def scratch(settings: Settings, name: str, copy_of: Settings | None = None) -> S
     return settings.with_(postgres=replace(pg, database=database))
 
 
+def gx_url(settings: PostgresSettings) -> str:
+    """The server as SQLAlchemy's URL, built by SQLAlchemy (every part quoted) and without
+    the password, which goes to the driver on its own (see gx_datasource)."""
+    from sqlalchemy.engine import URL
+
+    return URL.create(
+        "postgresql+psycopg2",
+        username=settings.user,
+        host=settings.host,
+        port=settings.port,
+        database=settings.database,
+    ).render_as_string()
+
+
 def gx_datasource(context: Any, settings: Settings) -> Any:
-    # GX substitutes ${VAR} from the environment when it connects: the password is never
-    # written into the context, the results or the Data Docs
+    """GX's PostgreSQL datasource: the password is handed to the driver as a connect
+    argument, never pasted into a URL (where an ``@`` or ``/`` would break it) nor written
+    into the context, the results or the Data Docs."""
     return context.data_sources.add_postgres(
         name="warehouse",
-        connection_string=(
-            "postgresql+psycopg2://${ONCEONLY_PG_USER}:${ONCEONLY_PG_PASSWORD}"
-            "@${ONCEONLY_PG_HOST}:${ONCEONLY_PG_PORT}/${ONCEONLY_PG_DATABASE}"
-        ),
+        connection_string=gx_url(settings.postgres),
+        kwargs={"connect_args": {"password": settings.postgres.password}},
     )
