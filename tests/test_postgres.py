@@ -210,3 +210,38 @@ def test_two_landings_and_two_builds_at_once_end_exact(
     truth_files = len((zone / "_truth" / "orders" / "files.csv").read_text().splitlines()) - 1
     # facts and findings exact; the ledger also holds the waiting landing's skip records
     assert differences(pg(), zone / "_truth" / "orders") == {"files": (0, attempts - truth_files)}
+
+
+def test_the_whole_bad_input_corpus_lands_alike_on_postgres_and_duckdb(
+    postgres_env, tmp_path: Path
+) -> None:
+    """One rule set: every corpus file (NUL in ids, timestamps at the edges, deep nesting,
+    exact amounts) gets the same outcome on PostgreSQL as on DuckDB, in one landing run,
+    and the same events land (no two ids merged by a target)."""
+    corpus = Path(__file__).parent / "data" / "bad_inputs"
+    zone = tmp_path / "zone"
+    hour = zone / "orders/dt=2026-01-05/hour=10"
+    hour.mkdir(parents=True)
+    for path in corpus.iterdir():
+        if path.name != "cases.json":
+            shutil.copy(path, hour / path.name)
+    outcomes = {}
+    ids = {}
+    for name, settings in (
+        ("postgres", pg()),
+        ("duckdb", Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")),
+    ):
+        summary = land_zone(settings, zone)
+        outcomes[name] = [
+            (f.source_file, f.status, f.landed, dict(f.reasons)) for f in summary.files
+        ]
+        target = open_target(settings)
+        try:
+            rows = target.query("select event_id, cast(amount as varchar) from raw.orders_events")
+            ids[name] = sorted((str(i), str(a)) for i, a in rows)
+        finally:
+            target.close()
+    assert outcomes["postgres"] == outcomes["duckdb"]
+    assert ids["postgres"] == ids["duckdb"]
+    assert ("e-1", "1234567890123456.78") in ids["postgres"]
+    assert ("nul\\u0000id", "19.90") in ids["postgres"]

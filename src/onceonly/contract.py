@@ -19,7 +19,6 @@ from onceonly.sql import Relation
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 #: A line longer than this (in bytes, without its line ending) is quarantined unread.
-MAX_LINE_BYTES = 1024 * 1024
 
 #: The column holding a line's undeclared fields (``unknown_fields: keep``).
 EXTRA_COLUMN = "_extra"

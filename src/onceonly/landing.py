@@ -81,12 +81,13 @@ class _Pending:
     content: FileContent
 
 
-def _lines_table(pending: list[_Pending]) -> pa.Table:
+def _lines_table(pending: list[_Pending], limits: Limits) -> pa.Table:
     return lines_table(
         [
             (p.content.lines, {j: Rejection(*r) for j, r in p.content.pre_codes.items()})
             for p in pending
-        ]
+        ],
+        limits.json_depth,
     )
 
 
@@ -254,10 +255,10 @@ def _chunks(
             pending.append(_Pending(lf, content))
             size += len(content.lines)
         if size >= CHUNK_LINES:
-            yield _Chunk(pending, other, _lines_table(pending))
+            yield _Chunk(pending, other, _lines_table(pending, limits))
             pending, other, size = [], [], 0
     if pending or other:
-        yield _Chunk(pending, other, _lines_table(pending))
+        yield _Chunk(pending, other, _lines_table(pending, limits))
 
 
 def _prefetch(items: Iterator[_Chunk]) -> Iterator[_Chunk]:

@@ -221,7 +221,7 @@ def _read_regular(path: Path, limit: int, what: str, setting: str = "") -> tuple
 
 
 def split_lines(
-    data: bytes, max_line_bytes: int | None = None
+    data: bytes, max_line_bytes: int = DEFAULT_LIMITS.line_bytes
 ) -> tuple[pa.StringArray, dict[int, tuple[str, str]]]:
     """Split on LF (trailing CRs belong to the line ending); strip a leading BOM.
 
@@ -247,8 +247,8 @@ def split_lines(
         len(ends), pa.py_buffer(offsets), pa.py_buffer(data)
     )
     lines = pc.utf8_rtrim(pc.utf8_slice_codeunits(with_newline, 0, -1), characters="\r")
-    if max_line_bytes is not None:
-        lengths = np.diff(offsets) - 1
+    lengths = np.diff(offsets) - 1
+    if int(lengths.max()) > max_line_bytes:
         long = np.flatnonzero(lengths > max_line_bytes)
         if len(long):
             mask = np.zeros(len(ends), dtype=bool)

@@ -153,6 +153,7 @@ class Limits:
     file_bytes: int = 256 * MIB
     decompressed_bytes: int = 256 * MIB
     line_bytes: int = 1 * MIB
+    json_depth: int = 64
 
 
 DEFAULT_LIMITS = Limits()
@@ -218,6 +219,9 @@ class Settings:
     max_line_bytes: int = _setting(
         "ONCEONLY_MAX_LINE_BYTES", Limits.line_bytes, parse=_bytes, expected="a number of bytes"
     )
+    max_json_depth: int = _setting(
+        "ONCEONLY_MAX_JSON_DEPTH", Limits.json_depth, parse=_bytes, expected="a number of levels"
+    )
     #: fault injection points (tests and chaos runs only): see faults.py
     faults: str = _setting("ONCEONLY_FAULTS", "")
     postgres: PostgresSettings = _section(PostgresSettings)
@@ -254,7 +258,12 @@ class Settings:
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.max_file_bytes, self.max_decompressed_bytes, self.max_line_bytes)
+        return Limits(
+            self.max_file_bytes,
+            self.max_decompressed_bytes,
+            self.max_line_bytes,
+            self.max_json_depth,
+        )
 
     @property
     def fault_points(self) -> frozenset[str]:

@@ -22,14 +22,20 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from onceonly.contract import MAX_LINE_BYTES, Field, Kind, StreamContract, UnknownFields
+from onceonly.contract import Field, Kind, StreamContract, UnknownFields
 from onceonly.raw_tables import logical_type
+from onceonly.settings import DEFAULT_LIMITS
 from onceonly.sql import ident, literal
 
 TIMESTAMP_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
-    r"(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
+#: The instants every target stores and the checks can reason about (UTC, end excluded):
+#: a timestamp outside is quarantined as ``bad_timestamp``.
+TIMESTAMP_RANGE = ("1970-01-01 00:00:00", "2100-01-01 00:00:00")
+#: Blank for a string: whitespace and separators of any script, zero-width characters.
+BLANK_PATTERN = r"[\s\p{Z}\x{200B}-\x{200D}\x{2060}\x{FEFF}]*"
 
 #: Columns of the table that ``prevalidate`` produces and ``validation_sql`` reads.
 LINES_SCHEMA = pa.schema(
@@ -49,14 +55,42 @@ class Rejection:
     reason: str
 
 
-def prevalidate(text_line: str | None, raw: bytes | None = None) -> Rejection | None:
-    """Checks that need a real parser or raw bytes. ``text_line`` is None for bad UTF-8."""
+def json_depth(text: str) -> int:
+    """How deeply the objects and arrays of a JSON text nest (brackets in strings aside)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "}]":
+            depth -= 1
+    return deepest
+
+
+def prevalidate(
+    text_line: str | None, max_depth: int = DEFAULT_LIMITS.json_depth
+) -> Rejection | None:
+    """Checks that need a real parser. ``text_line`` is None for bad UTF-8."""
     if text_line is None:
         return Rejection("bad_utf8", "line is not valid UTF-8")
-    if len(text_line) * 4 > MAX_LINE_BYTES and len(text_line.encode()) > MAX_LINE_BYTES:
-        return Rejection("line_too_long", f"line is longer than {MAX_LINE_BYTES} bytes")
     if not text_line.strip():
         return Rejection("blank_line", "line is blank")
+    if json_depth(text_line) > max_depth:
+        return Rejection(
+            "too_deep",
+            f"JSON nests deeper than {max_depth} levels (ONCEONLY_MAX_JSON_DEPTH), "
+            "more than every target can store",
+        )
     try:
         obj = orjson.loads(text_line)
     except orjson.JSONDecodeError as exc:
@@ -71,25 +105,28 @@ def prevalidate(text_line: str | None, raw: bytes | None = None) -> Rejection | 
 LENIENT_JSON_SUSPECT = r"[:,\[]\s*[-+]?(nan|inf)|,\s*[\]}]"
 
 
-def prevalidate_lines(lines: pa.StringArray) -> dict[int, Rejection]:
+def prevalidate_lines(
+    lines: pa.StringArray, max_depth: int = DEFAULT_LIMITS.json_depth
+) -> dict[int, Rejection]:
     """Rejections by 0-based line index for the checks that SQL cannot make exactly.
 
-    Vectorised: blank and over-long lines, and the few lines that might be lenient JSON,
-    which alone are parsed strictly by orjson. Everything else is screened per line in
-    ``validation_sql`` (valid JSON, an object).
+    Vectorised: blank lines, lines with more brackets than ``max_depth`` (which alone get
+    their nesting measured) and the few lines that might be lenient JSON, which alone are
+    parsed strictly by orjson. Everything else is screened per line in ``validation_sql``
+    (valid JSON, an object). Over-long lines were cut and marked when the file was split.
     """
     if len(lines) == 0:
         return {}
     flagged = pc.or_(
         pc.or_(
             pc.equal(pc.utf8_trim_whitespace(lines), ""),
-            pc.greater(pc.binary_length(lines), MAX_LINE_BYTES),
+            pc.greater(pc.count_substring_regex(lines, r"[\[{]"), max_depth),
         ),
         pc.match_substring_regex(lines, LENIENT_JSON_SUSPECT, ignore_case=True),
     )
     out: dict[int, Rejection] = {}
     for i in np.flatnonzero(flagged.to_numpy(zero_copy_only=False)):
-        rejection = prevalidate(lines[int(i)].as_py())
+        rejection = prevalidate(lines[int(i)].as_py(), max_depth)
         if rejection is not None:
             out[int(i)] = rejection
     return out
@@ -147,9 +184,16 @@ def _checks(f: Field, contract: StreamContract) -> list[Check]:
     if f.kind in (Kind.STRING, Kind.ENUM, Kind.CODE, Kind.TIMESTAMP):
         wrong_type(f"{s} is null", "a string")
     if f.kind == Kind.STRING:
+        rule(
+            f"contains({s}, chr(0))",
+            "bad_value",
+            literal(f"{q} holds a NUL character (U+0000), which PostgreSQL cannot store"),
+        )
         if f.not_blank:
             rule(
-                f"regexp_full_match({s}, '\\s*')", "empty_field", literal(f"{q} is empty or blank")
+                f"regexp_full_match({s}, {literal(BLANK_PATTERN)})",
+                "empty_field",
+                literal(f"{q} is empty or blank"),
             )
         if f.min_length > 0:
             rule(f"length({s}) < {f.min_length}", "empty_field", literal(f"{q} is empty"))
@@ -169,10 +213,17 @@ def _checks(f: Field, contract: StreamContract) -> list[Check]:
         reason = literal(f"{q} must match {f.pattern}") + f" || {shown}"
         rule(f"not regexp_full_match({s}, {pattern})", "bad_value", reason)
     elif f.kind == Kind.TIMESTAMP:
-        reason = literal(f"{q} must be an RFC 3339 timestamp with an offset") + f" || {shown}"
+        reason = (
+            literal(
+                f"{q} must be an RFC 3339 timestamp with an offset, from "
+                f"{TIMESTAMP_RANGE[0][:4]} to before {TIMESTAMP_RANGE[1][:4]} (UTC)"
+            )
+            + f" || {shown}"
+        )
         rule(
             f"not regexp_full_match({s}, {literal(TIMESTAMP_PATTERN.strip('^$'))}) "
-            f"or left({s}, 4) = '0000' or ts_{f.name} is null",
+            f"or ts_{f.name} is null or ts_{f.name} < {literal(TIMESTAMP_RANGE[0] + '+00')} "
+            f"or ts_{f.name} >= {literal(TIMESTAMP_RANGE[1] + '+00')}",
             "bad_timestamp",
             reason,
         )
@@ -230,8 +281,16 @@ def _value_columns(f: Field) -> list[str]:
         cols.append(
             f"case when json_type({v}) = 'BOOLEAN' then {v}::varchar = 'true' end as b_{f.name}"
         )
-    elif f.kind == Kind.DECIMAL:  # a JSON string is unquoted, a JSON number kept as written
-        cols.append(f"case when {is_string} then {unquoted} else {v}::varchar end as s_{f.name}")
+    elif f.kind == Kind.DECIMAL:
+        # a JSON string is unquoted; a JSON number is taken as written in the line (the
+        # parsed value went through a binary double), when the text found is that number
+        pattern = '"' + f.name + '"' + r"\s*:\s*(-?[0-9][0-9.eE+-]*)"
+        raw = f"regexp_extract(line, {literal(pattern)}, 1)"
+        cols.append(
+            f"case when {is_string} then {unquoted} "
+            f"when try_cast({raw} as double) = try_cast({v}::varchar as double) then {raw} "
+            f"else {v}::varchar end as s_{f.name}"
+        )
     else:
         cols.append(f"case when {is_string} then {unquoted} end as s_{f.name}")
     if f.kind == Kind.TIMESTAMP:
@@ -399,7 +458,10 @@ def validate_line(contract: StreamContract, line: str | bytes) -> Verdict:
     return Verdict(None, {k: record[k] for k in (*contract.field_names, contract.extra_column)})
 
 
-def lines_table(files: Sequence[tuple[pa.StringArray, dict[int, Rejection]]]) -> pa.Table:
+def lines_table(
+    files: Sequence[tuple[pa.StringArray, dict[int, Rejection]]],
+    max_depth: int = DEFAULT_LIMITS.json_depth,
+) -> pa.Table:
     """The LINES_SCHEMA table for a group of files: each file's lines (``file_index`` is
     the position in ``files``) with the line-level rejections, known and found here."""
     if not files:
@@ -407,7 +469,7 @@ def lines_table(files: Sequence[tuple[pa.StringArray, dict[int, Rejection]]]) ->
     lines = pa.concat_arrays([f[0] for f in files])
     sizes = np.array([len(f[0]) for f in files], dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    rejected = prevalidate_lines(lines)
+    rejected = prevalidate_lines(lines, max_depth)
     for start, (_, known) in zip(starts, files, strict=True):
         rejected.update({int(start) + j: r for j, r in known.items()})
     n = len(lines)
