@@ -97,3 +97,72 @@ def test_a_folder_no_declaration_names_is_reported_and_recorded(tmp_path: Path) 
     assert rows == [
         ("rejected", "shipments/", "no stream declaration shipments.yml: 1 file not landed")
     ]
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-3000:]
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def _land_orders(duckdb_path: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run(
+        "land", "--landing", "zone", "--stream", "orders", "--duckdb-path", duckdb_path, cwd=cwd
+    )
+
+
+def test_report_and_reconcile_on_a_missing_warehouse_create_nothing(tmp_path: Path) -> None:
+    for command in ("report", "reconcile"):
+        line = _one_error_line(run(command, "--duckdb-path", "nowhere/w.duckdb", cwd=tmp_path))
+        assert "nowhere/w.duckdb" in line and "no DuckDB warehouse" in line
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_warehouse_path_that_is_no_duckdb_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "zone" / "orders").mkdir(parents=True)
+    (tmp_path / "folder.duckdb").mkdir()
+    (tmp_path / "text.duckdb").write_text("not a database\n")
+    for name in ("folder.duckdb", "text.duckdb"):
+        line = _one_error_line(_land_orders(name, cwd=tmp_path))
+        assert name in line
+
+
+def test_a_warehouse_locked_by_another_process_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "zone" / "orders").mkdir(parents=True)
+    db = tmp_path / "w.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys, time; c = duckdb.connect({str(db)!r}); "
+            "print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        line = _one_error_line(_land_orders(str(db), cwd=tmp_path))
+        assert "w.duckdb" in line and "another process" in line
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_report_before_any_dbt_build_says_what_to_run(tmp_path: Path) -> None:
+    zone = tmp_path / "zone" / "orders" / "dt=2026-01-05" / "hour=10"
+    zone.mkdir(parents=True)
+    (zone / "a.jsonl").write_text("{}\n")
+    assert run("land", "--landing", "zone", "--stream", "orders", cwd=tmp_path).returncode == 0
+    line = _one_error_line(run("report", "--stream", "orders", cwd=tmp_path))
+    assert "dbt build" in line and "fct_orders_events" in line
+
+
+def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "precious.txt").write_text("keep me")
+    line = _one_error_line(run("demo", "--out", "mine", cwd=tmp_path))
+    assert "mine" in line
+    assert (mine / "precious.txt").read_text() == "keep me"

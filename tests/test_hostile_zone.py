@@ -29,6 +29,14 @@ def target_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
 
 
+@pytest.fixture
+def hour(tmp_path: Path) -> Path:
+    """An hour folder of the orders stream in a fresh landing zone (``tmp_path/zone``)."""
+    folder = tmp_path / "zone" / HOUR
+    folder.mkdir(parents=True)
+    return folder
+
+
 def _land(settings: Settings, zone: Path, limits: Limits | None = None):  # type: ignore[no-untyped-def]
     target = open_target(settings)
     try:
@@ -46,11 +54,9 @@ def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_links_pipes_and_misnamed_entries_are_recorded_never_read(
-    target_settings: Settings, tmp_path: Path
+    target_settings: Settings, tmp_path: Path, hour: Path
 ) -> None:
     zone = tmp_path / "zone"
-    hour = zone / HOUR
-    hour.mkdir(parents=True)
     (hour / "good.jsonl").write_bytes(jsonl(order_placed("e-1", 0), order_placed("e-2", 1)))
     outside = tmp_path / "secret.txt"
     outside.write_text("root:x:0:0:secret\n")
@@ -106,11 +112,9 @@ def test_links_pipes_and_misnamed_entries_are_recorded_never_read(
 
 
 def test_byte_limits_reject_files_and_quarantine_long_lines(
-    target_settings: Settings, tmp_path: Path
+    target_settings: Settings, tmp_path: Path, hour: Path
 ) -> None:
     zone = tmp_path / "zone"
-    hour = zone / HOUR
-    hour.mkdir(parents=True)
     good = [order_placed(f"e-{i}", i) for i in range(3)]
     long_line = json.dumps(order_placed("e-long", 9, customer_id="c" * 5000)).encode()
     (hour / "a-long-line.jsonl").write_bytes(jsonl(*good) + long_line + b"\n")
@@ -140,10 +144,10 @@ def test_byte_limits_reject_files_and_quarantine_long_lines(
     assert code == "line_too_long" and str(text) == long_line.decode()[:1024]
 
 
-def test_empty_files_each_land_as_empty_not_as_copies_of_each_other(tmp_path: Path) -> None:
+def test_empty_files_each_land_as_empty_not_as_copies_of_each_other(
+    tmp_path: Path, hour: Path
+) -> None:
     zone = tmp_path / "zone"
-    hour = zone / HOUR
-    hour.mkdir(parents=True)
     for name in ("a.jsonl", "b.jsonl", "c.jsonl"):
         (hour / name).write_bytes(b"")
     summary = _land(Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb"), zone)
@@ -160,13 +164,11 @@ def _bomb(path: Path, line: bytes, total: int) -> None:
         fh.write(packer.flush())
 
 
-def test_a_hostile_zone_lands_its_good_lines_in_bounded_memory(tmp_path: Path) -> None:
+def test_a_hostile_zone_lands_its_good_lines_in_bounded_memory(tmp_path: Path, hour: Path) -> None:
     """Default limits, in a process of its own: a gzip of 1 GiB of lines, one of a single
     256 MiB line, links out of the zone and good lines beside them. The good lines land,
     every other entry is rejected with a reason, and the peak RSS stays under 1 GiB."""
     zone = tmp_path / "zone"
-    hour = zone / HOUR
-    hour.mkdir(parents=True)
     good = jsonl(*[order_placed(f"e-{i}", i) for i in range(50)])
     (hour / "a-good.jsonl").write_bytes(good)
     _bomb(hour / "b-lines.jsonl.gz", jsonl(order_placed("e-bomb", 0)), 1 << 30)
@@ -215,10 +217,10 @@ def test_a_hostile_zone_lands_its_good_lines_in_bounded_memory(tmp_path: Path) -
     assert _query(settings, "select count(*) from raw.quarantine") == [(0,)]
 
 
-def test_names_are_shown_as_text_never_as_markup_or_terminal_codes(tmp_path: Path) -> None:
+def test_names_are_shown_as_text_never_as_markup_or_terminal_codes(
+    tmp_path: Path, hour: Path
+) -> None:
     zone = tmp_path / "zone"
-    hour = zone / HOUR
-    hour.mkdir(parents=True)
     (hour / "good.jsonl").write_bytes(jsonl(order_placed("e-1", 0)))
     (hour / "[bold]x.txt").write_bytes(b"not data")
     (hour / "\x1b[31mred.txt").write_bytes(b"not data")

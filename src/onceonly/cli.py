@@ -264,6 +264,7 @@ def run(
     settings = _settings(target, duckdb_path, landing, streams_dir)
     contracts = _streams(settings, stream)
     _require_landing(settings)
+    open_target(settings).close()  # an unreachable or unusable warehouse: one line, at once
     if not stream:
         _warn_undeclared(settings, settings.streams())
     began = datetime.now(UTC).replace(tzinfo=None)
@@ -393,7 +394,7 @@ def reconcile(
     settings = _settings(target, duckdb_path, streams_dir=streams_dir)
     contracts = _streams(settings, stream)
     unrepaired = []
-    warehouse = open_target(settings)
+    warehouse = open_target(settings, create=False)
     try:
         for contract in contracts:
             audited = None
@@ -502,7 +503,15 @@ def demo(
     compare the result with the generator's truth."""
     import shutil
 
+    from onceonly.errors import ConfigError
+
     if out.exists():
+        made_here = (out / "_truth").is_dir() or (out.is_dir() and not any(out.iterdir()))
+        if not made_here:
+            raise ConfigError(
+                f"{out} exists and is not a generated landing zone (no _truth/ folder): "
+                "demo replaces its --out folder, so choose another one"
+            )
         shutil.rmtree(out)
     for stale in (duckdb_path, Path(f"{duckdb_path}.wal")):
         stale.unlink(missing_ok=True)

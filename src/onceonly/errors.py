@@ -16,6 +16,14 @@ class ConfigError(OnceOnlyError):
     """A setting, identifier or command-line value is not usable."""
 
 
+class WarehouseError(OnceOnlyError):
+    """The warehouse cannot be used as configured (missing, locked, not a database)."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
 class LandingPathError(OnceOnlyError):
     """A landing folder or file cannot be read."""
 

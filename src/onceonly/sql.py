@@ -132,6 +132,15 @@ class Dialect:
             f"select unnest(generate_series({lo}, {hi}, interval '1 hour')) as hour from {source}"
         )
 
+    def exists(self, r: Relation) -> Statement:
+        """One row, one count: 1 when the relation (table or view) exists."""
+        return sql(
+            "select count(*) from information_schema.tables "
+            "where table_schema = {schema} and table_name = {name}",
+            schema=Param(self.schema(r.schema)),
+            name=Param(r.name),
+        )
+
     def render(self, statement: Statement | str) -> tuple[str, list[object]]:
         """The SQL text and the parameters to bind, in order."""
         params: list[object] = []

@@ -116,3 +116,21 @@ def test_inventory_dags_build_facts_and_stock_equal_to_the_truth(tmp_path: Path)
     assert summary["exactly_once"] is True
     checks = {c["name"] for c in summary["checks"]}
     assert "gaps.missing_hours" not in checks  # set to off in streams/inventory.yml
+
+
+def test_a_terminal_error_fails_the_task_at_once_and_a_transient_one_is_retried(
+    zone: Path, tmp_path: Path
+) -> None:
+    """A landing folder that is not there cannot appear by retrying: the task fails on
+    its first try. A lost ack (transient) is retried, as the test above shows."""
+    from datetime import UTC
+
+    from onceonly.orchestration.runner import load_dag
+
+    settings = settings_for(tmp_path / "no-such-zone", tmp_path / "w.duckdb")
+    with environment(settings.environment()):
+        dag = load_dag("land_orders")
+        run = dag.test(logical_date=interval_of(zone, "orders")[1].replace(tzinfo=UTC))
+    assert run.state == "failed"
+    [ti] = [t for t in run.get_task_instances() if t.task_id == "land"]
+    assert ti.try_number == 1

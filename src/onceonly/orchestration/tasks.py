@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+from onceonly.errors import OnceOnlyError
 from onceonly.faults import maybe_fail
 from onceonly.settings import Settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def scheduled(work: Callable[P, R]) -> Callable[P, R]:
+    """A task body whose terminal errors fail the task at once (a retry cannot help: a
+    bad setting, a missing folder, a failed verdict); transient ones (a lost connection,
+    a locked file, an injected fault) are raised for Airflow to retry."""
+
+    @functools.wraps(work)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return work(*args, **kwargs)
+        except OnceOnlyError as exc:
+            if exc.transient:
+                raise
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(exc)) from exc
+
+    return run
 
 
 def settings_for_task() -> Settings:
@@ -50,6 +75,7 @@ def _stream(settings: Settings, stream: str):  # type: ignore[no-untyped-def]
     return settings.streams()[stream]
 
 
+@scheduled
 def land_interval(stream: str, context: dict[str, Any]) -> dict[str, Any]:
     from onceonly.landing import land
     from onceonly.targets import open_target
@@ -83,6 +109,7 @@ def land_interval(stream: str, context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@scheduled
 def audit_facts(repair: bool) -> dict[str, Any]:
     """The full audit (and repair) of every declared stream's facts."""
     from onceonly import reconcile
@@ -106,6 +133,7 @@ def audit_facts(repair: bool) -> dict[str, Any]:
     return out
 
 
+@scheduled
 def run_data_quality(stream: str) -> dict[str, Any]:
     from onceonly.report.build import run_checks
 
@@ -113,6 +141,7 @@ def run_data_quality(stream: str) -> dict[str, Any]:
     return run_checks(settings, [_stream(settings, stream)])
 
 
+@scheduled
 def write_report(stream: str, checked: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
     from onceonly.report.build import build_report, failed_checks
 
@@ -126,9 +155,8 @@ def write_report(stream: str, checked: dict[str, Any], attempt: int = 1) -> dict
     }
 
 
+@scheduled
 def enforce_verdict(written: dict[str, Any]) -> None:
-    from onceonly.errors import OnceOnlyError
-
     if written["failed_checks"]:
         raise OnceOnlyError(
             "error-severity checks failed: "

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from onceonly.contract import StreamContract
+from onceonly.errors import ConfigError
 from onceonly.quality.checks import fails_the_run
 from onceonly.report.figures import read_figures
 from onceonly.report.html import render, render_index, verdict
 from onceonly.settings import Settings
-from onceonly.targets import open_target
+from onceonly.targets import missing, open_target
 
 
 @dataclass
@@ -109,6 +110,25 @@ def _stream_page(
     return summary
 
 
+def _require_models(settings: Settings, streams: list[StreamContract]) -> None:
+    """The relations the report reads: a one-line error naming them before any dbt run."""
+    warehouse = open_target(settings, create=False)
+    try:
+        for contract in streams:
+            r = contract.relations
+            wanted = [r.facts, r.copies_ranked, r.event_conflicts, r.late_duplicates]
+            if contract.producer is not None:
+                wanted.append(r.sequence_gaps)
+            absent = missing(warehouse, wanted)
+            if absent:
+                raise ConfigError(
+                    f"{contract.stream}: {', '.join(map(str, absent))} not in the warehouse: "
+                    "run `dbt build` (or `onceonly run`) first"
+                )
+    finally:
+        warehouse.close()
+
+
 def build_report(
     settings: Settings,
     streams: list[StreamContract],
@@ -121,6 +141,7 @@ def build_report(
     from onceonly.faults import maybe_fail
 
     maybe_fail(settings.fault_points, "report", attempt)
+    _require_models(settings, streams)
     out = out or settings.reports_dir
     out.mkdir(parents=True, exist_ok=True)
     checked = checked or run_checks(settings, streams, out)

@@ -10,7 +10,7 @@ import pyarrow as pa
 from onceonly.contract import StreamContract
 from onceonly.errors import ConfigError
 from onceonly.settings import Settings
-from onceonly.sql import Dialect, Statement
+from onceonly.sql import Dialect, Relation, Statement
 
 
 class RawWriter(Protocol):
@@ -47,6 +47,10 @@ class Warehouse(RawWriter, Protocol):
 
     def query(self, statement: Statement | str) -> list[tuple[object, ...]]: ...
 
+    def exists(self, relation: Relation) -> bool:
+        """Whether the table or view exists (yet)."""
+        ...
+
     def execute_in_transaction(self, statements: list[Statement]) -> None: ...
 
 
@@ -67,10 +71,16 @@ def _engine(settings: Settings) -> Any:
     return importlib.import_module(name)
 
 
-def open_target(settings: Settings) -> Warehouse:
-    """Connect to the configured target."""
-    warehouse: Warehouse = _engine(settings).open_warehouse(settings)
+def open_target(settings: Settings, create: bool = True) -> Warehouse:
+    """Connect to the configured target; with ``create`` false, a warehouse that does not
+    exist yet (an embedded file) is an error instead of an empty new one."""
+    warehouse: Warehouse = _engine(settings).open_warehouse(settings, create)
     return warehouse
+
+
+def missing(warehouse: Warehouse, relations: list[Relation]) -> list[Relation]:
+    """The relations that do not exist in the warehouse (yet)."""
+    return [r for r in relations if not warehouse.exists(r)]
 
 
 def dialect(settings: Settings) -> Dialect:

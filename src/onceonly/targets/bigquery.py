@@ -55,7 +55,13 @@ CONCURRENT_LANDING = False
 
 
 class BigQueryError(OnceOnlyError):
-    transient = True
+    """A failed API call: transient (worth a retry) for server errors and rate limits,
+    terminal for the rest (a bad query, a missing table, no permission)."""
+
+    def __init__(self, message: str, exc: Exception) -> None:
+        super().__init__(message)
+        code = getattr(exc, "code", None)
+        self.transient = code is None or int(code) >= 500 or int(code) == 429
 
 
 def credentials(settings: BigQuerySettings) -> Any:
@@ -158,7 +164,7 @@ class BigQueryTarget:
         try:
             result = self.client.query(self.dialect.inline(statement)).result()
         except exceptions.GoogleAPICallError as exc:
-            raise BigQueryError(f"BigQuery query failed: {_first_line(exc)}") from None
+            raise BigQueryError(f"BigQuery query failed: {_first_line(exc)}", exc) from None
         return [tuple(row.values()) for row in result]
 
     def ensure_raw_tables(self, contract: StreamContract | None) -> None:
@@ -213,6 +219,15 @@ class BigQueryTarget:
                 "when matched then delete"
             )
 
+    def exists(self, relation: Relation) -> bool:
+        from google.api_core import exceptions
+
+        try:
+            self.client.get_table(self.dialect.relation(relation).strip("`"))
+        except exceptions.NotFound:
+            return False
+        return True
+
     def acquire_landing_lock(self, stream: str) -> None:
         """BigQuery has no lock to take: the landing DAG runs one at a time
         (max_active_runs=1); do not start two landing runs of a stream by hand."""
@@ -242,7 +257,7 @@ class BigQueryTarget:
             ).result()
         except exceptions.GoogleAPICallError as exc:
             raise BigQueryError(
-                f"BigQuery load into raw.{table} failed: {_first_line(exc)}"
+                f"BigQuery load into raw.{table} failed: {_first_line(exc)}", exc
             ) from None
 
     def write_batch(
@@ -274,7 +289,7 @@ def dialect(settings: Settings) -> Dialect:
     return BigQueryDialect(_project(settings), settings.schema_prefix)
 
 
-def open_warehouse(settings: Settings) -> BigQueryTarget:
+def open_warehouse(settings: Settings, create: bool = True) -> BigQueryTarget:
     return BigQueryTarget(settings)
 
 

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from onceonly.contract import StreamContract
+from onceonly.errors import WarehouseError
 from onceonly.raw_tables import (
     LEDGER,
     LEDGER_TABLE,
@@ -28,11 +29,30 @@ CONCURRENT_LANDING = False
 
 
 def connect(
-    path: Path | str, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    path: Path | str, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT, create: bool = True
 ) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file (created unless ``create`` is false); what stops
+    it (another process holds it, a folder or another kind of file there) is a one-line
+    WarehouseError naming the file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    if not create and not path.exists():
+        raise WarehouseError(
+            f"no DuckDB warehouse at {path}: land or run first, or pass --duckdb-path"
+        )
+    if path.is_dir():
+        raise WarehouseError(f"DuckDB warehouse {path} is a folder, not a database file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+    except (duckdb.Error, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "lock" in first.lower():
+            raise WarehouseError(
+                f"DuckDB warehouse {path} is in use by another process (DuckDB allows one "
+                "writer): wait for it to finish, or use PostgreSQL for concurrent runs",
+                transient=True,
+            ) from None
+        raise WarehouseError(f"DuckDB warehouse {path} cannot be opened: {first}") from None
     configure(con, memory_limit)
     return con
 
@@ -51,10 +71,11 @@ class DuckDBTarget:
         path: Path | str,
         memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
         schema_prefix: str = "",
+        create: bool = True,
     ) -> None:
         self.path = Path(path)
         self.dialect = Dialect(schema_prefix)
-        self.con = connect(self.path, memory_limit)
+        self.con = connect(self.path, memory_limit, create)
 
     def ensure_raw_tables(self, contract: StreamContract | None) -> None:
         raw = self.dialect.schema(RAW_SCHEMA)
@@ -91,6 +112,9 @@ class DuckDBTarget:
 
     def query(self, statement: Statement | str) -> list[tuple[object, ...]]:
         return self.con.execute(*self.dialect.render(statement)).fetchall()
+
+    def exists(self, relation: Relation) -> bool:
+        return bool(self.query(self.dialect.exists(relation))[0][0])
 
     def execute_in_transaction(self, statements: list[Statement]) -> None:
         self.con.execute("begin transaction")
@@ -132,8 +156,10 @@ def dialect(settings: Settings) -> Dialect:
     return Dialect(settings.schema_prefix)
 
 
-def open_warehouse(settings: Settings) -> DuckDBTarget:
-    return DuckDBTarget(settings.duckdb_path, settings.duckdb_memory_limit, settings.schema_prefix)
+def open_warehouse(settings: Settings, create: bool = True) -> DuckDBTarget:
+    return DuckDBTarget(
+        settings.duckdb_path, settings.duckdb_memory_limit, settings.schema_prefix, create
+    )
 
 
 def scratch(settings: Settings, name: str, copy_of: Settings | None = None) -> Settings:

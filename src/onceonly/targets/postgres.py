@@ -117,6 +117,9 @@ class PostgresTarget:
         self.con.commit()
         return rows
 
+    def exists(self, relation: Relation) -> bool:
+        return bool(self.query(self.dialect.exists(relation))[0][0])
+
     def execute_in_transaction(self, statements: list[Statement]) -> None:
         with self.con.transaction():
             for statement in statements:
@@ -130,7 +133,7 @@ def dialect(settings: Settings) -> Dialect:
     return PostgresDialect(settings.schema_prefix)
 
 
-def open_warehouse(settings: Settings) -> PostgresTarget:
+def open_warehouse(settings: Settings, create: bool = True) -> PostgresTarget:
     return PostgresTarget(settings.postgres, settings.schema_prefix)
 
 
