@@ -166,3 +166,22 @@ def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path: Path) -> None:
     line = _one_error_line(run("demo", "--out", "mine", cwd=tmp_path))
     assert "mine" in line
     assert (mine / "precious.txt").read_text() == "keep me"
+
+
+def test_run_against_an_unreachable_postgres_is_one_line_at_once(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "zone" / "orders").mkdir(parents=True)
+    result = subprocess.run(
+        [*CLI, "run", "--landing", "zone", "--target", "postgres"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "ONCEONLY_PG_PORT": str(port)},
+    )
+    line = _one_error_line(result)
+    assert f"127.0.0.1:{port}" in line

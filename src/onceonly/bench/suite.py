@@ -56,6 +56,7 @@ def run_bench(
 ) -> dict[str, Any]:
     from onceonly.targets import scratch
 
+    work = work.resolve()  # every child process means the same folders
     work.mkdir(parents=True, exist_ok=True)
     landing = work / "landing"
     env = {

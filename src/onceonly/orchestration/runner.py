@@ -27,7 +27,9 @@ class DagRunFailed(OnceOnlyError):
 
 def prepare_airflow() -> Path:
     """Point Airflow at a project-local home (before anything imports airflow)."""
-    home = Path(os.environ.setdefault("AIRFLOW_HOME", str(REPO / ".airflow")))
+    # absolute: Airflow refuses a relative path for its SQLite database
+    home = Path(os.environ.setdefault("AIRFLOW_HOME", str(REPO / ".airflow"))).resolve()
+    os.environ["AIRFLOW_HOME"] = str(home)
     defaults = {
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
@@ -40,12 +42,12 @@ def prepare_airflow() -> Path:
         os.environ.setdefault(key, value)
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "airflow.db").exists():
-        subprocess.run(
-            [sys.executable, "-m", "airflow", "db", "migrate"],
-            check=True,
-            capture_output=True,
-            text=True,
+        done = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True
         )
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise OnceOnlyError(f"`airflow db migrate` in AIRFLOW_HOME={home} failed: {tail[0]}")
     return home
 
 
