@@ -159,7 +159,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def _bytes(text: str) -> int:
+def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise ValueError(text)
@@ -208,19 +208,19 @@ class Settings:
         "ONCEONLY_RETRY_DELAY_SECONDS", 60.0, parse=float, expected="a number of seconds"
     )
     max_file_bytes: int = _setting(
-        "ONCEONLY_MAX_FILE_BYTES", Limits.file_bytes, parse=_bytes, expected="a number of bytes"
+        "ONCEONLY_MAX_FILE_BYTES", Limits.file_bytes, parse=_positive, expected="a number of bytes"
     )
     max_decompressed_bytes: int = _setting(
         "ONCEONLY_MAX_DECOMPRESSED_BYTES",
         Limits.decompressed_bytes,
-        parse=_bytes,
+        parse=_positive,
         expected="a number of bytes",
     )
     max_line_bytes: int = _setting(
-        "ONCEONLY_MAX_LINE_BYTES", Limits.line_bytes, parse=_bytes, expected="a number of bytes"
+        "ONCEONLY_MAX_LINE_BYTES", Limits.line_bytes, parse=_positive, expected="a number of bytes"
     )
     max_json_depth: int = _setting(
-        "ONCEONLY_MAX_JSON_DEPTH", Limits.json_depth, parse=_bytes, expected="a number of levels"
+        "ONCEONLY_MAX_JSON_DEPTH", Limits.json_depth, parse=_positive, expected="a number of levels"
     )
     #: fault injection points (tests and chaos runs only): see faults.py
     faults: str = _setting("ONCEONLY_FAULTS", "")
