@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from onceonly.generate.writer import generate
 from onceonly.landing import land
 from onceonly.landing_zone import discover
 from onceonly.settings import Settings
+from onceonly.sql import sql
 from onceonly.targets import open_target
 from onceonly.truth_check import checksum, comparisons
 
@@ -64,6 +66,43 @@ def test_landing_quarantines_and_accounts_like_duckdb(postgres_env, tmp_path: Pa
         again = land(zone, target, ORDERS)
         assert [g.status for g in again.files] == ["skipped"]
         assert target.query("select count(*) from raw.orders_events") == [(3,)]
+    finally:
+        target.close()
+
+
+def test_a_row_the_server_refuses_is_quarantined_alone(postgres_env, tmp_path: Path) -> None:
+    """A line that validates but that the raw table refuses (here a constraint a DBA
+    added) does not fail its chunk on every retry: it is quarantined with the server's
+    reason and every other line of the chunk lands, accounting exact."""
+    zone = tmp_path / "zone"
+    hour = zone / "orders/dt=2026-01-05/hour=10"
+    hour.mkdir(parents=True)
+    big = [order_placed(f"big-{i}", seq=i, amount="5000.00") for i in range(2)]
+    (hour / "a.jsonl").write_bytes(jsonl(*(order_placed(f"a-{i}", seq=i) for i in range(40))))
+    (hour / "b.jsonl").write_bytes(
+        jsonl(order_placed("b-0", seq=0), big[0], order_placed("b-1", seq=1), big[1])
+    )
+    target = open_target(pg())
+    try:
+        target.ensure_raw_tables(ORDERS)
+        target.execute_in_transaction(
+            [sql("alter table raw.orders_events add constraint amount_cap check (amount < 1000)")]
+        )
+        summary = land(zone, target, ORDERS)
+        outcomes = {Path(f.source_file).name: (f.landed, dict(f.reasons)) for f in summary.files}
+        assert outcomes == {"a.jsonl": (40, {}), "b.jsonl": (2, {"refused_by_target": 2})}
+        rows = target.query(
+            "select line_number, raw_text, reason from raw.quarantine order by line_number"
+        )
+        assert [(n, json.loads(str(t))["event_id"]) for n, t, _ in rows] == [
+            (2, "big-0"),
+            (4, "big-1"),
+        ]
+        assert all("amount_cap" in str(reason) for _, _, reason in rows)
+        assert target.query(
+            "select rows_landed, rows_quarantined from raw.load_ledger order by source_file"
+        ) == [(40, 0), (2, 2)]
+        assert target.query("select count(*) from raw.orders_events") == [(42,)]
     finally:
         target.close()
 

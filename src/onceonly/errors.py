@@ -42,3 +42,9 @@ class AccountingError(OnceOnlyError):
             f"{source_file}: accounting broken: {lines} lines read, "
             f"{landed} landed + {quarantined} quarantined"
         )
+
+
+class RowsRefused(OnceOnlyError):
+    """The target refused rows of a batch that validation accepted (a constraint added to
+    a raw table, a value the engine cannot store): the rows' fault, not the connection's.
+    Landing then asks the target which rows, quarantines them alone and writes the rest."""

@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from onceonly.contract import StreamContract
-from onceonly.errors import AccountingError
+from onceonly.errors import AccountingError, RowsRefused
 from onceonly.landing_zone import (
     Discovery,
     FileContent,
@@ -140,9 +140,11 @@ class Lander:
         }
 
     def write_chunk(self, chunk: _Chunk) -> list[FileOutcome]:
-        """Validate and write landed files plus ledger rows of skipped/rejected ones."""
+        """Validate and write landed files plus ledger rows of skipped/rejected ones. Rows
+        the target refuses although they validated are quarantined alone
+        (``refused_by_target``) and the rest written again."""
         con = self.validator
-        pending, extra_ledger, lines = chunk.pending, chunk.other, chunk.lines
+        pending = chunk.pending
         files = pa.table(
             {
                 "file_index": pa.array(range(len(pending)), pa.int32()),
@@ -150,10 +152,32 @@ class Lander:
                 "arrived_at": pa.array([p.lf.arrived_at for p in pending], pa.timestamp("us")),
             }
         )
-        con.register("lines", lines)
+        con.register("lines", chunk.lines)
         con.register("files", files)
         con.execute(f"create or replace temp table validated as {self._sql}")
         con.unregister("lines")
+        try:
+            outcomes, events, quarantine = self._split(pending)
+            ledger = self._ledger(chunk, outcomes)
+            try:
+                self.target.write_batch(self.contract, events, quarantine, ledger)
+            except RowsRefused:
+                refused = self.target.refused_rows(self.contract, events)
+                if not refused:
+                    raise
+                self._quarantine_refused(chunk.lines, events, refused)
+                outcomes, events, quarantine = self._split(pending)
+                ledger = self._ledger(chunk, outcomes)
+                self.target.write_batch(self.contract, events, quarantine, ledger)
+        finally:
+            con.unregister("files")
+            con.execute("drop table if exists validated")
+        return outcomes
+
+    def _split(self, pending: list[_Pending]) -> tuple[list[FileOutcome], pa.Table, pa.Table]:
+        """From the validated lines: each file's outcome, the event rows and the
+        quarantine rows (accounting checked)."""
+        con = self.validator
         counts = con.execute(
             "select _file_index, _reason_code, count(*), count(*) filter (where _dropped_fields) "
             "from validated group by all"
@@ -172,7 +196,6 @@ class Lander:
             if o.lines != o.landed + o.quarantined:
                 raise AccountingError(o.source_file, o.lines, o.landed, o.quarantined)
         meta = {"_batch_id": "?", "_loaded_at": "?"}
-        params = [self.batch_id, self.loaded_at]
         event_cols = [n for n, _ in event_columns(self.contract) if n not in meta]
         select = ", ".join(
             {
@@ -188,7 +211,7 @@ class Lander:
             f"select {select}, ?::varchar as _batch_id, ?::timestamp as _loaded_at "
             "from validated v join files f on f.file_index = v._file_index "
             "where v._reason_code is null order by v._file_index, v._line_number",
-            params=params,
+            params=[self.batch_id, self.loaded_at],
         ).to_arrow_table()
         quarantine = con.sql(
             "select ?::varchar as batch_id, ?::varchar as stream, f.source_file, "
@@ -198,15 +221,40 @@ class Lander:
             "where v._reason_code is not null order by v._file_index, v._line_number",
             params=[self.batch_id, self.contract.stream, self.loaded_at],
         ).to_arrow_table()
-        con.unregister("files")
-        con.execute("drop table validated")
-        ledger_rows = [
-            self._ledger_row(p.lf, p.content, o) for p, o in zip(pending, outcomes, strict=True)
+        return outcomes, events, quarantine
+
+    def _quarantine_refused(
+        self, lines: pa.Table, events: pa.Table, refused: dict[int, str]
+    ) -> None:
+        """Mark the event rows the target refused as quarantined lines, with their text."""
+        rows = events.select(["_source_file", "_line_number"]).to_pylist()
+        marks = pa.table(
+            {
+                "source_file": [rows[i]["_source_file"] for i in refused],
+                "line_number": [rows[i]["_line_number"] for i in refused],
+                "reason": [f"the warehouse refused the row: {why}" for why in refused.values()],
+            }
+        )
+        con = self.validator
+        con.register("refused", marks)
+        con.register("lines", lines)
+        con.execute(
+            "update validated v set _reason_code = 'refused_by_target', _reason = r.reason, "
+            "_raw_text = l.line "
+            "from refused r join files f on f.source_file = r.source_file "
+            "join lines l on l.file_index = f.file_index and l.line_number = r.line_number "
+            "where v._file_index = f.file_index and v._line_number = r.line_number"
+        )
+        con.unregister("lines")
+        con.unregister("refused")
+
+    def _ledger(self, chunk: _Chunk, outcomes: list[FileOutcome]) -> pa.Table:
+        rows = [
+            self._ledger_row(p.lf, p.content, o)
+            for p, o in zip(chunk.pending, outcomes, strict=True)
         ]
-        ledger_rows += [self._ledger_row(lf, c, o) for lf, c, o in extra_ledger]
-        ledger = pa.Table.from_pylist(ledger_rows, schema=_arrow_schema(LEDGER))
-        self.target.write_batch(self.contract, events, quarantine, ledger)
-        return outcomes
+        rows += [self._ledger_row(lf, c, o) for lf, c, o in chunk.other]
+        return pa.Table.from_pylist(rows, schema=_arrow_schema(LEDGER))
 
     def close(self) -> None:
         self.validator.close()

@@ -33,7 +33,13 @@ class RawWriter(Protocol):
         ledger: pa.Table,
     ) -> None:
         """Append all of them in one transaction: all of it lands or none of it (only the
-        ledger, and the quarantine, without a stream)."""
+        ledger, and the quarantine, without a stream). Rows the target refuses although
+        validation accepted them raise RowsRefused."""
+        ...
+
+    def refused_rows(self, contract: StreamContract, events: pa.Table) -> dict[int, str]:
+        """Which rows of ``events`` the stream's raw table refuses (index -> reason),
+        writing nothing."""
         ...
 
     def close(self) -> None: ...

@@ -273,6 +273,12 @@ class BigQueryTarget:
         for table, data in raw_writes(contract, events, quarantine, ledger):
             self._load(table, data, columns[table])
 
+    def refused_rows(self, contract: StreamContract, events: pa.Table) -> dict[int, str]:
+        """None known: raw tables here have no constraints and validation keeps values
+        within BigQuery's types; a load job that still fails fails its chunk, with the
+        job's message, and writes nothing (the events load goes first)."""
+        return {}
+
     def query(self, statement: Statement | str) -> list[tuple[object, ...]]:
         return self._run(statement)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from onceonly.contract import StreamContract
-from onceonly.errors import OnceOnlyError
+from onceonly.errors import OnceOnlyError, RowsRefused
 from onceonly.raw_tables import (
     RAW_SCHEMA,
     create_table_sql,
@@ -33,8 +33,22 @@ TYPES = {
 }
 
 
+#: SQLSTATE classes of a row the server refuses: data exception (22), integrity
+#: constraint violation (23), program limit exceeded (54, e.g. nesting too deep).
+ROW_REFUSALS = ("22", "23", "54")
+
+
 class PostgresConnectionError(OnceOnlyError):
     transient = True
+
+
+def _refused_by_row(exc: Exception) -> bool:
+    return str(getattr(exc, "sqlstate", None) or "")[:2] in ROW_REFUSALS
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class PostgresDialect(Dialect):
@@ -104,13 +118,51 @@ class PostgresTarget:
         quarantine: pa.Table | None,
         ledger: pa.Table,
     ) -> None:
-        with self.con.transaction():
-            for table, data in raw_writes(contract, events, quarantine, ledger):
-                names = ", ".join(ident(n) for n in data.column_names)
-                relation = self.dialect.relation(Relation(RAW_SCHEMA, table))
-                copy_sql = f"copy {relation} ({names}) from stdin with (format csv)"
-                with self.con.cursor().copy(copy_sql) as copy:
-                    copy.write(csv_bytes(data, nul_as_text=True))
+        import psycopg
+
+        try:
+            with self.con.transaction():
+                for table, data in raw_writes(contract, events, quarantine, ledger):
+                    self._copy(table, data)
+        except psycopg.Error as exc:
+            if _refused_by_row(exc):
+                raise RowsRefused(f"PostgreSQL refused a row: {_first_line(exc)}") from exc
+            raise
+
+    def _copy(self, table: str, data: pa.Table) -> None:
+        names = ", ".join(ident(n) for n in data.column_names)
+        relation = self.dialect.relation(Relation(RAW_SCHEMA, table))
+        copy_sql = f"copy {relation} ({names}) from stdin with (format csv)"
+        with self.con.cursor().copy(copy_sql) as copy:
+            copy.write(csv_bytes(data, nul_as_text=True))
+
+    def refused_rows(self, contract: StreamContract, events: pa.Table) -> dict[int, str]:
+        """The rows of ``events`` the stream's raw table refuses, by index, with the
+        server's reason. Found by bisection: halves are copied into the table inside
+        savepoints that are always rolled back, so nothing is written."""
+        import psycopg
+
+        found: dict[int, str] = {}
+
+        def attempt(lo: int, hi: int) -> None:
+            try:
+                with self.con.transaction():
+                    self._copy(contract.raw_table, events.slice(lo, hi - lo))
+                    raise psycopg.Rollback()
+            except psycopg.Error as exc:
+                if not _refused_by_row(exc):
+                    raise
+                if hi - lo == 1:
+                    found[lo] = _first_line(exc)
+                    return
+                mid = (lo + hi) // 2
+                attempt(lo, mid)
+                attempt(mid, hi)
+
+        if events.num_rows:
+            with self.con.transaction():
+                attempt(0, events.num_rows)
+        return found
 
     def query(self, statement: Statement | str) -> list[tuple[object, ...]]:
         rows = self.con.execute(*self.dialect.render(statement)).fetchall()
