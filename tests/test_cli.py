@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 CLI = [sys.executable, "-m", "onceonly"]
 
@@ -185,3 +186,20 @@ def test_run_against_an_unreachable_postgres_is_one_line_at_once(tmp_path: Path)
     )
     line = _one_error_line(result)
     assert f"127.0.0.1:{port}" in line
+
+
+@pytest.mark.parametrize("command", ["land", "run"])
+def test_bigquery_without_credentials_is_one_line(command: str, tmp_path: Path) -> None:
+    for stream in ("orders", "inventory"):
+        (tmp_path / "zone" / stream).mkdir(parents=True)
+    result = subprocess.run(
+        [*CLI, command, "--landing", "zone", "--target", "bigquery"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        # no application default credentials anywhere: HOME is empty
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ONCEONLY_BQ_PROJECT": "p1"},
+    )
+    line = _one_error_line(result)
+    assert "BigQuery credentials" in line and "ONCEONLY_BQ_METHOD=oauth" in line

@@ -65,11 +65,14 @@ class BigQueryError(OnceOnlyError):
 
 
 def credentials(settings: BigQuerySettings) -> Any:
-    """Google credentials built by dbt-bigquery from these settings."""
+    """Google credentials built by dbt-bigquery from these settings; none to be found is
+    a one-line ConfigError saying how to provide them."""
     from dbt.adapters.bigquery.credentials import (
         BigQueryCredentials,
         create_google_credentials,
     )
+    from dbt_common.exceptions import DbtConfigError
+    from google.auth.exceptions import GoogleAuthError
 
     profile: dict[str, Any] = {
         "method": settings.method,
@@ -80,7 +83,16 @@ def credentials(settings: BigQuerySettings) -> Any:
     for key in ("keyfile", "keyfile_json", "token"):
         if value := getattr(settings, key):
             profile[key] = value
-    return create_google_credentials(BigQueryCredentials.from_dict(profile))
+    try:
+        return create_google_credentials(BigQueryCredentials.from_dict(profile))
+    except (DbtConfigError, GoogleAuthError, OSError, ValueError) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        why = lines[-1] if lines else type(exc).__name__
+        raise ConfigError(
+            f"BigQuery credentials (ONCEONLY_BQ_METHOD={settings.method}) not usable: {why} "
+            "Run `gcloud auth application-default login`, or set ONCEONLY_BQ_METHOD="
+            "service-account with ONCEONLY_BQ_KEYFILE"
+        ) from None
 
 
 def _project(settings: Settings) -> str:
