@@ -247,8 +247,9 @@ def test_two_landings_and_two_builds_at_once_end_exact(
     finally:
         target.close()
     truth_files = len((zone / "_truth" / "orders" / "files.csv").read_text().splitlines()) - 1
-    # facts and findings exact; the ledger also holds the waiting landing's skip records
-    assert differences(pg(), zone / "_truth" / "orders") == {"files": (0, attempts - truth_files)}
+    assert attempts > truth_files  # the waiting landing's skip records
+    # facts, findings and files exact: a file seen by both landings is one file
+    assert differences(pg(), zone / "_truth" / "orders") == {}
 
 
 def test_the_whole_bad_input_corpus_lands_alike_on_postgres_and_duckdb(

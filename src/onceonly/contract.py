@@ -176,5 +176,9 @@ class Relations:
         return Relation("dq", f"{self.stream}_batch_reconciliation")
 
     @property
+    def file_outcomes(self) -> Relation:
+        return Relation("dq", f"{self.stream}_file_outcomes")
+
+    @property
     def audit_repairs(self) -> Relation:
         return Relation("dq", f"{self.stream}_audit_repairs")

@@ -114,6 +114,9 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
         contract,
         _call("stream_batch_reconciliation", "source('raw', 'load_ledger')", ranked, _quoted(s)),
     )
+    files[f"dq/{s}/{r.file_outcomes.name}.sql"] = _model(
+        contract, _call("stream_file_outcomes", f"ref('{r.batch_reconciliation.name}')")
+    )
     files[f"{s}/_{s}__models.yml"] = _properties(contract)
     return files
 
@@ -271,6 +274,12 @@ def _properties(contract: StreamContract) -> str:
                     }
                 },
             ],
+        },
+        {
+            "name": r.file_outcomes.name,
+            "description": "Per delivered file: its first landed attempt if it ever landed, "
+            "else its latest attempt (skipped as a copy of another file, or rejected).",
+            "columns": [{"name": "source_file", "data_tests": ["unique", "not_null"]}],
         },
     ]
     p = contract.producer

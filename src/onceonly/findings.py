@@ -28,7 +28,7 @@ def findings(warehouse: Warehouse, contract: StreamContract) -> dict[str, int]:
         "gaps": r.sequence_gaps,
         "conflicts": r.event_conflicts,
         "late": r.late_duplicates,
-        "files": r.batch_reconciliation,
+        "files": r.file_outcomes,
         "quarantine": QUARANTINE_RELATION,
         "stream": Param(contract.stream),
     }

@@ -36,7 +36,7 @@ def _relation(contract: StreamContract, name: str) -> Relation:
         "sequence_gaps": r.sequence_gaps,
         "event_conflicts": r.event_conflicts,
         "late_duplicates": r.late_duplicates,
-        "files": r.batch_reconciliation,
+        "files": r.file_outcomes,
         "quarantine": QUARANTINE_RELATION,
     }.get(name, Relation("analytics", name))
 

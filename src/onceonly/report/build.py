@@ -116,7 +116,13 @@ def _require_models(settings: Settings, streams: list[StreamContract]) -> None:
     try:
         for contract in streams:
             r = contract.relations
-            wanted = [r.facts, r.copies_ranked, r.event_conflicts, r.late_duplicates]
+            wanted = [
+                r.facts,
+                r.copies_ranked,
+                r.event_conflicts,
+                r.late_duplicates,
+                r.file_outcomes,
+            ]
             if contract.producer is not None:
                 wanted.append(r.sequence_gaps)
             absent = missing(warehouse, wanted)

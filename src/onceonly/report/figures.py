@@ -87,6 +87,7 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         "late": r.late_duplicates,
         "conflicts": r.event_conflicts,
         "facts": r.facts,
+        "files": r.file_outcomes,
     }
 
     def query(template: str) -> list[tuple[object, ...]]:
@@ -98,21 +99,23 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         key = _iso(value)
         return days.setdefault(key, Day(key))
 
-    for d, status, n, _lines, landed, quarantined, has_manifest in query(
-        "select cast(arrived_at as date), status, count(*), sum(lines_read), sum(rows_landed), "
-        "sum(rows_quarantined), manifest_record_count is not null from {ledger} "
-        "where stream = {stream} group by 1, 2, 7"
+    for d, copies in query(
+        "select cast(arrived_at as date), sum(rows_landed + rows_quarantined) from {ledger} "
+        "where stream = {stream} and status = 'landed' group by 1"
+    ):
+        day(d).delivered_copies = int(str(copies))
+    # files counted once each, whatever the number of landing runs that saw them
+    for d, status, state, n in query(
+        "select cast(arrived_at as date), status, control_total_status, count(*) "
+        "from {files} group by 1, 2, 3"
     ):
         entry = day(d)
         n = int(str(n))
-        if status == "landed":
-            entry.delivered_copies += int(str(landed)) + int(str(quarantined))
-        elif status == "skipped":
+        if status == "skipped":
             entry.files_redelivered_skipped += n
-        else:
+        elif status == "rejected":
             entry.files_rejected += n
-        state = "mismatch" if status == "rejected" else "match" if has_manifest else "no manifest"
-        entry.control_totals[state] = entry.control_totals.get(state, 0) + n
+        entry.control_totals[str(state)] = entry.control_totals.get(str(state), 0) + n
     for d, n in query(
         "select cast(_arrived_at as date), count(*) from {ranked} where landed_rank = 1 group by 1"
     ):
