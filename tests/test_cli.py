@@ -30,13 +30,19 @@ def test_generate_then_land_prints_a_summary(tmp_path: Path) -> None:
     assert gen.returncode == 0, gen.stderr
     assert (tmp_path / "zone" / "_truth" / "orders" / "fct_orders_events.csv").exists()
     landed = run("land", "--landing", "zone", cwd=tmp_path)
-    assert landed.returncode == 0, landed.stderr
     assert "rows landed" in landed.stdout
     db = tmp_path / "warehouse" / "onceonly.duckdb"  # the default path
     with duckdb.connect(str(db), read_only=True) as con:
         per_stream = con.execute(
             "select stream, sum(rows_landed) from raw.load_ledger group by 1 order by 1"
         ).fetchall()
+        [(rejected, quarantined)] = con.execute(
+            "select count(*) filter (status = 'rejected'), sum(rows_quarantined) "
+            "from raw.load_ledger"
+        ).fetchall()
+    # the generated zone holds bad lines, and a corrupt file or not: the exit code says so
+    assert quarantined > 0
+    assert landed.returncode == (3 if rejected else 4), landed.stderr
     assert [s for s, _ in per_stream] == ["inventory", "orders"]  # every declared stream
     tables = landed.stdout.split("landing orders")
     assert f"{dict(per_stream)['inventory']:,}" in tables[0]
@@ -87,7 +93,7 @@ def test_a_folder_no_declaration_names_is_reported_and_recorded(tmp_path: Path) 
     stray.mkdir(parents=True)
     (stray / "a.jsonl").write_text('{"id": 1}\n')
     landed = run("land", "--landing", "zone", cwd=tmp_path)
-    assert landed.returncode == 0, landed.stderr
+    assert landed.returncode == 3, landed.stderr  # a folder not landed: rejected
     assert "shipments/ matches no stream declaration" in landed.stderr
     assert "inventory: no folder" in landed.stderr  # declared, nothing delivered yet
     db = tmp_path / "warehouse" / "onceonly.duckdb"
@@ -155,7 +161,8 @@ def test_report_before_any_dbt_build_says_what_to_run(tmp_path: Path) -> None:
     zone = tmp_path / "zone" / "orders" / "dt=2026-01-05" / "hour=10"
     zone.mkdir(parents=True)
     (zone / "a.jsonl").write_text("{}\n")
-    assert run("land", "--landing", "zone", "--stream", "orders", cwd=tmp_path).returncode == 0
+    # the one line is quarantined: exit 4
+    assert run("land", "--landing", "zone", "--stream", "orders", cwd=tmp_path).returncode == 4
     line = _one_error_line(run("report", "--stream", "orders", cwd=tmp_path))
     assert "dbt build" in line and "fct_orders_events" in line
 
@@ -203,3 +210,36 @@ def test_bigquery_without_credentials_is_one_line(command: str, tmp_path: Path) 
     )
     line = _one_error_line(result)
     assert "BigQuery credentials" in line and "ONCEONLY_BQ_METHOD=oauth" in line
+
+
+def test_land_exit_codes_tell_clean_quarantined_and_rejected_input_apart(tmp_path: Path) -> None:
+    """0 all landed; 4 lines quarantined; 3 a file rejected (3 wins over 4). What was
+    not landed is recorded either way, and a rerun that rejects nothing new exits 0."""
+    from conftest import jsonl, order_placed
+
+    hour = tmp_path / "zone" / "orders" / "dt=2026-01-05" / "hour=10"
+    hour.mkdir(parents=True)
+
+    def land_orders() -> subprocess.CompletedProcess[str]:
+        return run("land", "--landing", "zone", "--stream", "orders", cwd=tmp_path)
+
+    (hour / "a.jsonl").write_bytes(jsonl(order_placed("e-1"), order_placed("e-2", seq=1)))
+    assert land_orders().returncode == 0
+    (hour / "b.jsonl").write_bytes(jsonl(order_placed("e-3", seq=2)) + b"not json\n")
+    quarantined = land_orders()
+    assert quarantined.returncode == 4, quarantined.stderr
+    assert "not landed: 1 line quarantined (recorded; exit 4)" in quarantined.stderr
+    assert land_orders().returncode == 0  # nothing new: both files already landed
+    (hour / "c.jsonl.gz").write_bytes(b"not gzip")
+    (hour / "d.jsonl").write_bytes(b"also not json\n")
+    rejected = land_orders()
+    assert rejected.returncode == 3, rejected.stderr
+    assert "1 file or entry rejected, 1 line quarantined" in rejected.stderr
+    db = tmp_path / "warehouse" / "onceonly.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "select status, count(*) from raw.load_ledger "
+            "where source_file like '%c.jsonl.gz' or source_file like '%d.jsonl' "
+            "group by 1 order by 1"
+        ).fetchall()
+    assert rows == [("landed", 1), ("rejected", 1)]

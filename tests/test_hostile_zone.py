@@ -197,7 +197,7 @@ def test_a_hostile_zone_lands_its_good_lines_in_bounded_memory(tmp_path: Path, h
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 3, done.stderr[-2000:]  # completed, files rejected
     peak = int(done.stdout.strip().splitlines()[-1].split()[-1])
     assert peak < 1 << 30, f"peak RSS {peak / (1 << 20):.0f} MiB"
     settings = Settings(target="duckdb", duckdb_path=db)
@@ -233,7 +233,7 @@ def test_names_are_shown_as_text_never_as_markup_or_terminal_codes(
         text=True,
         timeout=300,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr  # completed; entries and a folder rejected
     assert "\x1b" not in done.stdout + done.stderr
     assert "[bold]x.txt" in done.stderr and "\\x1b[31mred.txt" in done.stderr
     assert "junk[/" in done.stderr

@@ -164,13 +164,14 @@ def test_own_stream_on_duckdb(own_stream: tuple[Path, Path], tmp_path: Path) -> 
     env = {"ONCEONLY_REPORTS_DIR": str(reports), "AIRFLOW_HOME": str(tmp_path / "airflow")}
     args = ["--stream", "payments", "--streams-dir", str(streams), "--landing", str(landing)]
     result = _run(["run", *args, "--duckdb-path", str(db)], tmp_path, env)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # completed; two lines quarantined (recorded), told by exit code 4
+    assert result.returncode == 4, result.stdout[-3000:] + result.stderr[-3000:]
     assert "payments: exactly once: yes" in result.stdout
     settings = Settings(target="duckdb", duckdb_path=db, streams_dir=streams)
     _assert_exactly_once(settings, reports)
     # a second run of the same deliveries changes nothing
     again = _run(["run", *args, "--duckdb-path", str(db)], tmp_path, env)
-    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.returncode == 0, again.stderr[-2000:]  # nothing new was quarantined
     _assert_exactly_once(settings, reports)
     assert _repository_state() == before
 
@@ -189,6 +190,6 @@ def test_own_stream_on_postgres(
     }
     args = ["--stream", "payments", "--streams-dir", str(streams), "--landing", str(landing)]
     result = _run(["run", *args, "--target", "postgres"], tmp_path, env)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 4, result.stdout[-3000:] + result.stderr[-3000:]
     _assert_exactly_once(Settings.from_env(target="postgres", streams_dir=streams), reports)
     assert _repository_state() == before

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from onceonly import exit_codes
 from onceonly.contract import StreamContract
 from onceonly.settings import Settings
 from onceonly.truth_check import Comparison, comparisons
@@ -103,7 +104,7 @@ def _retry(run: list[str], env: dict[str, str], attempts: int = 3) -> None:
     for _ in range(attempts):
         p = _cli(run, env)
         _, err = p.communicate(timeout=900)
-        if p.returncode == 0:
+        if p.returncode in exit_codes.COMPLETED:  # rejected files and bad lines: recorded
             return
     raise RuntimeError(f"onceonly {' '.join(run)} failed {attempts} times: {err.decode()[-500:]}")
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from onceonly import exit_codes
 from onceonly.errors import OnceOnlyError
 
 app = typer.Typer(
@@ -186,7 +187,10 @@ def land(
     streams_dir: StreamsDirOption = None,
     force: Annotated[bool, typer.Option(help="Land files whose content already landed.")] = False,
 ) -> None:
-    """Land delivered files into raw tables, with a ledger and a quarantine."""
+    """Land delivered files into raw tables, with a ledger and a quarantine.
+
+    Exits 3 when files were rejected, 4 when lines were quarantined (both recorded).
+    """
     from onceonly.faults import maybe_fail
     from onceonly.landing import land as run_land
     from onceonly.landing_zone import discover
@@ -197,6 +201,7 @@ def land(
     contracts = _streams(settings, stream)
     _require_landing(settings)
     t0, t1 = _parse_time(start, "--start"), _parse_time(end, "--end")
+    began = _now()
     for contract in contracts:
         if not stream and not (settings.landing / contract.stream).is_dir():
             err_console.print(
@@ -232,6 +237,36 @@ def land(
             )
     if not stream:
         _warn_undeclared(settings, settings.streams())
+    _exit_for_input(settings, began)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _exit_for_input(settings, since: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Exit 3 when the landing since ``since`` rejected a file or entry, 4 when it
+    quarantined lines (both recorded): a scheduler alerts on them."""
+    from onceonly.summary import not_landed
+    from onceonly.targets import open_target
+
+    warehouse = open_target(settings, create=False)
+    try:
+        rejected, quarantined = not_landed(warehouse, since)
+    finally:
+        warehouse.close()
+    code = exit_codes.for_input(rejected, quarantined)
+    if code != exit_codes.OK:
+        parts = [
+            f"{n:,} {one if n == 1 else many}"
+            for n, one, many in (
+                (rejected, "file or entry rejected", "files or entries rejected"),
+                (quarantined, "line quarantined", "lines quarantined"),
+            )
+            if n
+        ]
+        err_console.print(f"not landed: {', '.join(parts)} (recorded; exit {code})")
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -251,10 +286,10 @@ def run(
     """Land, deduplicate and check each stream through its Airflow DAGs, in-process
     (dag.test()).
 
-    Exits 1 when a DAG task or an error-severity check fails.
+    Exits 1 when a DAG task or an error-severity check fails; else 3 when files were
+    rejected, 4 when lines were quarantined (both recorded).
     """
     import json
-    from datetime import UTC, datetime
 
     from onceonly.findings import findings
     from onceonly.orchestration.runner import DagRunFailed, run_dags
@@ -267,7 +302,7 @@ def run(
     open_target(settings).close()  # an unreachable or unusable warehouse: one line, at once
     if not stream:
         _warn_undeclared(settings, settings.streams())
-    began = datetime.now(UTC).replace(tzinfo=None)
+    began = _now()
     failure: DagRunFailed | None = None
     plans = []
     try:
@@ -316,7 +351,8 @@ def run(
             if contract.stream in ran and not _print_truth(settings, truth, contract):
                 failed = True
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(exit_codes.FAILED)
+    _exit_for_input(settings, began)
 
 
 def _print_truth(settings, truth: Path, contract) -> bool:  # type: ignore[no-untyped-def]
@@ -371,7 +407,7 @@ def report(
     console.print(f"report: {shown(written.index.resolve())}")
     console.print(f"summary: {shown(written.summary.resolve())}")
     if not written.checks_passed:
-        raise typer.Exit(1)
+        raise typer.Exit(exit_codes.FAILED)
 
 
 @app.command()
@@ -412,7 +448,7 @@ def reconcile(
             f"keys: run `onceonly reconcile --full --repair --stream {name}`"
         )
     if unrepaired:
-        raise typer.Exit(1)
+        raise typer.Exit(exit_codes.FAILED)
 
 
 streams_app = typer.Typer(help="Stream declarations (streams/<name>.yml).", no_args_is_help=True)
@@ -588,7 +624,7 @@ def chaos(
                 + "; ".join(outcome.notes or ["events lost or duplicated"])
             )
     if not summary.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(exit_codes.FAILED)
 
 
 @app.command()
@@ -637,4 +673,4 @@ def main() -> None:  # the console script
         app()
     except OnceOnlyError as exc:
         print(f"error: {printable(exc)}", file=sys.stderr)  # one line, never wrapped
-        sys.exit(2)
+        sys.exit(exit_codes.USAGE)

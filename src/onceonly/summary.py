@@ -79,3 +79,18 @@ def ledger_table(warehouse: Warehouse, since: datetime) -> Table:
     for code, n in reasons:
         table.add_row(f"  quarantined: {code}", "", "", "", f"{n:,}")
     return table
+
+
+def not_landed(warehouse: Warehouse, since: datetime) -> tuple[int, int]:
+    """(files and entries rejected, lines quarantined) by the landing attempts since
+    ``since``, from raw.load_ledger."""
+    [(rejected, quarantined)] = warehouse.query(
+        sql(
+            "select coalesce(sum(case when status = 'rejected' then 1 else 0 end), 0), "
+            "coalesce(sum(case when status = 'landed' then rows_quarantined else 0 end), 0) "
+            "from {ledger} where attempted_at >= {since}",
+            ledger=LEDGER_RELATION,
+            since=Param(since),
+        )
+    )
+    return int(str(rejected or 0)), int(str(quarantined or 0))

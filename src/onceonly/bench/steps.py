@@ -181,9 +181,11 @@ def run_process(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     result_file: Path | None = None,
+    completed: tuple[int, ...] = (0,),
 ) -> dict[str, Any]:
     """Run a command to its end: wall seconds, the child's peak RSS, and the JSON it left
-    in ``result_file``. Its output is kept and shown only when it fails."""
+    in ``result_file``. Its output is kept and shown only when it fails (an exit code
+    not in ``completed``)."""
     with tempfile.TemporaryFile() as log:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
@@ -192,7 +194,7 @@ def run_process(
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        if proc.returncode not in completed:
             log.seek(0)
             tail = log.read().decode(errors="replace").strip().splitlines()[-15:]
             raise StepFailed(f"{' '.join(argv[:4])} exited {proc.returncode}:\n" + "\n".join(tail))
