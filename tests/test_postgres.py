@@ -19,6 +19,7 @@ from onceonly import exit_codes, reconcile
 from onceonly.generate.writer import generate
 from onceonly.landing import land
 from onceonly.landing_zone import discover
+from onceonly.orchestration.runner import run_dag
 from onceonly.settings import Settings
 from onceonly.sql import sql
 from onceonly.targets import open_target
@@ -85,7 +86,7 @@ def test_a_row_the_server_refuses_is_quarantined_alone(postgres_env, tmp_path: P
     target = open_target(pg())
     try:
         target.ensure_raw_tables(ORDERS)
-        target.execute_in_transaction(
+        target.execute_steps(
             [sql("alter table raw.orders_events add constraint amount_cap check (amount < 1000)")]
         )
         summary = land(zone, target, ORDERS)
@@ -241,9 +242,17 @@ def test_two_landings_and_two_builds_at_once_end_exact(
     land_zone(duck, zone, start=middle)
     build(duck)
     assert fact_checksums(pg()) == fact_checksums(duck)
+    # the late copies that slipped between the two batches: removed by reconcile_daily
     target = open_target(pg())
     try:
-        reconcile.repair(target, ORDERS)  # the late copies that slipped between the two batches
+        slipped = reconcile.audit(target, ORDERS).extra_rows
+    finally:
+        target.close()
+    assert slipped > 0
+    run_dag(pg(), "reconcile_daily")
+    target = open_target(pg())
+    try:
+        assert target.query("select count(*) from dq.orders_audit_repairs") == [(slipped,)]
         [(attempts,)] = target.query("select count(*) from raw.load_ledger")
     finally:
         target.close()

@@ -31,6 +31,11 @@ def printable(value: object) -> str:
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(value))
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``1 line``, ``2 lines``, ``1,000 files or entries``."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
 def shown(value: object) -> str:
     """``printable`` and with rich markup escaped: a name like ``junk[`` stays text."""
     return escape(printable(value))
@@ -257,14 +262,11 @@ def _exit_for_input(settings, since: datetime) -> None:  # type: ignore[no-untyp
         warehouse.close()
     code = exit_codes.for_input(rejected, quarantined)
     if code != exit_codes.OK:
-        parts = [
-            f"{n:,} {one if n == 1 else many}"
-            for n, one, many in (
-                (rejected, "file or entry rejected", "files or entries rejected"),
-                (quarantined, "line quarantined", "lines quarantined"),
-            )
-            if n
-        ]
+        parts = []
+        if rejected:
+            parts.append(counted(rejected, "file or entry rejected", "files or entries rejected"))
+        if quarantined:
+            parts.append(counted(quarantined, "line quarantined", "lines quarantined"))
         err_console.print(f"not landed: {', '.join(parts)} (recorded; exit {code})")
         raise typer.Exit(code)
 
@@ -421,7 +423,7 @@ def reconcile(
 ) -> None:
     """Report what the dq models found; with --full, audit the facts (and --repair them)."""
     from onceonly import reconcile as audit_module
-    from onceonly.findings import findings
+    from onceonly.findings import findings, require_built, unbuilt
     from onceonly.summary import findings_table
     from onceonly.targets import open_target
 
@@ -433,6 +435,11 @@ def reconcile(
     warehouse = open_target(settings, create=False)
     try:
         for contract in contracts:
+            if stream:
+                require_built(warehouse, contract)  # asked for by name: one line, exit 2
+            elif (problem := unbuilt(warehouse, contract)) is not None:
+                err_console.print(f"not audited: {shown(problem)}")
+                continue
             audited = None
             if full:
                 run_audit = audit_module.repair if repair else audit_module.audit
@@ -444,8 +451,9 @@ def reconcile(
         warehouse.close()
     for name, audited in unrepaired:
         err_console.print(
-            f"{name}: {audited.extra_rows} duplicate fact rows of {audited.duplicated_events} "
-            f"keys: run `onceonly reconcile --full --repair --stream {name}`"
+            f"{name}: {counted(audited.extra_rows, 'duplicate fact row')} of "
+            f"{counted(audited.duplicated_events, 'key')}: "
+            f"run `onceonly reconcile --full --repair --stream {name}`"
         )
     if unrepaired:
         raise typer.Exit(exit_codes.FAILED)

@@ -125,6 +125,16 @@ class StreamContract:
         return Relations(self.stream)
 
     @property
+    def built_relations(self) -> list[Relation]:
+        """The relations dbt builds for the stream that the checks, the audit, the
+        findings and the report read."""
+        r = self.relations
+        out = [r.facts, r.copies_ranked, r.event_conflicts, r.late_duplicates, r.file_outcomes]
+        if self.producer is not None:
+            out.append(r.sequence_gaps)
+        return out
+
+    @property
     def copy_order(self) -> str:
         """The deterministic tie-break between copies of a key: the first landed wins."""
         return "_loaded_at, _source_file, _line_number"

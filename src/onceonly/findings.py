@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 from onceonly.contract import StreamContract
+from onceonly.errors import ConfigError
 from onceonly.raw_tables import QUARANTINE_RELATION
 from onceonly.sql import Param, sql
-from onceonly.targets import Warehouse
+from onceonly.targets import Warehouse, missing
+
+
+def unbuilt(warehouse: Warehouse, contract: StreamContract) -> str | None:
+    """What is missing before the stream's findings can be read (None: nothing), as
+    one line naming the relations and what to run."""
+    absent = missing(warehouse, contract.built_relations)
+    if not absent:
+        return None
+    return (
+        f"{contract.stream}: {', '.join(map(str, absent))} not in the warehouse: "
+        "run `dbt build` (or `onceonly run`) first"
+    )
+
+
+def require_built(warehouse: Warehouse, contract: StreamContract) -> None:
+    problem = unbuilt(warehouse, contract)
+    if problem is not None:
+        raise ConfigError(problem)
 
 
 def findings(warehouse: Warehouse, contract: StreamContract) -> dict[str, int]:

@@ -57,7 +57,10 @@ def audit(warehouse: Warehouse, contract: StreamContract) -> AuditResult:
 
 
 def repair(warehouse: Warehouse, contract: StreamContract) -> AuditResult:
-    """Delete every copy but the kept one of each duplicated key, recording each."""
+    """Delete every copy but the kept one of each duplicated key, recording each. The
+    steps are safe to rerun from any point (BigQuery runs them without a transaction):
+    a removal already recorded is not recorded again, and the delete takes only the
+    copies the ranking still finds extra."""
     found = audit(warehouse, contract)
     if found.exact:
         return found
@@ -80,7 +83,7 @@ def repair(warehouse: Warehouse, contract: StreamContract) -> AuditResult:
         "integer": dialect.type("bigint"),
         "timestamp": dialect.type("timestamp"),
     }
-    warehouse.execute_in_transaction(
+    warehouse.execute_steps(
         [
             sql(
                 "create table if not exists {repairs} ({key} {key_type}, "
@@ -89,13 +92,21 @@ def repair(warehouse: Warehouse, contract: StreamContract) -> AuditResult:
                 **names,
             ),
             sql(
-                "insert into {repairs} select {key}, _source_file, _line_number, "
-                "_loaded_at, cast({repaired_at} as {timestamp}) from ({extra}) as e",
+                "insert into {repairs} select e.{key}, e._source_file, e._line_number, "
+                "e._loaded_at, cast({repaired_at} as {timestamp}) from ({extra}) as e "
+                "where not exists (select 1 from {repairs} as done "
+                "where done.{key} = e.{key} and done.removed_source_file = e._source_file "
+                "and done.removed_line_number = e._line_number "
+                "and done.removed_loaded_at = e._loaded_at)",
                 **names,
             ),
+            # a MERGE that deletes: the one form of a delete by a subquery that every
+            # target runs (BigQuery's emulator has no DELETE)
             sql(
-                "delete from {facts} where ({key}, _source_file, _line_number, _loaded_at) "
-                "in ({extra})",
+                "merge into {facts} as f using ({extra}) as e "
+                "on e.{key} = f.{key} and e._source_file = f._source_file "
+                "and e._line_number = f._line_number and e._loaded_at = f._loaded_at "
+                "when matched then delete",
                 **names,
             ),
         ]

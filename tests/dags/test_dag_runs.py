@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +31,45 @@ def test_land_and_transform_dags_build_facts_equal_to_the_truth(zone: Path, tmp_
     settings = settings_for(zone, tmp_path / "w.duckdb")
     run_dags(settings, ["orders"])
     assert differences(settings, zone / "_truth" / "orders") == {}
+
+    # then a copy slips into the facts (as one older than the dedup window does): the
+    # audit finds it, reconcile_daily removes and records it, and a second run does nothing
+    from onceonly.orchestration.runner import run_dag
+    from onceonly.targets import open_target
+
+    def query(statement: str) -> list:
+        target = open_target(settings)
+        try:
+            return target.query(statement)
+        finally:
+            target.close()
+
+    [(slipped,)] = query("select min(event_id) from analytics.fct_orders_events")
+    query(
+        "insert into analytics.fct_orders_events select * replace ('slipped.jsonl' as "
+        f"_source_file) from analytics.fct_orders_events where event_id = '{slipped}'"
+    )
+
+    def reconcile_cli() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "onceonly", "reconcile", "--full"],
+            env={**os.environ, "ONCEONLY_DUCKDB_PATH": str(settings.duckdb_path)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    found = reconcile_cli()
+    assert found.returncode == 1, found.stderr
+    assert "orders: 1 duplicate fact row of 1 key: run" in found.stderr
+    assert "not audited: inventory" in found.stderr  # declared, never built: left out
+    for _ in range(2):
+        run_dag(settings, "reconcile_daily")
+        assert query("select event_id, removed_source_file from dq.orders_audit_repairs") == [
+            (slipped, "slipped.jsonl")
+        ]
+        assert differences(settings, zone / "_truth" / "orders") == {}
+    assert reconcile_cli().returncode == 0
 
 
 def test_landing_that_fails_after_writing_is_retried_without_duplicates(

@@ -143,6 +143,14 @@ def run_dags(
     return plans
 
 
+def run_dag(settings: Settings, dag_id: str, conf: dict[str, str] | None = None) -> None:
+    """One run of a DAG under dag.test(), its tasks reading ``settings``."""
+    prepare_airflow()
+    with environment(settings.environment()):
+        ensure_manifest(settings)
+        _run(load_dag(dag_id), conf or {}, None)
+
+
 def load_dag(dag_id: str):  # type: ignore[no-untyped-def]
     """A DAG as the scheduler loads it: parsed from its file in dags/."""
     from airflow.dag_processing.dagbag import DagBag

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from onceonly.contract import StreamContract
-from onceonly.errors import ConfigError
+from onceonly.findings import require_built
 from onceonly.quality.checks import fails_the_run
 from onceonly.report.figures import read_figures
 from onceonly.report.html import render, render_index, verdict
 from onceonly.settings import Settings
-from onceonly.targets import missing, open_target
+from onceonly.targets import open_target
 
 
 @dataclass
@@ -115,22 +115,7 @@ def _require_models(settings: Settings, streams: list[StreamContract]) -> None:
     warehouse = open_target(settings, create=False)
     try:
         for contract in streams:
-            r = contract.relations
-            wanted = [
-                r.facts,
-                r.copies_ranked,
-                r.event_conflicts,
-                r.late_duplicates,
-                r.file_outcomes,
-            ]
-            if contract.producer is not None:
-                wanted.append(r.sequence_gaps)
-            absent = missing(warehouse, wanted)
-            if absent:
-                raise ConfigError(
-                    f"{contract.stream}: {', '.join(map(str, absent))} not in the warehouse: "
-                    "run `dbt build` (or `onceonly run`) first"
-                )
+            require_built(warehouse, contract)
     finally:
         warehouse.close()
 

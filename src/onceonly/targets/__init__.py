@@ -57,7 +57,11 @@ class Warehouse(RawWriter, Protocol):
         """Whether the table or view exists (yet)."""
         ...
 
-    def execute_in_transaction(self, statements: list[Statement]) -> None: ...
+    def execute_steps(self, statements: list[Statement]) -> None:
+        """Run the statements in order: in one transaction where the engine has them
+        (DuckDB, PostgreSQL); one after the other on BigQuery, so callers write
+        sequences that are safe to rerun from any step."""
+        ...
 
 
 _MODULES = {

@@ -294,10 +294,11 @@ class BigQueryTarget:
     def query(self, statement: Statement | str) -> list[tuple[object, ...]]:
         return self._run(statement)
 
-    def execute_in_transaction(self, statements: list[Statement]) -> None:
-        """One multi-statement transaction (a BigQuery script)."""
-        body = "".join(f"{self.dialect.inline(s)};\n" for s in statements)
-        self._run(sql("{body}", body=f"begin transaction;\n{body}commit transaction;"))
+    def execute_steps(self, statements: list[Statement]) -> None:
+        """One query job per statement, in order (no transaction: the callers' steps are
+        safe to rerun from any point)."""
+        for statement in statements:
+            self._run(statement)
 
     def close(self) -> None:
         self.client.close()

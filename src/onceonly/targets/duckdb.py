@@ -121,7 +121,7 @@ class DuckDBTarget:
     def exists(self, relation: Relation) -> bool:
         return bool(self.query(self.dialect.exists(relation))[0][0])
 
-    def execute_in_transaction(self, statements: list[Statement]) -> None:
+    def execute_steps(self, statements: list[Statement]) -> None:
         self.con.execute("begin transaction")
         try:
             for statement in statements:

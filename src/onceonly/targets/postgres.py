@@ -172,7 +172,7 @@ class PostgresTarget:
     def exists(self, relation: Relation) -> bool:
         return bool(self.query(self.dialect.exists(relation))[0][0])
 
-    def execute_in_transaction(self, statements: list[Statement]) -> None:
+    def execute_steps(self, statements: list[Statement]) -> None:
         with self.con.transaction():
             for statement in statements:
                 self.con.execute(*self.dialect.render(statement))
