@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from onceonly.bench.data import write_deliveries
 from onceonly.bench.suite import AIMS
-from onceonly.cli import app
 
 
 def test_deliveries_hold_the_duplicates_and_late_events_they_claim(tmp_path: Path) -> None:
@@ -45,28 +42,36 @@ def test_deliveries_hold_the_duplicates_and_late_events_they_claim(tmp_path: Pat
 
 
 def test_bench_on_a_tiny_n_writes_every_figure(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
-    result = CliRunner().invoke(
-        app,
-        [
-            "bench",
-            "--events",
-            "3000",
-            "--history",
-            "4000",
-            "--history",
-            "8000",
-            "--batch",
-            "1000",
-            "--target",
-            "duckdb",
-            "--workdir",
-            str(tmp_path / "work"),
-            "--out",
-            str(out),
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    """As a user runs it: a subprocess with the default work folder and JSON path
+    (relative to where it runs), which refuses to empty a folder it did not make."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "bench-work").mkdir()
+    (tmp_path / "bench-work" / "mine.txt").write_text("not the bench's")
+    tiny = ["--events", "3000", "--history", "4000", "--history", "8000", "--batch", "1000"]
+    command = [sys.executable, "-m", "onceonly", "bench", *tiny, "--target", "duckdb"]
+
+    def bench() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            command,
+            cwd=tmp_path,
+            env={**os.environ, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+
+    refused = bench()  # a folder it did not make is never emptied
+    assert refused.returncode == 2 and "bench-work" in refused.stderr, refused.stderr
+    assert (tmp_path / "bench-work" / "mine.txt").exists()
+    (tmp_path / "bench-work" / "mine.txt").unlink()
+    done = bench()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (tmp_path / "bench-work" / ".onceonly-bench").exists()  # its own: a rerun empties it
+    out = tmp_path / "benchmarks" / "results" / "bench.json"
+    result = done
     body = json.loads(out.read_text())
     data = body["data"]
     ours = body["ours"]
@@ -90,4 +95,4 @@ def test_bench_on_a_tiny_n_writes_every_figure(tmp_path: Path) -> None:
         assert isinstance(aim["figure"], int | float), name
         assert isinstance(aim["met"], bool), name
     for name in AIMS:
-        assert name in result.output
+        assert name in result.stdout
