@@ -163,7 +163,9 @@ def test_own_stream_on_duckdb(own_stream: tuple[Path, Path], tmp_path: Path) -> 
     db, reports = tmp_path / "w.duckdb", tmp_path / "reports"
     env = {"ONCEONLY_REPORTS_DIR": str(reports), "AIRFLOW_HOME": str(tmp_path / "airflow")}
     args = ["--stream", "payments", "--streams-dir", str(streams), "--landing", str(landing)]
-    result = _run(["run", *args, "--duckdb-path", str(db)], tmp_path, env)
+    # a relative path means the same file to the CLI, to dbt (run in dbt_project/) and to
+    # the DAG tasks: the one under the folder the command runs in
+    result = _run(["run", *args, "--duckdb-path", "w.duckdb"], tmp_path, env)
     # completed; two lines quarantined (recorded), told by exit code 4
     assert result.returncode == 4, result.stdout[-3000:] + result.stderr[-3000:]
     assert "payments: exactly once: yes" in result.stdout
@@ -174,6 +176,7 @@ def test_own_stream_on_duckdb(own_stream: tuple[Path, Path], tmp_path: Path) -> 
     assert again.returncode == 0, again.stderr[-2000:]  # nothing new was quarantined
     _assert_exactly_once(settings, reports)
     assert _repository_state() == before
+    assert not (PROJECT_ROOT / "dbt_project" / "w.duckdb").exists()
 
 
 @pytest.mark.postgres
