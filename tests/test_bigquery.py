@@ -351,7 +351,7 @@ def test_land_and_transform_dags_on_bigquery_end_with_a_passing_verdict(
     run_dags(settings, ["orders"])
     assert differences(settings, zone / "_truth" / "orders") == {}
     summary = json.loads((tmp_path / "reports/orders/summary.json").read_text())
-    assert summary["exactly_once"] is True and summary["checks_passed"] is True
+    assert summary["held"] is True and summary["checks_passed"] is True
     assert summary["totals"]["fact_rows"] == len(
         read_csv(zone / "_truth/orders/fct_orders_events.csv")
     )

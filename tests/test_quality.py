@@ -95,7 +95,7 @@ def test_every_injected_gap_and_conflict_is_reported_and_nothing_else(
         "gaps.sequence_holes",
         "conflicts.conflicting_copies",
     ]
-    assert summary["checks_passed"] is True and summary["exactly_once"] is True
+    assert summary["checks_passed"] is True and summary["held"] is True
 
 
 def test_summary_figures_equal_the_truth(report_dir: Path, zone: Path) -> None:
@@ -159,7 +159,7 @@ def test_a_fact_row_deleted_fails_the_checkpoint_naming_it(built: Settings, tmp_
         {"event_id": victim, "problem": "in raw, not in the facts"}
     ]
     written = build_report(settings, [ORDERS], tmp_path / "report")
-    assert written.exactly_once is False and written.checks_passed is False
+    assert written.held is False and written.checks_passed is False
 
 
 def test_report_in_headless_chromium(report_dir: Path) -> None:
@@ -205,8 +205,8 @@ def test_report_in_headless_chromium(report_dir: Path) -> None:
             page.screenshot(path=str(report_dir / "screenshot.png"), full_page=True)
         finally:
             browser.close()
-    assert index_verdict.startswith("Exactly once, every stream: yes")
-    assert verdict.startswith("Exactly once: yes")
+    assert index_verdict.startswith("Every stream holds its guarantee: yes")
+    assert verdict.startswith("Effectively once: yes")
     for key, shown in figures.items():
         assert shown == f"{summary['totals'][key]:,}", key
     assert day_rows == len(summary["days"])

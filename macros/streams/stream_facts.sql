@@ -9,17 +9,7 @@
     kept as (
         {{ onceonly.first_copies('batch', key, version) }}
     )
-    select
-        {%- for column in columns %}
-        kept.{{ column }},
-        {%- endfor %}
-        kept._event_date,
-        kept._extra,
-        kept._batch_id,
-        kept._source_file,
-        kept._line_number,
-        kept._arrived_at,
-        kept._loaded_at
+    select {{ onceonly.fact_columns(columns, 'kept') }}
     from kept
     {%- if version and is_incremental() %}
     where not exists (

@@ -338,7 +338,8 @@ def run(
         if contract.stream in ran and failure is None and summary.exists():
             body = json.loads(summary.read_text())
             console.print(
-                f"{contract.stream}: exactly once: {'yes' if body['exactly_once'] else 'NO'}"
+                f"{contract.stream}: {body['guarantee'].replace('_', ' ')}: "
+                f"{'yes' if body['held'] else 'NO'}"
             )
             for line in body["verdict"]:
                 console.print(f"  - {shown(line)}")
@@ -405,7 +406,7 @@ def report(
 
     settings = _settings(target, duckdb_path, streams_dir=streams_dir)
     written = build_report(settings, _streams(settings, stream), out)
-    console.print(f"exactly once: {'yes' if written.exactly_once else 'NO'}")
+    console.print(f"every stream holds its guarantee: {'yes' if written.held else 'NO'}")
     console.print(f"report: {shown(written.index.resolve())}")
     console.print(f"summary: {shown(written.summary.resolve())}")
     if not written.checks_passed:
@@ -441,7 +442,9 @@ def reconcile(
                 err_console.print(f"not audited: {shown(problem)}")
                 continue
             audited = None
-            if full:
+            if full and (why := audit_module.not_audited(contract)) is not None:
+                err_console.print(f"not audited: {shown(why)}")
+            elif full:
                 run_audit = audit_module.repair if repair else audit_module.audit
                 audited = run_audit(warehouse, contract)
                 if not audited.exact and not audited.removed:

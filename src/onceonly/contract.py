@@ -42,6 +42,23 @@ class ConflictRule(StrEnum):
     HIGHEST_VERSION = "highest_version"  # the copy with the highest version role is kept
 
 
+class Guarantee(StrEnum):
+    """What the stream's facts promise (the article's "choosing your strategy")."""
+
+    #: every valid delivered copy, appended: duplicates counted and shown, but kept
+    AT_LEAST_ONCE = "at_least_once"
+    #: one row per key: windowed MERGE, late duplicates found and removed by the audit
+    EFFECTIVELY_ONCE = "effectively_once"
+
+    @property
+    def words(self) -> str:
+        return self.value.replace("_", " ")
+
+    @property
+    def deduplicates(self) -> bool:
+        return self is not Guarantee.AT_LEAST_ONCE
+
+
 class UnknownFields(StrEnum):
     KEEP = "keep"  # kept as JSON in _extra
     QUARANTINE = "quarantine"  # the line is quarantined (reason unknown_field)
@@ -99,6 +116,7 @@ class StreamContract:
     version: str | None = None
     producer: Producer | None = None
     dedup_window_days: int = 7
+    guarantee: Guarantee = Guarantee.EFFECTIVELY_ONCE
     conflicts: ConflictRule = ConflictRule.FIRST_LANDED
     unknown_fields: UnknownFields = UnknownFields.KEEP
     control_totals: tuple[str, ...] = ()

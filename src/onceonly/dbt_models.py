@@ -58,6 +58,36 @@ def _quoted(name: str) -> str:
     return f"'{name}'"
 
 
+def _facts_model(
+    contract: StreamContract, staging: str, key: str, fields: str, version: str
+) -> str:
+    """at_least_once: every valid copy appended; effectively_once: a MERGE on the key
+    bounded by the dedup window."""
+    layout = {
+        "partition_by": "onceonly.date_partition('_event_date')",
+        "cluster_by": f"onceonly.clustered_by([{key}])",
+    }
+    if not contract.guarantee.deduplicates:
+        return _model(
+            contract,
+            _call("stream_appended", staging, fields),
+            incremental_strategy="onceonly.append_strategy()",
+            **layout,
+        )
+    # first landed: a matched row is left as it is (the update sets the key to itself);
+    # highest version: the batch holds only newer versions, which replace the whole row
+    merge_update = {} if version != "none" else {"merge_update_columns": f"[{key}]"}
+    return _model(
+        contract,
+        _call("stream_facts", staging, key, fields, version),
+        unique_key=key,
+        incremental_strategy="'merge'",
+        **merge_update,
+        incremental_predicates=f"[onceonly.dedup_window_predicate({contract.dedup_window_days})]",
+        **layout,
+    )
+
+
 def stream_files(contract: StreamContract) -> dict[str, str]:
     """Relative path (under ``derived/models``) -> content, for one stream."""
     s, r = contract.stream, contract.relations
@@ -76,19 +106,7 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
         _call("stream_copies_ranked", staging, key, time, _list(contract.content_fields), version),
         materialized="'table'",
     )
-    # first landed: a matched row is left as it is (the update sets the key to itself);
-    # highest version: the batch holds only newer versions, which replace the whole row
-    merge_update = {} if version != "none" else {"merge_update_columns": f"[{key}]"}
-    files[f"facts/{s}/{r.facts.name}.sql"] = _model(
-        contract,
-        _call("stream_facts", staging, key, fields, version),
-        unique_key=key,
-        incremental_strategy="'merge'",
-        **merge_update,
-        incremental_predicates=f"[onceonly.dedup_window_predicate({contract.dedup_window_days})]",
-        partition_by="onceonly.date_partition('_event_date')",
-        cluster_by=f"onceonly.clustered_by([{key}])",
-    )
+    files[f"facts/{s}/{r.facts.name}.sql"] = _facts_model(contract, staging, key, fields, version)
     p = contract.producer
     if p is not None:
         epoch = _quoted(p.epoch) if p.epoch else "none"
@@ -136,9 +154,9 @@ def _two_values(f: Field) -> tuple[object, object] | None:
 
 
 def _unit_test(contract: StreamContract) -> dict[str, object] | None:
-    """The facts keep one copy per key: a duplicated, a conflicting and a days-late event
-    in one batch (first landed wins; streams whose highest version wins have their own
-    rule and no generated test)."""
+    """The facts keep one copy per key (at_least_once: every copy): a duplicated, a
+    conflicting and a days-late event in one batch (first landed wins; streams whose
+    highest version wins have their own rule and no generated test)."""
     if contract.conflicts != ConflictRule.FIRST_LANDED:
         return None
     r, key, time = contract.relations, contract.key, contract.event_time
@@ -174,18 +192,59 @@ def _unit_test(contract: StreamContract) -> dict[str, object] | None:
         row(late, "2026-01-01 09:00:00", "c.jsonl", 7, "2026-01-05 11:00:00"),
     ]
     unset = {other[0]: None} if other else {}  # every expected row names the same columns
-    expect = [
-        {key: dup, "_source_file": "a.jsonl", "_line_number": 1, **unset},
-        {key: clash, "_source_file": "b.jsonl", "_line_number": 1, **first},
-        {key: late, "_source_file": "c.jsonl", "_line_number": 7, **unset},
-    ]
+    shown = [key, "_source_file", "_line_number", *([other[0]] if other else [])]
+    if not contract.guarantee.deduplicates:  # at_least_once: every copy, as delivered
+        expect = [{c: g.get(c) for c in shown} for g in given]
+        name = f"{r.facts.name}_keeps_every_copy"
+    else:
+        expect = [
+            {key: dup, "_source_file": "a.jsonl", "_line_number": 1, **unset},
+            {key: clash, "_source_file": "b.jsonl", "_line_number": 1, **first},
+            {key: late, "_source_file": "c.jsonl", "_line_number": 7, **unset},
+        ]
+        name = f"{r.facts.name}_keeps_the_first_landed_copy"
     return {
-        "name": f"{r.facts.name}_keeps_the_first_landed_copy",
+        "name": name,
         "description": "A duplicated, a conflicting and a days-late event, all in one batch.",
         "model": r.facts.name,
         "overrides": {"macros": {"is_incremental": False}},
         "given": [{"input": f"ref('{r.staging.name}')", "rows": given}],
         "expect": {"rows": expect},
+    }
+
+
+def _facts_properties(contract: StreamContract) -> dict[str, object]:
+    r, key = contract.relations, contract.key
+    if not contract.guarantee.deduplicates:
+        return {
+            "name": r.facts.name,
+            "description": (
+                f"Every valid delivered copy (at_least_once): appended, duplicates of a {key} "
+                "kept; the dq models count them."
+            ),
+            "columns": [
+                {"name": key, "data_tests": ["not_null"]},
+                {"name": "_event_date", "data_tests": ["not_null"]},
+            ],
+        }
+    return {
+        "name": r.facts.name,
+        "description": (
+            f"Exactly one row per distinct valid {key} ever landed ({contract.conflicts.value} "
+            f"wins). Incremental MERGE on {key}, its scan bounded to "
+            f"{contract.dedup_window_days} days before the batch's newest arrival."
+        ),
+        "columns": [
+            {
+                "name": key,
+                "description": (
+                    "Unique. A duplicate older than the dedup window can slip in until the "
+                    "full audit removes it: this test warns rather than stops the run."
+                ),
+                "data_tests": ["not_null", {"unique": {"config": {"severity": "warn"}}}],
+            },
+            {"name": "_event_date", "data_tests": ["not_null"]},
+        ],
     }
 
 
@@ -208,25 +267,7 @@ def _properties(contract: StreamContract) -> str:
             "name": r.copies_ranked.name,
             "description": f"Every landed copy ranked among the copies of its {key}.",
         },
-        {
-            "name": r.facts.name,
-            "description": (
-                f"Exactly one row per distinct valid {key} ever landed ({contract.conflicts.value} "
-                f"wins). Incremental MERGE on {key}, its scan bounded to "
-                f"{contract.dedup_window_days} days before the batch's newest arrival."
-            ),
-            "columns": [
-                {
-                    "name": key,
-                    "description": (
-                        "Unique. A duplicate older than the dedup window can slip in until the "
-                        "full audit removes it: this test warns rather than stops the run."
-                    ),
-                    "data_tests": ["not_null", {"unique": {"config": {"severity": "warn"}}}],
-                },
-                {"name": "_event_date", "data_tests": ["not_null"]},
-            ],
-        },
+        _facts_properties(contract),
         {
             "name": r.event_conflicts.name,
             "description": (

@@ -34,6 +34,13 @@ def _ranked(c: StreamContract) -> Statement:
     )
 
 
+def not_audited(contract: StreamContract) -> str | None:
+    """Why the stream's facts have nothing to audit (None: they do)."""
+    if not contract.guarantee.deduplicates:
+        return f"{contract.stream}: at least once: duplicate copies are kept by design"
+    return None
+
+
 @dataclass
 class AuditResult:
     duplicated_events: int  # keys held more than once

@@ -22,6 +22,7 @@ from typing import Any, cast
 from onceonly.contract import (
     ConflictRule,
     Field,
+    Guarantee,
     Kind,
     Producer,
     StreamContract,
@@ -356,6 +357,7 @@ def _contract(doc: _Document) -> StreamContract:
         version=version,
         producer=producer,
         dedup_window_days=int(d.get("dedup_window_days", 7)),
+        guarantee=Guarantee(d.get("guarantee", Guarantee.EFFECTIVELY_ONCE.value)),
         conflicts=conflicts,
         unknown_fields=UnknownFields(d.get("unknown_fields", UnknownFields.KEEP.value)),
         control_totals=totals,

@@ -172,7 +172,7 @@ def test_inventory_dags_build_facts_and_stock_equal_to_the_truth(tmp_path: Path)
     import json
 
     summary = json.loads((tmp_path / "reports" / "inventory" / "summary.json").read_text())
-    assert summary["exactly_once"] is True
+    assert summary["held"] is True
     checks = {c["name"] for c in summary["checks"]}
     assert "gaps.missing_hours" not in checks  # set to off in streams/inventory.yml
 

@@ -27,6 +27,7 @@ DEFAULT_SEVERITY = {
     "gaps.sequence_holes": "warn",
     "gaps.missing_hours": "warn",
     "reconciliation.events_in_facts": "error",
+    "reconciliation.copies_in_facts": "error",
     "reconciliation.file_accounting": "error",
     "reconciliation.manifest_counts": "error",
     "reconciliation.control_totals": "error",
@@ -119,35 +120,61 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
     facts_model = r.facts.name
     key, time = c.key, c.event_time
     stream = Param(c.stream)
-    checks: list[Check] = [
-        Check(
-            "duplicates.key_unique",
-            c.stream,
-            f"{c.stream}.{facts_model}.duplicates",
-            r.facts,
-            f"each {key} is held once in the facts",
-            unique_column=key,
+    dedup = c.guarantee.deduplicates
+    checks: list[Check] = []
+    if dedup:
+        checks.append(
+            Check(
+                "duplicates.key_unique",
+                c.stream,
+                f"{c.stream}.{facts_model}.duplicates",
+                r.facts,
+                f"each {key} is held once in the facts",
+                unique_column=key,
+            )
         )
-    ]
+    else:
+        checks.append(
+            Check(
+                "reconciliation.copies_in_facts",
+                c.stream,
+                f"{c.stream}.{facts_model}.reconciliation",
+                r.facts,
+                f"at least once: per {key}, the facts hold every valid copy landed in raw",
+                sql=sql(
+                    "with f as (select {key}, count(*) as n from {batch} as b group by {key}), "
+                    "r as (select {key}, count(*) as n from {raw} as x group by {key}) "
+                    "select coalesce(f.{key}, r.{key}) as {key}, f.n as facts_copies, "
+                    "r.n as raw_copies from f full outer join r on f.{key} = r.{key} "
+                    "where f.n is null or r.n is null or f.n <> r.n",
+                    key=key,
+                    raw=r.raw_events,
+                    batch=BATCH,
+                ),
+            )
+        )
     p = c.producer
     if p is not None:
         seq = p.sequence
         # per (producer, epoch) where an epoch is declared, else per producer
         group = f"{p.id}, {p.epoch}" if p.epoch else p.id
         epoch = f"{p.epoch} as epoch" if p.epoch else "0 as epoch"
+        if dedup:
+            checks.append(
+                Check(
+                    "duplicates.sequence_unique",
+                    c.stream,
+                    f"{c.stream}.{facts_model}.duplicates",
+                    r.facts,
+                    f"({group}, {seq}) is held once in the facts",
+                    sql=sql(
+                        f"select {p.id}, {epoch}, {seq}, count(*) as copies "
+                        f"from {{batch}} group by {group}, {seq} having count(*) > 1",
+                        batch=BATCH,
+                    ),
+                )
+            )
         checks += [
-            Check(
-                "duplicates.sequence_unique",
-                c.stream,
-                f"{c.stream}.{facts_model}.duplicates",
-                r.facts,
-                f"({group}, {seq}) is held once in the facts",
-                sql=sql(
-                    f"select {p.id}, {epoch}, {seq}, count(*) as copies "
-                    f"from {{batch}} group by {group}, {seq} having count(*) > 1",
-                    batch=BATCH,
-                ),
-            ),
             Check(
                 "gaps.sequence_holes",
                 c.stream,

@@ -35,13 +35,23 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
-def verdict(figures: Figures, checks: list[dict[str, Any]], key: str) -> tuple[bool, list[str]]:
-    """Exactly once: every key once in the facts, and no error-severity check failed."""
-    t = figures.totals
+def verdict(
+    figures: Figures, checks: list[dict[str, Any]], contract: StreamContract
+) -> tuple[bool, list[str]]:
+    """Whether the stream holds its declared guarantee, and why. Effectively once: every
+    key once in the facts; at least once: every valid copy in the facts; and no
+    error-severity check failed."""
+    t, key = figures.totals, contract.key
     reasons: list[str] = []
-    extra = t["fact_rows"] - t["fact_event_ids"]
-    if extra:
+    dedup = contract.guarantee.deduplicates
+    valid_copies = t["delivered_copies"] - t["quarantined"]
+    if dedup and t["fact_rows"] > t["fact_event_ids"]:
+        extra = t["fact_rows"] - t["fact_event_ids"]
         reasons.append(f"{_n(extra)} fact rows repeat a {key} (run the full audit)")
+    if not dedup and t["fact_rows"] != valid_copies:
+        reasons.append(
+            f"the facts hold {_n(t['fact_rows'])} rows for {_n(valid_copies)} valid copies"
+        )
     failed = [c for c in checks if fails_the_run(c["severity"], c["success"], c["error"])]
     reasons += [
         f"check {c['name']} could not run: {c['error']}"
@@ -50,11 +60,17 @@ def verdict(figures: Figures, checks: list[dict[str, Any]], key: str) -> tuple[b
         for c in failed
     ]
     ok = not reasons
-    if ok:
+    if ok and dedup:
         reasons.append(
             f"{_n(t['delivered_copies'])} delivered copies became {_n(t['fact_event_ids'])} "
             f"events, each held once; {_n(t['duplicates_removed'])} duplicate copies removed, "
             f"{_n(t['quarantined'])} bad lines quarantined, nothing dropped silently"
+        )
+    elif ok:
+        reasons.append(
+            f"{_n(valid_copies)} valid copies of {_n(t['fact_event_ids'])} events all in the "
+            f"facts (at least once); {_n(t['duplicates_removed'])} duplicate copies counted and "
+            f"kept, {_n(t['quarantined'])} bad lines quarantined, nothing dropped silently"
         )
     if t["events_lost_in_gaps"]:
         reasons.append(
@@ -64,9 +80,14 @@ def verdict(figures: Figures, checks: list[dict[str, Any]], key: str) -> tuple[b
     if t["conflicting_events"]:
         reasons.append(
             f"{_n(t['conflicting_events'])} {key} value(s) arrived with differing content; "
-            "one copy was kept"
+            + ("one copy was kept" if dedup else "every copy was kept")
         )
     return ok, reasons
+
+
+def headline(contract: StreamContract, ok: bool) -> str:
+    """``Effectively once: yes``: the stream's guarantee and whether it holds."""
+    return f"{contract.guarantee.words.capitalize()}: {'yes' if ok else 'no'}"
 
 
 def _status(check: dict[str, Any]) -> str:
@@ -163,12 +184,17 @@ def render(
 ) -> str:
     """One stream's page."""
     key = contract.key
-    ok, reasons = verdict(figures, checks, key)
+    ok, reasons = verdict(figures, checks, contract)
     t = figures.totals
     tiles = [
         ("delivered_copies", "delivered copies"),
         ("fact_event_ids", "distinct events (facts)"),
-        ("duplicates_removed", "duplicate copies removed"),
+        (
+            "duplicates_removed",
+            "duplicate copies removed"
+            if contract.guarantee.deduplicates
+            else "duplicate copies kept (at least once)",
+        ),
         ("quarantined", "lines quarantined"),
         ("files_rejected", "files rejected (control total)"),
         ("events_lost_in_gaps", "events lost (sequence gaps)"),
@@ -259,7 +285,7 @@ def render(
     )
     verdict_html = (
         f'<section id="verdict" class="verdict {"yes" if ok else "no"}">'
-        f"<strong>Exactly once: {'yes' if ok else 'no'}</strong><ul>"
+        f"<strong>{escape(headline(contract, ok))}</strong><ul>"
         + "".join(f"<li>{escape(r)}</li>" for r in reasons)
         + "</ul></section>"
     )
@@ -316,12 +342,13 @@ def render_index(streams: list[dict[str, Any]], meta: dict[str, str]) -> str:
     rows = [
         [
             f'<a href="{escape(s["stream"])}/index.html">{escape(s["stream"])}</a>',
-            '<span class="ok">yes</span>' if s["exactly_once"] else '<span class="error">no</span>',
+            escape(s["guarantee"].replace("_", " ")),
+            '<span class="ok">yes</span>' if s["held"] else '<span class="error">no</span>',
             escape("; ".join(s["verdict"])),
         ]
         for s in streams
     ]
-    everything = all(s["exactly_once"] for s in streams)
+    everything = all(s["held"] for s in streams)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -331,7 +358,7 @@ def render_index(streams: list[dict[str, Any]], meta: dict[str, str]) -> str:
 <p class="muted">Generated {escape(meta.get("generated_at", ""))} from target
 {escape(meta.get("target", ""))}.</p>
 <section id="verdict" class="verdict {"yes" if everything else "no"}">
-<strong>Exactly once, every stream: {"yes" if everything else "no"}</strong></section>
-{_table(["stream", "exactly once", "why"], rows, "streams")}
+<strong>Every stream holds its guarantee: {"yes" if everything else "no"}</strong></section>
+{_table(["stream", "guarantee", "held", "why"], rows, "streams")}
 </body></html>
 """

@@ -1,0 +1,106 @@
+"""Each stream chooses its guarantee (streams/<name>.yml, `guarantee:`). Here the orders
+events declared at_least_once: every valid copy is appended to the facts, duplicates
+counted and kept; on DuckDB and on PostgreSQL, held to the generator's truth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pipeline import build, land_zone, read_csv
+
+from onceonly.generate.writer import generate
+from onceonly.report.build import build_report
+from onceonly.settings import Settings
+from onceonly.streams import load_streams
+from onceonly.targets import open_target
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def zone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("zone")
+    generate(out, n_events=1500, days=2, seed=41, profile="messy", stream="orders")
+    return out
+
+
+@pytest.fixture(scope="module")
+def streams(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped orders declaration with one line more: ``guarantee: at_least_once``."""
+    folder = tmp_path_factory.mktemp("streams")
+    text = (REPO / "streams" / "orders.yml").read_text()
+    (folder / "orders.yml").write_text(text + "\nguarantee: at_least_once\n")
+    return folder
+
+
+def _settings(target: str, streams: Path, tmp_path: Path) -> Settings:
+    if target == "duckdb":
+        return Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb", streams_dir=streams)
+    return Settings.from_env(target="postgres", streams_dir=streams)
+
+
+@pytest.mark.parametrize("target", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_at_least_once_facts_hold_every_valid_copy(
+    target: str, zone: Path, streams: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if target == "postgres":
+        request.getfixturevalue("postgres_env")
+    settings = _settings(target, streams, tmp_path)
+    contract = load_streams(streams)["orders"]
+    assert contract.guarantee == "at_least_once"
+    land_zone(settings, zone, contract=contract)
+    build(settings)
+    build(settings)  # a rerun appends nothing: the watermark holds
+    truth = zone / "_truth" / "orders"
+    files = [f for f in read_csv(truth / "files.csv") if f["status"] == "landed"]
+    valid_copies = sum(int(f["landed"]) for f in files)
+    duplicates = sum(int(f["duplicates_in_file"]) + int(f["duplicates_of_earlier"]) for f in files)
+    events = {r["event_id"] for r in read_csv(truth / "fct_orders_events.csv")}
+    assert duplicates > 0  # the zone holds duplicate copies: the facts must keep them
+    target_ = open_target(settings)
+    try:
+        [(rows, distinct)] = target_.query(
+            "select count(*), count(distinct event_id) from analytics.fct_orders_events"
+        )
+        ids = {str(e) for (e,) in target_.query("select event_id from analytics.fct_orders_events")}
+        # row for row the landed copies: the same file and line, each once
+        [(unmatched,)] = target_.query(
+            "select count(*) from raw.orders_events r left join analytics.fct_orders_events f "
+            "on f._source_file = r._source_file and f._line_number = r._line_number "
+            "and f._loaded_at = r._loaded_at where f.event_id is null"
+        )
+    finally:
+        target_.close()
+    assert (rows, distinct, unmatched) == (valid_copies, len(events), 0)
+    assert ids == events
+
+    written = build_report(settings, [contract], tmp_path / "reports")
+    summary = json.loads((tmp_path / "reports" / "orders" / "summary.json").read_text())
+    assert summary["guarantee"] == "at_least_once" and summary["held"] is True, summary["verdict"]
+    assert written.held is True
+    assert summary["totals"]["duplicates_removed"] == duplicates  # counted, and kept
+    names = {c["name"]: c for c in summary["checks"]}
+    assert "duplicates.key_unique" not in names
+    assert names["reconciliation.copies_in_facts"]["success"] is True
+    page = (tmp_path / "reports" / "orders" / "index.html").read_text()
+    assert "At least once: yes" in page and "duplicate copies kept" in page
+
+    # nothing for the audit to remove: duplicates are the point
+    if target == "duckdb":
+        audit = subprocess.run(
+            [sys.executable, "-m", "onceonly", "reconcile", "--full", "--repair"],
+            env={
+                "PATH": "/usr/bin:/bin",
+                "ONCEONLY_DUCKDB_PATH": str(settings.duckdb_path),
+                "ONCEONLY_STREAMS_DIR": str(streams),
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert audit.returncode == 0, audit.stderr
+        assert "orders: at least once: duplicate copies are kept by design" in audit.stderr
