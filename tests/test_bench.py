@@ -78,6 +78,11 @@ def test_bench_on_a_tiny_n_writes_every_figure(tmp_path: Path) -> None:
     assert ours["landing"]["lines"] == ours["landing"]["landed"] == data["lines"]
     assert body["alternatives"]["floor"]["facts"] == data["events"]
     assert body["alternatives"]["append_only"]["facts"] == data["lines"]
+    # the same copies at each guarantee: every copy kept, or each event once
+    levels = body["guarantees"]
+    assert levels["at_least_once"]["facts"] == data["lines"]
+    assert levels["effectively_once"]["facts"] == data["events"]
+    assert levels["at_least_once"]["over_at_least_once"] == 1.0
     for figure in (
         ours["landing"]["lines_per_second"],
         ours["dedup_and_facts"]["events_per_second"],

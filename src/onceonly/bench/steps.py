@@ -80,6 +80,36 @@ def step_dbt(command: str, args: list[str]) -> dict[str, Any]:
     return {"seconds": seconds, "nodes": {k.split(".")[-1]: v for k, v in result.seconds.items()}}
 
 
+def step_facts_at(guarantee: str) -> dict[str, Any]:
+    """The orders facts alone (a dbt run of the facts and their staging view) with the
+    orders declaration at ``guarantee``: what each guarantee costs on the same copies."""
+    import re
+
+    from onceonly.dbt_runner import run_dbt
+    from onceonly.sql import sql
+    from onceonly.streams import example
+    from onceonly.targets import open_target
+
+    contract = example("orders")
+    assert contract.source is not None
+    text = re.sub(r"(?m)^guarantee:.*$", "", contract.source.read_text())
+    folder = Path(tempfile.mkdtemp(prefix="onceonly-guarantee-"))
+    try:
+        (folder / "orders.yml").write_text(f"{text}\nguarantee: {guarantee}\n")
+        settings = _settings().with_(streams_dir=folder)
+        _, seconds = _timed(
+            lambda: run_dbt("run", settings, ["-s", f"+{contract.relations.facts.name}"])
+        )
+    finally:
+        shutil.rmtree(folder)
+    warehouse = open_target(settings)
+    try:
+        [(facts,)] = warehouse.query(sql("select count(*) from {f}", f=contract.relations.facts))
+    finally:
+        warehouse.close()
+    return {"seconds": seconds, "facts": int(str(facts))}
+
+
 def step_cosmos() -> dict[str, Any]:
     """The transform DAG's dbt stage under dag.test() (checks and report skipped)."""
     from onceonly.orchestration.runner import (

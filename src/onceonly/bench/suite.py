@@ -29,6 +29,7 @@ from typing import Any
 
 from onceonly import exit_codes
 from onceonly.bench.steps import MART_MODELS, copy_database, run_process, run_step
+from onceonly.contract import Guarantee
 from onceonly.settings import Settings
 
 GIB = 1024**3
@@ -102,6 +103,11 @@ def run_bench(
 
     progress("ours: dedup and facts (dbt run of the marts)")
     facts = run_step("dbt", env_of(fresh("facts")), command="run", args=MART_MODELS)
+    progress("ours: the facts at each guarantee")
+    levels = {
+        g.value: run_step("facts_at", env_of(fresh(f"facts_{g.value}")), guarantee=g.value)
+        for g in Guarantee
+    }
     progress("ours: dbt build (bare)")
     bare = run_step("dbt", env_of(fresh("bare")), command="build", args=[])
     progress("ours: dbt stage through Cosmos")
@@ -132,6 +138,11 @@ def run_bench(
         "onceonly_run": e2e,
     }
     out["alternatives"] = {"floor": floor, "append_only": append}
+    cheapest = levels[Guarantee.AT_LEAST_ONCE.value]["seconds"]
+    out["guarantees"] = {
+        g: {**level, "over_at_least_once": _r(level["seconds"] / cheapest)}
+        for g, level in levels.items()
+    }
     out["airflow"] = {
         "dag_parse_seconds_median_of_3": _r(sorted(parses)[1], 3),
         "bare_dbt_build_seconds": _r(bare["seconds"]),
@@ -208,6 +219,14 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("landing, lines/s", f"{ours['landing']['lines_per_second']:,.0f}", ""),
         ("dedup + facts, events/s", f"{ours['dedup_and_facts']['events_per_second']:,.0f}", ""),
         ("onceonly run (end to end), s", f"{ours['onceonly_run']['wall_seconds']:.1f}", ""),
+        *(
+            (
+                f"facts at {g}, s (x at_least_once)",
+                f"{v['seconds']:.1f} ({v['over_at_least_once']:.2f}x)",
+                "",
+            )
+            for g, v in result["guarantees"].items()
+        ),
         ("floor script, s", f"{alt['floor']['wall_seconds']:.1f}", ""),
         ("append-only, s", f"{alt['append_only']['seconds']:.1f}", ""),
         ("DAG parse, s", f"{result['airflow']['dag_parse_seconds_median_of_3']:.2f}", ""),
