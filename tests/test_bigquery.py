@@ -355,3 +355,34 @@ def test_land_and_transform_dags_on_bigquery_end_with_a_passing_verdict(
     assert summary["totals"]["fact_rows"] == len(
         read_csv(zone / "_truth/orders/fct_orders_events.csv")
     )
+
+
+def test_an_at_least_once_stream_appends_every_valid_copy_on_bigquery(
+    bigquery_env, zone: Path, tmp_path: Path
+) -> None:
+    """guarantee: at_least_once on BigQuery (a keyless MERGE appends): the facts hold
+    every valid copy, and a rerun appends nothing."""
+    from onceonly.streams import load_streams
+
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    shipped = Path(__file__).resolve().parents[1] / "streams" / "orders.yml"
+    (streams / "orders.yml").write_text(shipped.read_text() + "\nguarantee: at_least_once\n")
+    settings = bq(streams_dir=streams)
+    contract = load_streams(streams)["orders"]
+    land_zone(settings, zone, contract=contract)
+    build(settings)
+    build(settings)
+    landed = [
+        f for f in read_csv(zone / "_truth" / "orders" / "files.csv") if f["status"] == "landed"
+    ]
+    target = open_target(settings)
+    try:
+        [(rows, distinct)] = target.query(
+            "select count(*), count(distinct event_id) from analytics.fct_orders_events"
+        )
+    finally:
+        target.close()
+    assert rows == sum(int(f["landed"]) for f in landed)
+    assert distinct == len(read_csv(zone / "_truth" / "orders" / "fct_orders_events.csv"))
+    assert rows > distinct
