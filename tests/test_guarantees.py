@@ -104,3 +104,94 @@ def test_at_least_once_facts_hold_every_valid_copy(
         )
         assert audit.returncode == 0, audit.stderr
         assert "orders: at least once: duplicate copies are kept by design" in audit.stderr
+
+
+LEDGER = """\
+name: ledger
+description: Account postings, each published once or not at all.
+guarantee: exactly_once
+fields:
+  txn_id: {type: string, required: true, not_blank: true}
+  account: {type: string, required: true}
+  amount: {type: "decimal(12, 2)", required: true}
+  posted_at: {type: timestamp, required: true}
+  source: {type: string, required: true}
+  seq: {type: integer, required: true, min: 1}
+roles:
+  key: txn_id
+  event_time: posted_at
+  producer: {id: source, sequence: seq, sequence_start: 1}
+checks:
+  gaps.sequence_holes: error   # a posting may not be published past a missing one
+"""
+
+
+def _posting(seq: int, day: str = "2026-03-01") -> bytes:
+    line = {
+        "txn_id": f"t{seq}",
+        "account": "acc-1",
+        "amount": f"{seq}.00",
+        "posted_at": f"{day}T09:{seq:02d}:00Z",
+        "source": "core",
+        "seq": seq,
+    }
+    return json.dumps(line).encode() + b"\n"
+
+
+@pytest.mark.parametrize("target", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_exactly_once_publishes_a_batch_only_when_its_checks_pass(
+    target: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Write-audit-publish: a batch that would publish past a missing posting waits,
+    facts untouched, until the posting arrives; a copy arriving 30 days late never
+    reaches the facts; a batch written but not published leaves the facts as they were."""
+    from onceonly.dbt_runner import DbtError, run_dbt
+
+    if target == "postgres":
+        request.getfixturevalue("postgres_env")
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    (streams / "ledger.yml").write_text(LEDGER)
+    settings = _settings(target, streams, tmp_path)
+    contract = load_streams(streams)["ledger"]
+    zone = tmp_path / "zone"
+
+    def deliver(hour: str, name: str, *lines: bytes) -> None:
+        folder = zone / "ledger" / hour
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"".join(lines))
+        land_zone(settings, zone, contract=contract)
+
+    def published() -> list[tuple[str, int]]:
+        warehouse = open_target(settings)
+        try:
+            rows = warehouse.query(
+                "select txn_id, count(*) from analytics.fct_ledger_events group by 1 order by 1"
+            )
+        finally:
+            warehouse.close()
+        return [(str(k), int(str(n))) for k, n in rows]
+
+    deliver("dt=2026-03-01/hour=10", "a.jsonl", _posting(1), _posting(2), _posting(2), _posting(3))
+    build(settings)
+    assert published() == [("t1", 1), ("t2", 1), ("t3", 1)]
+
+    # posting 4 is missing: the batch (5, and a re-sent 1) fails its audit, nothing moves
+    deliver("dt=2026-03-01/hour=11", "b.jsonl", _posting(5), _posting(1))
+    with pytest.raises(DbtError, match="no_sequence_holes"):
+        build(settings)
+    assert published() == [("t1", 1), ("t2", 1), ("t3", 1)]
+
+    # 30 days later posting 4 arrives with a copy of 3: the waiting batch goes out with it
+    deliver("dt=2026-03-31/hour=08", "c.jsonl", _posting(4), _posting(3))
+    build(settings)
+    assert published() == [(f"t{n}", 1) for n in range(1, 6)]
+
+    # written and audited, not yet published (a run stopped between the two): facts as
+    # before; the next run publishes it, once
+    deliver("dt=2026-03-31/hour=09", "d.jsonl", _posting(6))
+    run_dbt("build", settings, ["-s", contract.relations.unpublished_batch.name])
+    assert published() == [(f"t{n}", 1) for n in range(1, 6)]
+    build(settings)
+    build(settings)
+    assert published() == [(f"t{n}", 1) for n in range(1, 7)]

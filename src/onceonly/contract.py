@@ -49,6 +49,9 @@ class Guarantee(StrEnum):
     AT_LEAST_ONCE = "at_least_once"
     #: one row per key: windowed MERGE, late duplicates found and removed by the audit
     EFFECTIVELY_ONCE = "effectively_once"
+    #: write-audit-publish: each batch deduplicated against the whole key history,
+    #: written aside, checked, and published only when its checks pass
+    EXACTLY_ONCE = "exactly_once"
 
     @property
     def words(self) -> str:
@@ -202,6 +205,11 @@ class Relations:
     @property
     def batch_reconciliation(self) -> Relation:
         return Relation("dq", f"{self.stream}_batch_reconciliation")
+
+    @property
+    def unpublished_batch(self) -> Relation:
+        """exactly_once: the copies written and audited, not yet published."""
+        return Relation("staging", f"int_{self.stream}__batch")
 
     @property
     def file_outcomes(self) -> Relation:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from onceonly.contract import ConflictRule, Field, Kind, StreamContract
+from onceonly.contract import ConflictRule, Field, Guarantee, Kind, StreamContract
 
 DERIVED = "derived"
 HEADER = "-- Derived from {source} by onceonly; do not edit (it is rewritten on every run).\n"
@@ -74,6 +74,14 @@ def _facts_model(
             incremental_strategy="onceonly.append_strategy()",
             **layout,
         )
+    if contract.guarantee == Guarantee.EXACTLY_ONCE:  # publish: the audited batch, appended
+        batch = f"ref('{contract.relations.unpublished_batch.name}')"
+        return _model(
+            contract,
+            _call("stream_published", batch, key, fields),
+            incremental_strategy="onceonly.append_strategy()",
+            **layout,
+        )
     # first landed: a matched row is left as it is (the update sets the key to itself);
     # highest version: the batch holds only newer versions, which replace the whole row
     merge_update = {} if version != "none" else {"merge_update_columns": f"[{key}]"}
@@ -107,6 +115,12 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
         materialized="'table'",
     )
     files[f"facts/{s}/{r.facts.name}.sql"] = _facts_model(contract, staging, key, fields, version)
+    if contract.guarantee == Guarantee.EXACTLY_ONCE:  # write: checked by its tests (audit)
+        files[f"intermediate/{s}/{r.unpublished_batch.name}.sql"] = _model(
+            contract,
+            _call("stream_batch", staging, key, fields, _quoted(r.facts.name)),
+            materialized="'table'",
+        )
     p = contract.producer
     if p is not None:
         epoch = _quoted(p.epoch) if p.epoch else "none"
@@ -158,6 +172,10 @@ def _unit_test(contract: StreamContract) -> dict[str, object] | None:
     conflicting and a days-late event in one batch (first landed wins; streams whose
     highest version wins have their own rule and no generated test)."""
     if contract.conflicts != ConflictRule.FIRST_LANDED:
+        return None
+    if contract.guarantee == Guarantee.EXACTLY_ONCE:
+        # its batch reads the published facts themselves, which a unit test cannot fix:
+        # tests/test_guarantees.py drives it through real batches instead
         return None
     r, key, time = contract.relations, contract.key, contract.event_time
     keys = (1, 2, 3) if contract.get(key).kind == Kind.INTEGER else ("dup", "clash", "late")
@@ -213,6 +231,42 @@ def _unit_test(contract: StreamContract) -> dict[str, object] | None:
     }
 
 
+def _batch_properties(contract: StreamContract) -> list[dict[str, object]]:
+    """exactly_once: the tests that gate publishing (error severity: a failure leaves the
+    facts and marts as they were). A declared ``gaps.sequence_holes: error`` makes a hole
+    in a producer's sequence one of them."""
+    if contract.guarantee != Guarantee.EXACTLY_ONCE:
+        return []
+    r, key = contract.relations, contract.key
+    tests: list[object] = []
+    declared = dict(contract.severities)
+    p = contract.producer
+    if p is not None and declared.get("gaps.sequence_holes", declared.get("gaps")) == "error":
+        hole: dict[str, object] = {
+            "facts": r.facts.name,
+            "producer": p.id,
+            "sequence": p.sequence,
+            "start": p.sequence_start,
+            **({"epoch": p.epoch} if p.epoch else {}),
+        }
+        tests.append({"no_sequence_holes": {"arguments": hole}})
+    return [
+        {
+            "name": r.unpublished_batch.name,
+            "description": (
+                f"The copies written but not yet published (exactly_once): each {key} once, "
+                "none published before. Its tests are the audit: the facts take the batch "
+                "in only when every one passes."
+            ),
+            "data_tests": tests,
+            "columns": [
+                {"name": key, "data_tests": ["unique", "not_null"]},
+                {"name": contract.event_time, "data_tests": ["not_null"]},
+            ],
+        }
+    ]
+
+
 def _facts_properties(contract: StreamContract) -> dict[str, object]:
     r, key = contract.relations, contract.key
     if not contract.guarantee.deduplicates:
@@ -227,12 +281,18 @@ def _facts_properties(contract: StreamContract) -> dict[str, object]:
                 {"name": "_event_date", "data_tests": ["not_null"]},
             ],
         }
+    how = (
+        f"Published by write-audit-publish: each batch deduplicated against every {key} "
+        "ever published, appended only when its tests pass."
+        if contract.guarantee == Guarantee.EXACTLY_ONCE
+        else f"Incremental MERGE on {key}, its scan bounded to "
+        f"{contract.dedup_window_days} days before the batch's newest arrival."
+    )
     return {
         "name": r.facts.name,
         "description": (
             f"Exactly one row per distinct valid {key} ever landed ({contract.conflicts.value} "
-            f"wins). Incremental MERGE on {key}, its scan bounded to "
-            f"{contract.dedup_window_days} days before the batch's newest arrival."
+            f"wins). {how}"
         ),
         "columns": [
             {
@@ -267,6 +327,7 @@ def _properties(contract: StreamContract) -> str:
             "name": r.copies_ranked.name,
             "description": f"Every landed copy ranked among the copies of its {key}.",
         },
+        *_batch_properties(contract),
         _facts_properties(contract),
         {
             "name": r.event_conflicts.name,

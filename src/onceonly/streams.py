@@ -331,6 +331,13 @@ def _contract(doc: _Document) -> StreamContract:
         raise doc.error(
             ("conflicts",), "conflicts: highest_version needs a version role (roles.version)"
         )
+    guarantee = Guarantee(d.get("guarantee", Guarantee.EFFECTIVELY_ONCE.value))
+    if guarantee == Guarantee.EXACTLY_ONCE and conflicts == ConflictRule.HIGHEST_VERSION:
+        raise doc.error(
+            ("conflicts",),
+            "guarantee: exactly_once publishes each key once, so its first landed copy is "
+            "kept: use conflicts: first_landed, or effectively_once for newer versions",
+        )
     totals = tuple(d.get("control_totals") or ())
     for i, name in enumerate(totals):
         if name not in by_name or not by_name[name].numeric:
@@ -357,7 +364,7 @@ def _contract(doc: _Document) -> StreamContract:
         version=version,
         producer=producer,
         dedup_window_days=int(d.get("dedup_window_days", 7)),
-        guarantee=Guarantee(d.get("guarantee", Guarantee.EFFECTIVELY_ONCE.value)),
+        guarantee=guarantee,
         conflicts=conflicts,
         unknown_fields=UnknownFields(d.get("unknown_fields", UnknownFields.KEEP.value)),
         control_totals=totals,

@@ -1,0 +1,54 @@
+{#- Write-audit-publish for exactly_once streams.
+
+    stream_batch (write): the copies landed after the published facts' newest load,
+    deduplicated in themselves and against every key ever published (no window: a copy
+    arriving any time later never reaches the facts). The batch is a table of its own;
+    the tests on it (audit) run before the facts read it, and a failing test leaves the
+    facts, and the marts after them, as they were. A batch that is not published stays
+    the start of the next run's batch: later copies wait behind it.
+
+    stream_published (publish): the facts take in the audited batch with one append. -#}
+
+{#- The published facts, read without a ref (they depend on the batch, not the other way
+    round); none before the first publish. -#}
+{% macro published_facts(name) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(
+        database=target.database,
+        schema=generate_schema_name('analytics', none) | trim,
+        identifier=name,
+    )) }}
+{%- endmacro %}
+
+{% macro stream_batch(relation, key, columns, facts_name) -%}
+    {%- set published = onceonly.published_facts(facts_name) -%}
+    with unpublished as (
+        select * from {{ relation }}
+        {%- if published is not none %}
+        where _loaded_at > (
+            select coalesce(max(_loaded_at), {{ onceonly.timestamp_floor() }})
+            from {{ published }}
+        )
+        {%- endif %}
+    ),
+    kept as (
+        {{ onceonly.first_copies('unpublished', key) }}
+    )
+    select {{ onceonly.fact_columns(columns, 'kept') }}
+    from kept
+    {%- if published is not none %}
+    where not exists (
+        select 1 from {{ published }} as p where p.{{ key }} = kept.{{ key }}
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{% macro stream_published(batch, key, columns) -%}
+    select {{ onceonly.fact_columns(columns, 'b') }}
+    from {{ batch }} as b
+    {%- if is_incremental() %}
+    where not exists (select 1 from {{ this }} as p where p.{{ key }} = b.{{ key }})
+    {%- endif %}
+{%- endmacro %}
