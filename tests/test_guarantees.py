@@ -195,3 +195,48 @@ def test_exactly_once_publishes_a_batch_only_when_its_checks_pass(
     build(settings)
     build(settings)
     assert published() == [(f"t{n}", 1) for n in range(1, 7)]
+
+
+def test_exactly_once_under_the_dags_publishes_nothing_past_a_failing_audit(
+    tmp_path: Path,
+) -> None:
+    """The scheduled path (land and transform DAGs, dbt through Cosmos): the batch's
+    tests run before the facts take it in, so a failing audit fails the run and leaves
+    the facts as they were; once the missing posting arrives, the next run publishes."""
+    from onceonly.orchestration.runner import DagRunFailed, run_dags
+
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    (streams / "ledger.yml").write_text(LEDGER)
+    zone = tmp_path / "zone"
+    settings = Settings(
+        target="duckdb",
+        duckdb_path=tmp_path / "w.duckdb",
+        streams_dir=streams,
+        landing=zone,
+        reports_dir=tmp_path / "reports",
+    )
+
+    def deliver(hour: str, name: str, *lines: bytes) -> None:
+        folder = zone / "ledger" / hour
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"".join(lines))
+
+    def published() -> list[str]:
+        warehouse = open_target(settings)
+        try:
+            rows = warehouse.query("select txn_id from analytics.fct_ledger_events order by 1")
+        finally:
+            warehouse.close()
+        return [str(k) for (k,) in rows]
+
+    deliver("dt=2026-03-01/hour=10", "a.jsonl", _posting(1), _posting(2))
+    run_dags(settings, ["ledger"])
+    assert published() == ["t1", "t2"]
+    deliver("dt=2026-03-01/hour=11", "b.jsonl", _posting(4))
+    with pytest.raises(DagRunFailed, match="transform_ledger"):
+        run_dags(settings, ["ledger"])
+    assert published() == ["t1", "t2"]
+    deliver("dt=2026-03-01/hour=12", "c.jsonl", _posting(3))
+    run_dags(settings, ["ledger"])
+    assert published() == ["t1", "t2", "t3", "t4"]

@@ -20,7 +20,13 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
+    from onceonly.contract import Guarantee
+
     settings = Settings.from_env()
+    declared = settings.streams().get(stream)
+    # exactly_once: each model's tests run right after it, so the batch's audit runs
+    # before the facts take the batch in, and a failing one stops them (write-audit-publish)
+    gated = declared is not None and declared.guarantee == Guarantee.EXACTLY_ONCE
     project = settings.dbt_project_dir
     manifest = project / "target" / "manifest.json"
     if not manifest.exists():
@@ -47,7 +53,7 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             select=[f"tag:stream:{stream}"],
-            test_behavior=TestBehavior.AFTER_ALL,
+            test_behavior=TestBehavior.AFTER_EACH if gated else TestBehavior.AFTER_ALL,
             emit_datasets=False,  # the landing's raw Asset is what schedules this DAG
         ),
         operator_args=retry_args(2),
