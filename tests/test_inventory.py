@@ -43,6 +43,10 @@ def test_the_deliveries_hold_every_fault_that_could_apply_a_movement_twice(zone:
 
 
 def test_daily_batches_apply_each_movement_once(zone: Path, tmp_path: Path) -> None:
+    """inventory is exactly_once: every daily batch is deduplicated against every movement
+    ever published, so the copies arriving 8-10 days late never reach the facts (nothing
+    for the audit to remove), and a replay of the whole zone much later changes nothing."""
+    assert INVENTORY.guarantee == "exactly_once"
     settings = Settings(target="duckdb", duckdb_path=tmp_path / "daily.duckdb")
     hours = sorted({f.arrived_at for f in discover(zone, "inventory").files})
     day = hours[0].replace(hour=0)
@@ -50,20 +54,10 @@ def test_daily_batches_apply_each_movement_once(zone: Path, tmp_path: Path) -> N
         land_zone(settings, zone, start=day, end=day + timedelta(days=1), contract=INVENTORY)
         build(settings)
         day += timedelta(days=1)
+    assert read_csv(_truth(zone) / "late_duplicates.csv")  # they were delivered
     target = open_target(settings)
     try:
-        slipped = reconcile.audit(target, INVENTORY)
-    finally:
-        target.close()
-    late = read_csv(_truth(zone) / "late_duplicates.csv")
-    # the late copies slipped past the window into the facts, yet no stock moved twice
-    assert slipped.extra_rows == len(late) > 0
-    assert differences(settings, _truth(zone), INVENTORY) == {
-        "fct_inventory_events": (0, len(late))
-    }
-    target = open_target(settings)
-    try:
-        assert reconcile.repair(target, INVENTORY).removed == len(late)
+        assert reconcile.audit(target, INVENTORY).exact
         [(negative,)] = target.query(
             "select count(*) from analytics.fct_stock_levels where movements <= 0"
         )
@@ -71,18 +65,9 @@ def test_daily_batches_apply_each_movement_once(zone: Path, tmp_path: Path) -> N
     finally:
         target.close()
     assert differences(settings, _truth(zone), INVENTORY) == {}
-    # the whole landing zone replayed much later: copies of old movements slip past the
-    # window into the facts, yet no stock level changes, and the audit restores the facts
     before = fact_checksums(settings, "inventory")
     land_zone(settings, zone, force=True, contract=INVENTORY)
     build(settings)
-    after = fact_checksums(settings, "inventory")
-    assert after["analytics.fct_stock_levels"] == before["analytics.fct_stock_levels"]
-    target = open_target(settings)
-    try:
-        assert reconcile.repair(target, INVENTORY).removed > 0
-    finally:
-        target.close()
     assert fact_checksums(settings, "inventory") == before
 
 
