@@ -24,7 +24,9 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def settings_for(zone: Path, db: Path) -> Settings:
-    return Settings(target="duckdb", duckdb_path=db, landing=zone)
+    return Settings(
+        target="duckdb", duckdb_path=db, landing=zone, reports_dir=db.parent / "reports"
+    )
 
 
 def test_land_and_transform_dags_build_facts_equal_to_the_truth(zone: Path, tmp_path: Path):
