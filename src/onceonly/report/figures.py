@@ -185,6 +185,7 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         "events_lost_in_gaps": sum(int(str(g["missing_count"])) for g in gaps),
         "conflicting_events": len(conflicts),
         "late_duplicates": sum(d.late_duplicates for d in ordered),
+        "unpublished": _unpublished(warehouse, contract),
     }
     return Figures(ordered, totals, gaps, conflicts, _control_totals(warehouse, contract))
 
@@ -213,3 +214,23 @@ def _control_totals(warehouse: Warehouse, c: StreamContract) -> list[dict[str, A
         }
         for day, n, *values in rows
     ]
+
+
+def _unpublished(warehouse: Warehouse, c: StreamContract) -> int:
+    """exactly_once: the keys written in the last batch and not published (their batch
+    did not pass its audit); 0 for the other guarantees."""
+    from onceonly.contract import Guarantee
+
+    batch = c.relations.unpublished_batch
+    if c.guarantee != Guarantee.EXACTLY_ONCE or not warehouse.exists(batch):
+        return 0
+    [(n,)] = warehouse.query(
+        sql(
+            "select count(*) from {batch} as b where not exists "
+            "(select 1 from {facts} as f where f.{key} = b.{key})",
+            batch=batch,
+            facts=c.relations.facts,
+            key=c.key,
+        )
+    )
+    return int(str(n))

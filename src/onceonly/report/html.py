@@ -72,6 +72,12 @@ def verdict(
             f"facts (at least once); {_n(t['duplicates_removed'])} duplicate copies counted and "
             f"kept, {_n(t['quarantined'])} bad lines quarantined, nothing dropped silently"
         )
+    if t.get("unpublished"):
+        reasons.append(
+            f"{_n(t['unpublished'])} {key} value(s) wait unpublished: their batch "
+            f"(staging.{contract.relations.unpublished_batch.name}) did not pass its audit, "
+            "see the failing dbt test; the facts hold what passed"
+        )
     if t["events_lost_in_gaps"]:
         reasons.append(
             f"upstream loss: {_n(t['events_lost_in_gaps'])} events never arrived "
