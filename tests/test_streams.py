@@ -142,6 +142,7 @@ def test_streams_check_lists_valid_declarations(tmp_path: Path) -> None:
     result = _cli("streams", "check", "--streams-dir", str(streams), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "payments" in result.stdout and "1 stream declaration(s)" in result.stdout
+    assert "effectively_once" in result.stdout  # the default guarantee, shown
 
 
 def test_the_readme_example_declaration_is_valid(tmp_path: Path) -> None:

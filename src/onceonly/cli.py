@@ -471,11 +471,12 @@ def streams_check(streams_dir: StreamsDirOption = None) -> None:
     """Check every declaration; exit 2 with file:line and what to write on the first error."""
     settings = _settings(streams_dir=streams_dir)
     declared = settings.streams()
-    table = Table("stream", "file", "key", "event time", "producer roles", "fields")
+    table = Table("stream", "file", "guarantee", "key", "event time", "producer roles", "fields")
     for c in declared.values():
         table.add_row(
             c.stream,
             str(c.source),
+            c.guarantee.value,
             c.key,
             c.event_time,
             "yes" if c.producer else "no",
