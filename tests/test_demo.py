@@ -33,8 +33,8 @@ def test_demo_runs_the_dags_and_matches_the_truth(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
     assert summary["held"] is True
     assert set(summary["streams"]) == {"orders", "inventory"}
-    for stream in ("orders", "inventory"):
-        assert f"{stream}: effectively once: yes" in out
+    for stream, guarantee in (("orders", "effectively once"), ("inventory", "exactly once")):
+        assert f"{stream}: {guarantee}: yes" in out
         assert (tmp_path / "reports" / stream / "index.html").exists()
     assert (tmp_path / "reports" / "index.html").exists()
     assert (tmp_path / "warehouse" / "demo.duckdb").exists()
