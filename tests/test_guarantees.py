@@ -246,3 +246,107 @@ def test_exactly_once_under_the_dags_publishes_nothing_past_a_failing_audit(
     assert published() == ["t1", "t2", "t3", "t4"]
     summary = json.loads((tmp_path / "reports" / "ledger" / "summary.json").read_text())
     assert summary["totals"]["unpublished"] == 0 and summary["held"] is True
+
+
+def _manifest(folder: Path, name: str, **totals: str) -> None:
+    """The producer's manifest of ``folder/name``: its lines, its bytes' sha256 and
+    the control totals it declares."""
+    import hashlib
+
+    data = (folder / name).read_bytes()
+    (folder / f"{name}.manifest.json").write_text(
+        json.dumps(
+            {
+                "record_count": data.count(b"\n"),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "control_totals": totals,
+            }
+        )
+    )
+
+
+@pytest.mark.parametrize("target", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_exactly_once_holds_a_batch_whose_control_totals_do_not_add_up(
+    target: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A posting the declaration quarantines leaves its file short of the amount its
+    manifest declares: the batch waits, facts untouched, and the report names the
+    waiting landing run, the file and the check. Once the declaration is fixed and the
+    file landed again (--force), the next run publishes it."""
+    from onceonly.dbt_runner import DbtError
+
+    if target == "postgres":
+        request.getfixturevalue("postgres_env")
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    strict = LEDGER.replace(
+        'amount: {type: "decimal(12, 2)", required: true}',
+        'amount: {type: "decimal(12, 2)", required: true, max: 100}',
+    ).split("checks:")[0] + "control_totals: [amount]\n"
+    assert strict != LEDGER and "max: 100" in strict
+    (streams / "ledger.yml").write_text(strict)
+    settings = _settings(target, streams, tmp_path)
+    zone = tmp_path / "zone"
+
+    def deliver(hour: str, name: str, total: str, *lines: bytes) -> None:
+        folder = zone / "ledger" / hour
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"".join(lines))
+        _manifest(folder, name, amount=total)
+
+    def land(force: bool = False) -> None:
+        land_zone(settings, zone, force=force, contract=load_streams(streams)["ledger"])
+
+    def published() -> list[str]:
+        warehouse = open_target(settings)
+        try:
+            rows = warehouse.query("select txn_id from analytics.fct_ledger_events order by 1")
+        finally:
+            warehouse.close()
+        return [str(k) for (k,) in rows]
+
+    deliver("dt=2026-03-01/hour=10", "a.jsonl", "6.00", _posting(1), _posting(2), _posting(3))
+    land()
+    build(settings)
+    assert published() == ["t1", "t2", "t3"]
+
+    # postings 4 and 5 pass; 6, of 150.00, is over the declared max and quarantined:
+    # b.jsonl lands 9.00 of the 159.00 its manifest declares
+    big = json.loads(_posting(6))
+    big["amount"] = "150.00"
+    deliver(
+        "dt=2026-03-01/hour=11",
+        "b.jsonl",
+        "159.00",
+        _posting(4),
+        _posting(5),
+        json.dumps(big).encode() + b"\n",
+    )
+    land()
+    with pytest.raises(DbtError, match="control_totals_match"):
+        build(settings)
+    assert published() == ["t1", "t2", "t3"]
+
+    contract = load_streams(streams)["ledger"]
+    build_report(settings, [contract], tmp_path / "reports")
+    summary = json.loads((tmp_path / "reports" / "ledger" / "summary.json").read_text())
+    waiting = summary["waiting"]
+    assert waiting["keys"] == 2
+    assert [f["source_file"] for f in waiting["files"]] == ["ledger/dt=2026-03-01/hour=11/b.jsonl"]
+    [gate] = waiting["failed_gates"]
+    assert gate["name"] == "control_totals"
+    [row] = gate["rows"]
+    assert (row["source_file"], row["field"]) == ("ledger/dt=2026-03-01/hour=11/b.jsonl", "amount")
+    assert (float(row["declared"]), float(row["landed"])) == (159.0, 9.0)
+    page = (tmp_path / "reports" / "ledger" / "index.html").read_text()
+    assert "control_totals" in page and "b.jsonl" in page and waiting["files"][0]["batch_id"] in page
+    assert summary["held"] is False
+
+    # the cause fixed: the declaration allows the amount; the file is landed again
+    (streams / "ledger.yml").write_text(strict.replace(", max: 100}", "}"))
+    land(force=True)
+    build(settings)
+    assert published() == [f"t{n}" for n in range(1, 7)]
+    build_report(settings, [load_streams(streams)["ledger"]], tmp_path / "reports")
+    summary = json.loads((tmp_path / "reports" / "ledger" / "summary.json").read_text())
+    assert summary["waiting"]["keys"] == 0 and summary["waiting"]["failed_gates"] == []

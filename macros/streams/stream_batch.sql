@@ -12,26 +12,40 @@
 {#- The published facts, read without a ref (they depend on the batch, not the other way
     round); none before the first publish. -#}
 {% macro published_facts(name) -%}
+    {{ return(onceonly.relation_named('analytics', name)) }}
+{%- endmacro %}
+
+{#- A relation of the project read without a ref (none while it does not exist, and at
+    parse time). A publish check reads its stream's staging this way: a test with a second
+    ref would not hold back the facts that build on its model. -#}
+{% macro relation_named(schema, name) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return(adapter.get_relation(
         database=target.database,
-        schema=generate_schema_name('analytics', none) | trim,
+        schema=generate_schema_name(schema, none) | trim,
         identifier=name,
     )) }}
+{%- endmacro %}
+
+{#- The copies of `relation` landed after the newest copy published into the facts
+    (all of them before the first publish). -#}
+{% macro unpublished_copies(relation, facts_name) -%}
+    {%- set published = onceonly.published_facts(facts_name) -%}
+    select * from {{ relation }}
+    {%- if published is not none %}
+    where _loaded_at > (
+        select coalesce(max(_loaded_at), {{ onceonly.timestamp_floor() }})
+        from {{ published }}
+    )
+    {%- endif %}
 {%- endmacro %}
 
 {% macro stream_batch(relation, key, columns, facts_name) -%}
     {%- set published = onceonly.published_facts(facts_name) -%}
     with unpublished as (
-        select * from {{ relation }}
-        {%- if published is not none %}
-        where _loaded_at > (
-            select coalesce(max(_loaded_at), {{ onceonly.timestamp_floor() }})
-            from {{ published }}
-        )
-        {%- endif %}
+        {{ onceonly.unpublished_copies(relation, facts_name) }}
     ),
     kept as (
         {{ onceonly.first_copies('unpublished', key) }}

@@ -211,6 +211,11 @@ class Relations:
         """exactly_once: the copies written and audited, not yet published."""
         return Relation("staging", f"int_{self.stream}__batch")
 
+    def gate(self, check: str) -> Relation:
+        """exactly_once: the rows by which one publish check of the batch failed (empty
+        when it passed), stored by dbt when the check runs."""
+        return Relation("dq", f"{self.stream}_gate__{check}")
+
     @property
     def file_outcomes(self) -> Relation:
         return Relation("dq", f"{self.stream}_file_outcomes")

@@ -12,6 +12,7 @@ user-owned marts enable themselves only when their stream is declared.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from onceonly.contract import ConflictRule, Field, Guarantee, Kind, StreamContract
@@ -231,25 +232,99 @@ def _unit_test(contract: StreamContract) -> dict[str, object] | None:
     }
 
 
-def _batch_properties(contract: StreamContract) -> list[dict[str, object]]:
-    """exactly_once: the tests that gate publishing (error severity: a failure leaves the
-    facts and marts as they were). A declared ``gaps.sequence_holes: error`` makes a hole
-    in a producer's sequence one of them."""
+@dataclass(frozen=True)
+class Gate:
+    """One check of an exactly_once batch that must pass before it is published: a dbt
+    test on the batch, its failing rows stored in ``contract.relations.gate(name)``."""
+
+    name: str
+    description: str
+    test: str
+    arguments: dict[str, object]
+    shown: tuple[str, ...]  # the columns of a failing row the report shows
+    column: str | None = None  # a column test (unique, not_null) on this column
+
+    def properties(self, contract: StreamContract) -> dict[str, object]:
+        """The test as dbt's YAML writes it, storing its failures where the report reads."""
+        config = {
+            "store_failures": True,
+            "schema": "dq",
+            "alias": contract.relations.gate(self.name).name,
+            "meta": {"gate": self.name},
+        }
+        arguments = {"arguments": self.arguments} if self.arguments else {}
+        return {self.test: {**arguments, "config": config}}
+
+
+def publish_gates(contract: StreamContract) -> list[Gate]:
+    """exactly_once: the checks of every batch before it is published (error severity: a
+    failure leaves the facts and marts as they were): each key once and present, each
+    event time present; with producer roles and ``gaps.sequence_holes: error``, no hole
+    in a producer's sequence; with ``control_totals``, each waiting file adds up to its
+    manifest's totals."""
     if contract.guarantee != Guarantee.EXACTLY_ONCE:
         return []
-    r, key = contract.relations, contract.key
-    tests: list[object] = []
+    r, key, time = contract.relations, contract.key, contract.event_time
+    copy = ("_batch_id", "_source_file", "_line_number")
+    gates = [
+        Gate(
+            "key_unique",
+            f"each {key} once in the batch",
+            "unique",
+            {},
+            ("unique_field", "n_records"),
+            key,
+        ),
+        Gate("key_present", f"every copy has a {key}", "not_null", {}, copy, key),
+        Gate("time_present", f"every copy has a {time}", "not_null", {}, copy, time),
+    ]
     declared = dict(contract.severities)
     p = contract.producer
     if p is not None and declared.get("gaps.sequence_holes", declared.get("gaps")) == "error":
-        hole: dict[str, object] = {
-            "facts": r.facts.name,
-            "producer": p.id,
-            "sequence": p.sequence,
-            "start": p.sequence_start,
-            **({"epoch": p.epoch} if p.epoch else {}),
-        }
-        tests.append({"no_sequence_holes": {"arguments": hole}})
+        gates.append(
+            Gate(
+                "sequence_holes",
+                f"no hole in a producer's {p.sequence} across the published facts and the batch",
+                "no_sequence_holes",
+                {
+                    "facts": r.facts.name,
+                    "producer": p.id,
+                    "sequence": p.sequence,
+                    "start": p.sequence_start,
+                    **({"epoch": p.epoch} if p.epoch else {}),
+                },
+                ("producer", "epoch", "first_missing", "last_missing"),
+            )
+        )
+    if contract.control_totals:
+        gates.append(
+            Gate(
+                "control_totals",
+                "each waiting file's landed "
+                + ", ".join(contract.control_totals)
+                + " add up to its manifest's control totals",
+                "control_totals_match",
+                {
+                    "staging": r.staging.name,
+                    "facts": r.facts.name,
+                    "stream": contract.stream,
+                    "fields": list(contract.control_totals),
+                },
+                ("batch_id", "source_file", "field", "declared", "landed"),
+            )
+        )
+    return gates
+
+
+def _batch_properties(contract: StreamContract) -> list[dict[str, object]]:
+    gates = publish_gates(contract)
+    if not gates:
+        return []
+    r, key = contract.relations, contract.key
+    columns: dict[str, list[object]] = {}
+    for g in gates:
+        if g.column:
+            columns.setdefault(g.column, []).append(g.properties(contract))
     return [
         {
             "name": r.unpublished_batch.name,
@@ -258,11 +333,8 @@ def _batch_properties(contract: StreamContract) -> list[dict[str, object]]:
                 "none published before. Its tests are the audit: the facts take the batch "
                 "in only when every one passes."
             ),
-            "data_tests": tests,
-            "columns": [
-                {"name": key, "data_tests": ["unique", "not_null"]},
-                {"name": contract.event_time, "data_tests": ["not_null"]},
-            ],
+            "data_tests": [g.properties(contract) for g in gates if not g.column],
+            "columns": [{"name": c, "data_tests": t} for c, t in columns.items()],
         }
     ]
 
@@ -426,6 +498,11 @@ def _sources(streams: list[StreamContract]) -> str:
             "name": "quarantine",
             "description": "Lines rejected by a declaration, with file, line, raw text and reason.",
             "config": {"loaded_at_field": "quarantined_at"},
+        },
+        {
+            "name": "manifest_totals",
+            "description": "Per landed file, the control totals its manifest declares.",
+            "config": {"loaded_at_field": "recorded_at"},
         },
     ]
     body = {

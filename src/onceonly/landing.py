@@ -30,7 +30,13 @@ from onceonly.landing_zone import (
     discover,
     read_file,
 )
-from onceonly.raw_tables import LEDGER, event_columns, landed_hashes_sql, rejections_sql
+from onceonly.raw_tables import (
+    LEDGER,
+    MANIFEST_TOTALS,
+    event_columns,
+    landed_hashes_sql,
+    rejections_sql,
+)
 from onceonly.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_LIMITS, Limits
 from onceonly.sql import ident
 from onceonly.targets import RawWriter, Warehouse
@@ -159,8 +165,9 @@ class Lander:
         try:
             outcomes, events, quarantine = self._split(pending)
             ledger = self._ledger(chunk, outcomes)
+            totals = self._manifest_totals(pending)
             try:
-                self.target.write_batch(self.contract, events, quarantine, ledger)
+                self.target.write_batch(self.contract, events, quarantine, ledger, totals)
             except RowsRefused:
                 refused = self.target.refused_rows(self.contract, events)
                 if not refused:
@@ -168,7 +175,7 @@ class Lander:
                 self._quarantine_refused(chunk.lines, events, refused)
                 outcomes, events, quarantine = self._split(pending)
                 ledger = self._ledger(chunk, outcomes)
-                self.target.write_batch(self.contract, events, quarantine, ledger)
+                self.target.write_batch(self.contract, events, quarantine, ledger, totals)
         finally:
             con.unregister("files")
             con.execute("drop table if exists validated")
@@ -256,6 +263,22 @@ class Lander:
         rows += [self._ledger_row(lf, c, o) for lf, c, o in chunk.other]
         return pa.Table.from_pylist(rows, schema=_arrow_schema(LEDGER))
 
+    def _manifest_totals(self, pending: list[_Pending]) -> pa.Table:
+        """One row per landed file and control total its manifest declares."""
+        rows = [
+            {
+                "batch_id": self.batch_id,
+                "stream": self.contract.stream,
+                "source_file": p.lf.source_file,
+                "field": name,
+                "declared": value,
+                "recorded_at": self.loaded_at,
+            }
+            for p in pending
+            for name, value in p.content.manifest_totals.items()
+        ]
+        return pa.Table.from_pylist(rows, schema=_arrow_schema(MANIFEST_TOTALS))
+
     def close(self) -> None:
         self.validator.close()
 
@@ -265,6 +288,7 @@ _ARROW_TYPES = {
     "bigint": pa.int64(),
     "timestamp": pa.timestamp("us"),
     "boolean": pa.bool_(),
+    "decimal(38,9)": pa.decimal128(38, 9),
 }
 
 
@@ -273,14 +297,18 @@ def _arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
 
 
 def _chunks(
-    files: list[LandingFile], known: dict[str, str], force: bool, limits: Limits
+    files: list[LandingFile],
+    known: dict[str, str],
+    force: bool,
+    limits: Limits,
+    control_fields: tuple[str, ...] = (),
 ) -> Iterator[_Chunk]:
     pending: list[_Pending] = []
     other: list[tuple[LandingFile, FileContent, FileOutcome]] = []
     size = 0
     seen = dict(known)
     for lf in files:
-        content = read_file(lf, limits)
+        content = read_file(lf, limits, control_fields)
         if content.manifest_problem is not None:
             outcome = FileOutcome(
                 lf.source_file,
@@ -368,7 +396,8 @@ def land(
     lander = Lander(contract, target, batch_id, force, memory_limit)
     outcomes: dict[str, FileOutcome] = {}
     try:
-        for chunk in _prefetch(_chunks(found.files, known, force, limits)):
+        chunks = _chunks(found.files, known, force, limits, contract.control_totals)
+        for chunk in _prefetch(chunks):
             for o in lander.write_chunk(chunk):
                 outcomes[o.source_file] = o
             for _, _, o in chunk.other:

@@ -12,8 +12,9 @@ import os
 import re
 import stat
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,8 @@ class FileContent:
     pre_codes: dict[int, tuple[str, str]]  # 0-based line -> (code, reason) found while reading
     manifest_problem: str | None  # set: the file is rejected whole, for this reason
     manifest_record_count: int | None
+    #: the producer's sum of each control-total field over the file's lines, as sent
+    manifest_totals: dict[str, Decimal] = field(default_factory=dict)
 
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -170,7 +173,55 @@ _MAX_RECORD_COUNT = 2**63 - 1
 MANIFEST_BYTES = 64 * 1024
 
 
-def _read_manifest(lf: LandingFile) -> tuple[dict[str, object] | None, str | None]:
+#: What raw.manifest_totals holds: decimal(38,9).
+_TOTAL_DIGITS, _TOTAL_SCALE = 38, 9
+
+
+def _control_totals(
+    name: str, given: object, fields: tuple[str, ...]
+) -> tuple[dict[str, Decimal], str | None]:
+    """A manifest's ``control_totals``: {field: sum} for fields the stream declares as
+    control totals, each a JSON number or decimal string that fits decimal(38,9)."""
+    if given is None:
+        return {}, None
+    if not isinstance(given, dict):
+        return {}, f"manifest {name}: control_totals must be an object of field: sum"
+    totals: dict[str, Decimal] = {}
+    for key, value in given.items():
+        if key not in fields:
+            declared = ", ".join(fields) or "none"
+            return {}, (
+                f"manifest {name}: control total {key!r} is not a control_totals field of the "
+                f"stream (declared: {declared})"
+            )
+        try:
+            if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+                raise InvalidOperation
+            number = Decimal(value)
+            exponent = number.as_tuple().exponent
+            if not number.is_finite() or (isinstance(exponent, int) and -exponent > _TOTAL_SCALE):
+                raise InvalidOperation
+            if abs(number) >= Decimal(10) ** (_TOTAL_DIGITS - _TOTAL_SCALE):
+                raise InvalidOperation
+        except InvalidOperation:
+            return {}, (
+                f"manifest {name}: control total {key!r} must be a number with at most "
+                f"{_TOTAL_SCALE} decimal places and {_TOTAL_DIGITS - _TOTAL_SCALE} integer digits"
+            )
+        totals[key] = number
+    return totals, None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    record_count: int
+    sha256: str
+    control_totals: dict[str, Decimal]
+
+
+def _read_manifest(
+    lf: LandingFile, control_fields: tuple[str, ...] = ()
+) -> tuple[Manifest | None, str | None]:
     mp = lf.manifest_path
     if not mp.exists():
         return None, None
@@ -178,7 +229,7 @@ def _read_manifest(lf: LandingFile) -> tuple[dict[str, object] | None, str | Non
     if problem is not None:
         return None, problem
     try:
-        manifest = json.loads(raw)
+        manifest = json.loads(raw, parse_float=Decimal)
     except RecursionError:
         return None, f"manifest {mp.name} is nested too deeply"
     except ValueError as exc:
@@ -190,7 +241,10 @@ def _read_manifest(lf: LandingFile) -> tuple[dict[str, object] | None, str | Non
         return None, f"manifest {mp.name} needs an integer record_count from 0 to 2^63-1"
     if not isinstance(sha, str) or not _SHA256.match(sha):
         return None, f"manifest {mp.name} needs a sha256 of 64 hex digits"
-    return {"record_count": count, "sha256": sha.lower()}, None
+    totals, problem = _control_totals(mp.name, manifest.get("control_totals"), control_fields)
+    if problem is not None:
+        return None, problem
+    return Manifest(count, sha.lower(), totals), None
 
 
 def _read_regular(path: Path, limit: int, what: str, setting: str = "") -> tuple[bytes, str | None]:
@@ -314,9 +368,12 @@ def gunzip(raw: bytes, limit: int) -> bytes:
             return b"".join(pieces)
 
 
-def read_file(lf: LandingFile, limits: Limits = DEFAULT_LIMITS) -> FileContent:
+def read_file(
+    lf: LandingFile, limits: Limits = DEFAULT_LIMITS, control_fields: tuple[str, ...] = ()
+) -> FileContent:
     """Read a data file within ``limits``, check it against its manifest, and split it
-    into lines (a line above the line limit is cut and marked ``line_too_long``).
+    into lines (a line above the line limit is cut and marked ``line_too_long``). The
+    manifest may declare control totals of the stream's ``control_fields``.
 
     A manifest mismatch, an unreadable/corrupt or oversized file sets
     ``manifest_problem``: the file must then be rejected whole.
@@ -326,7 +383,7 @@ def read_file(lf: LandingFile, limits: Limits = DEFAULT_LIMITS) -> FileContent:
     if problem is not None:
         return FileContent(None, None, empty, {}, problem, None)
     sha = hashlib.sha256(raw).hexdigest()
-    manifest, problem = _read_manifest(lf)
+    manifest, problem = _read_manifest(lf, control_fields)
     data = raw
     if lf.compressed and problem is None:
         try:
@@ -341,11 +398,11 @@ def read_file(lf: LandingFile, limits: Limits = DEFAULT_LIMITS) -> FileContent:
         if problem is not None:
             data = b""
     lines, bad = split_lines(data, limits.line_bytes) if problem is None else (empty, {})
-    count = None
+    count, totals = None, {}
     if manifest is not None:
-        count = int(manifest["record_count"])  # type: ignore[call-overload]
-        if problem is None and manifest["sha256"] != sha:
+        count, totals = manifest.record_count, manifest.control_totals
+        if problem is None and manifest.sha256 != sha:
             problem = "manifest sha256 does not match the file (truncated or corrupt delivery)"
         elif problem is None and count != len(lines):
             problem = f"manifest record_count {count} but the file has {len(lines)} lines"
-    return FileContent(sha, len(raw), lines, bad, problem, count)
+    return FileContent(sha, len(raw), lines, bad, problem, count, totals)

@@ -13,9 +13,11 @@ if TYPE_CHECKING:
 RAW_SCHEMA = "raw"
 LEDGER_TABLE = "load_ledger"
 QUARANTINE_TABLE = "quarantine"
+MANIFEST_TOTALS_TABLE = "manifest_totals"
 #: The load ledger and the quarantine, shared by every stream (a ``stream`` column).
 LEDGER_RELATION = Relation(RAW_SCHEMA, LEDGER_TABLE)
 QUARANTINE_RELATION = Relation(RAW_SCHEMA, QUARANTINE_TABLE)
+MANIFEST_TOTALS_RELATION = Relation(RAW_SCHEMA, MANIFEST_TOTALS_TABLE)
 
 Columns = list[tuple[str, str]]
 
@@ -55,6 +57,18 @@ QUARANTINE: Columns = [
     ("reason_code", "varchar"),
     ("reason", "varchar"),
     ("quarantined_at", "timestamp"),
+]
+
+
+#: The control totals a producer's manifest declares for a landed file: per declared
+#: ``control_totals`` field, the sum over the file's lines as sent (one row per field).
+MANIFEST_TOTALS: Columns = [
+    ("batch_id", "varchar"),
+    ("stream", "varchar"),
+    ("source_file", "varchar"),
+    ("field", "varchar"),
+    ("declared", "decimal(38,9)"),
+    ("recorded_at", "timestamp"),
 ]
 
 
@@ -106,6 +120,7 @@ def raw_writes(
     events: pa.Table | None,
     quarantine: pa.Table | None,
     ledger: pa.Table,
+    totals: pa.Table | None = None,
 ) -> list[tuple[str, pa.Table]]:
     """(table, rows) to append, in order (the ledger last), skipping empty ones. Without a
     contract only the ledger and the quarantine are written (attempts of no stream)."""
@@ -114,14 +129,21 @@ def raw_writes(
         writes.append((contract.raw_table, events))
     if quarantine is not None:
         writes.append((QUARANTINE_TABLE, quarantine))
+    if totals is not None:
+        writes.append((MANIFEST_TOTALS_TABLE, totals))
     writes.append((LEDGER_TABLE, ledger))
     return [(table, data) for table, data in writes if data.num_rows]
 
 
 def raw_tables(contract: StreamContract | None) -> list[tuple[str, Columns]]:
-    """The raw tables a stream lands into (just ledger and quarantine without one)."""
+    """The raw tables a stream lands into: its events, then the tables every stream shares
+    (ledger, quarantine, manifest totals), which are all there is without a stream."""
     tables = [(contract.raw_table, event_columns(contract))] if contract is not None else []
-    return tables + [(LEDGER_TABLE, LEDGER), (QUARANTINE_TABLE, QUARANTINE)]
+    return tables + [
+        (LEDGER_TABLE, LEDGER),
+        (QUARANTINE_TABLE, QUARANTINE),
+        (MANIFEST_TOTALS_TABLE, MANIFEST_TOTALS),
+    ]
 
 
 def landed_hashes_sql(stream: str) -> Statement:

@@ -61,6 +61,8 @@ class Figures:
     conflicts: list[dict[str, Any]]
     #: per event date: the daily sums of the declared control-total fields, each key once
     control_totals: list[dict[str, Any]] = field(default_factory=list)
+    #: exactly_once: the keys waiting unpublished, their files, the failed publish gates
+    waiting: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,7 @@ class Figures:
             "gaps": self.gaps,
             "conflicts": self.conflicts,
             "control_totals": self.control_totals,
+            "waiting": self.waiting,
         }
 
 
@@ -185,9 +188,10 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         "events_lost_in_gaps": sum(int(str(g["missing_count"])) for g in gaps),
         "conflicting_events": len(conflicts),
         "late_duplicates": sum(d.late_duplicates for d in ordered),
-        "unpublished": _unpublished(warehouse, contract),
     }
-    return Figures(ordered, totals, gaps, conflicts, _control_totals(warehouse, contract))
+    waiting = _waiting(warehouse, contract)
+    totals["unpublished"] = waiting["keys"]
+    return Figures(ordered, totals, gaps, conflicts, _control_totals(warehouse, contract), waiting)
 
 
 def _control_totals(warehouse: Warehouse, c: StreamContract) -> list[dict[str, Any]]:
@@ -216,21 +220,59 @@ def _control_totals(warehouse: Warehouse, c: StreamContract) -> list[dict[str, A
     ]
 
 
-def _unpublished(warehouse: Warehouse, c: StreamContract) -> int:
-    """exactly_once: the keys written in the last batch and not published (their batch
-    did not pass its audit); 0 for the other guarantees."""
-    from onceonly.contract import Guarantee
+#: failing rows of a publish gate shown per gate (all of them are in its dq table)
+GATE_ROWS_SHOWN = 20
 
+
+def _waiting(warehouse: Warehouse, c: StreamContract) -> dict[str, Any]:
+    """exactly_once: what waits unpublished and why. The keys written in the last batch
+    and not in the facts, per landing run and file; and each publish gate whose last run
+    failed, with its first failing rows (dbt stores them in dq). Empty otherwise."""
+    from onceonly.contract import Guarantee
+    from onceonly.dbt_models import publish_gates
+
+    waiting: dict[str, Any] = {"keys": 0, "files": [], "failed_gates": []}
     batch = c.relations.unpublished_batch
     if c.guarantee != Guarantee.EXACTLY_ONCE or not warehouse.exists(batch):
-        return 0
-    [(n,)] = warehouse.query(
+        return waiting
+    files = warehouse.query(
         sql(
-            "select count(*) from {batch} as b where not exists "
-            "(select 1 from {facts} as f where f.{key} = b.{key})",
+            "select _batch_id, _source_file, count(*) from {batch} as b where not exists "
+            "(select 1 from {facts} as f where f.{key} = b.{key}) "
+            "group by 1, 2 order by 1, 2",
             batch=batch,
             facts=c.relations.facts,
             key=c.key,
         )
     )
-    return int(str(n))
+    waiting["files"] = [
+        {"batch_id": str(b), "source_file": str(f), "keys": int(str(n))} for b, f, n in files
+    ]
+    waiting["keys"] = sum(f["keys"] for f in waiting["files"])
+    for gate in publish_gates(c):
+        table = c.relations.gate(gate.name)
+        if not warehouse.exists(table):
+            continue
+        [(n,)] = warehouse.query(sql("select count(*) from {t}", t=table))
+        if not int(str(n)):
+            continue
+        rows = warehouse.query(
+            sql(
+                "select {cols} from {t} order by {cols} limit {limit}",
+                cols=", ".join(gate.shown),
+                t=table,
+                limit=str(GATE_ROWS_SHOWN),
+            )
+        )
+        waiting["failed_gates"].append(
+            {
+                "name": gate.name,
+                "description": gate.description,
+                "table": f"{table.schema}.{table.name}",
+                "failing_rows": int(str(n)),
+                "rows": [
+                    {k: _iso(v) for k, v in zip(gate.shown, row, strict=True)} for row in rows
+                ],
+            }
+        )
+    return waiting

@@ -73,10 +73,16 @@ def verdict(
             f"kept, {_n(t['quarantined'])} bad lines quarantined, nothing dropped silently"
         )
     if t.get("unpublished"):
+        waiting = figures.waiting
+        gates = ", ".join(
+            f"{g['name']} ({_n(g['failing_rows'])} failing rows)" for g in waiting["failed_gates"]
+        )
+        runs = sorted({f["batch_id"] for f in waiting["files"]})
         reasons.append(
-            f"{_n(t['unpublished'])} {key} value(s) wait unpublished: their batch "
-            f"(staging.{contract.relations.unpublished_batch.name}) did not pass its audit, "
-            "see the failing dbt test; the facts hold what passed"
+            f"{_n(t['unpublished'])} {key} value(s) wait unpublished in "
+            f"{_n(len(waiting['files']))} file(s) of landing run(s) {', '.join(runs)}: "
+            + (f"held by publish check {gates}" if gates else "their batch was not published")
+            + "; the facts hold what passed (see Waiting to publish)"
         )
     if t["events_lost_in_gaps"]:
         reasons.append(
@@ -181,6 +187,45 @@ def _table(headers: list[str], rows: list[list[str]], testid: str) -> str:
     )
 
 
+def _waiting_section(waiting: dict[str, Any], contract: StreamContract) -> str:
+    """exactly_once: the files whose keys wait unpublished and the publish checks that
+    hold them, with their first failing rows (all of them in the check's dq table)."""
+    if not waiting or not waiting.get("keys"):
+        return ""
+    files = _table(
+        ["landing run", "file", f"{contract.key}s waiting"],
+        [
+            [escape(f["batch_id"]), escape(f["source_file"]), _n(f["keys"])]
+            for f in waiting["files"]
+        ],
+        "waiting-files",
+    )
+    gates = "".join(
+        f"<h3>Publish check <code>{escape(g['name'])}</code> failed: {escape(g['description'])}"
+        f'</h3><p class="muted">{_n(g["failing_rows"])} failing rows, all in '
+        f"<code>{escape(g['table'])}</code>; the first {_n(len(g['rows']))}:</p>"
+        + _table(
+            list(g["rows"][0]) if g["rows"] else [],
+            [[escape(str(v)) for v in row.values()] for row in g["rows"]],
+            f"gate-{g['name']}",
+        )
+        for g in waiting["failed_gates"]
+    )
+    later = (
+        '<p class="muted">Copies landed later join this batch and wait with it: the facts '
+        "take nothing of the stream until every publish check passes. Fix the cause (a "
+        "missing event delivered, a file landed again with <code>--force</code>), then run "
+        "again.</p>"
+    )
+    if not gates:
+        gates = (
+            '<p class="muted">No publish check failed in its last run: the batch was written '
+            "but not published yet (the run stopped between the two); the next run "
+            "publishes it.</p>"
+        )
+    return f'<section id="waiting"><h2>Waiting to publish</h2>{files}{gates}{later}</section>'
+
+
 def render(
     figures: Figures,
     checks: list[dict[str, Any]],
@@ -283,6 +328,7 @@ def render(
                 ["event date", "events", *contract.control_totals], total_rows, "control-totals"
             )
         )
+    waiting_html = _waiting_section(figures.waiting, contract)
     docs = (
         f'<p>Great Expectations Data Docs: <a href="{escape(data_docs_link)}">'
         "validation results</a> (local files).</p>"
@@ -306,6 +352,7 @@ def render(
 {escape(meta.get("target", ""))}. Days are UTC arrival days.</p>
 {verdict_html}
 <div class="tiles">{tile_html}</div>
+{waiting_html}
 <h2>Copies per arrival day</h2>{_day_chart(figures)}
 <h2>Duplicate copies removed, by cause</h2>
 <p class="muted">in_file: repeated within one file; cross_file: already delivered in an

@@ -17,8 +17,8 @@ class RawWriter(Protocol):
     """What the landing step needs from a warehouse."""
 
     def ensure_raw_tables(self, contract: StreamContract | None) -> None:
-        """The stream's raw table, the ledger and the quarantine (just the last two
-        without a stream)."""
+        """The stream's raw table and the tables every stream shares (only those without
+        a stream): see raw_tables.raw_tables."""
         ...
 
     def acquire_landing_lock(self, stream: str) -> None:
@@ -31,9 +31,11 @@ class RawWriter(Protocol):
         events: pa.Table | None,
         quarantine: pa.Table | None,
         ledger: pa.Table,
+        totals: pa.Table | None = None,
     ) -> None:
         """Append all of them in one transaction: all of it lands or none of it (only the
-        ledger, and the quarantine, without a stream). Rows the target refuses although
+        ledger, and the quarantine, without a stream). ``totals``: the control totals the
+        landed files' manifests declare. Rows the target refuses although
         validation accepted them raise RowsRefused."""
         ...
 

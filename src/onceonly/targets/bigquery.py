@@ -25,6 +25,7 @@ from onceonly.errors import ConfigError, OnceOnlyError
 from onceonly.raw_tables import (
     LEDGER_RELATION,
     LEDGER_TABLE,
+    MANIFEST_TOTALS_TABLE,
     QUARANTINE_TABLE,
     RAW_SCHEMA,
     Columns,
@@ -49,7 +50,11 @@ TYPES = {
 #: The datasets onceonly reads and writes; ONCEONLY_SCHEMA_PREFIX is put before each.
 DATASETS = ("raw", "staging", "analytics", "dq")
 #: Each raw table's partition column (daily partitions by load time).
-_PARTITION_COLUMNS = {LEDGER_TABLE: "attempted_at", QUARANTINE_TABLE: "quarantined_at"}
+_PARTITION_COLUMNS = {
+    LEDGER_TABLE: "attempted_at",
+    QUARANTINE_TABLE: "quarantined_at",
+    MANIFEST_TOTALS_TABLE: "recorded_at",
+}
 #: No lock across load jobs: the landing DAG runs one at a time (max_active_runs=1).
 CONCURRENT_LANDING = False
 
@@ -197,10 +202,10 @@ class BigQueryTarget:
             self.discard_unrecorded_loads(contract)
 
     def discard_unrecorded_loads(self, contract: StreamContract) -> None:
-        """Delete event and quarantine rows of files without a ledger row: what a landing
-        run that died between its load jobs left. They were written by the newest run, at
-        or after the newest ledger attempt, so only those partitions are read (all of
-        them while the ledger is empty)."""
+        """Delete event, quarantine and manifest total rows of files without a ledger row:
+        what a landing run that died between its load jobs left. They were written by the
+        newest run, at or after the newest ledger attempt, so only those partitions are
+        read (all of them while the ledger is empty)."""
         ledger = self._table(LEDGER_TABLE)
         [(newest,)] = self._run(
             sql(
@@ -212,6 +217,7 @@ class BigQueryTarget:
         for table, batch, file, loaded in (
             (contract.raw_table, "_batch_id", "_source_file", "_loaded_at"),
             (QUARANTINE_TABLE, "batch_id", "source_file", "quarantined_at"),
+            (MANIFEST_TOTALS_TABLE, "batch_id", "source_file", "recorded_at"),
         ):
 
             def since(alias: str, loaded: str = loaded) -> str:
@@ -278,11 +284,12 @@ class BigQueryTarget:
         events: pa.Table | None,
         quarantine: pa.Table | None,
         ledger: pa.Table,
+        totals: pa.Table | None = None,
     ) -> None:
-        """Up to three load jobs, the ledger's last: a file counts as landed only once its
+        """Up to four load jobs, the ledger's last: a file counts as landed only once its
         ledger row is in (see discard_unrecorded_loads)."""
         columns = dict(raw_tables(contract))
-        for table, data in raw_writes(contract, events, quarantine, ledger):
+        for table, data in raw_writes(contract, events, quarantine, ledger, totals):
             self._load(table, data, columns[table])
 
     def refused_rows(self, contract: StreamContract, events: pa.Table) -> dict[int, str]:

@@ -12,13 +12,9 @@ import pyarrow as pa
 from onceonly.contract import StreamContract
 from onceonly.errors import WarehouseError
 from onceonly.raw_tables import (
-    LEDGER,
-    LEDGER_TABLE,
-    QUARANTINE,
-    QUARANTINE_TABLE,
     RAW_SCHEMA,
     create_table_sql,
-    event_columns,
+    raw_tables,
     raw_writes,
 )
 from onceonly.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings
@@ -80,10 +76,8 @@ class DuckDBTarget:
     def ensure_raw_tables(self, contract: StreamContract | None) -> None:
         raw = self.dialect.schema(RAW_SCHEMA)
         self.con.execute(f"create schema if not exists {ident(raw)}")
-        if contract is not None:
-            self.con.execute(create_table_sql(raw, contract.raw_table, event_columns(contract), {}))
-        self.con.execute(create_table_sql(raw, LEDGER_TABLE, LEDGER, {}))
-        self.con.execute(create_table_sql(raw, QUARANTINE_TABLE, QUARANTINE, {}))
+        for table, columns in raw_tables(contract):
+            self.con.execute(create_table_sql(raw, table, columns, {}))
 
     def write_batch(
         self,
@@ -91,11 +85,12 @@ class DuckDBTarget:
         events: pa.Table | None,
         quarantine: pa.Table | None,
         ledger: pa.Table,
+        totals: pa.Table | None = None,
     ) -> None:
         con = self.con
         con.execute("begin transaction")
         try:
-            for table, data in raw_writes(contract, events, quarantine, ledger):
+            for table, data in raw_writes(contract, events, quarantine, ledger, totals):
                 if data.num_rows:
                     con.register("_incoming", data)
                     names = ", ".join(ident(n) for n in data.column_names)

@@ -117,12 +117,13 @@ class PostgresTarget:
         events: pa.Table | None,
         quarantine: pa.Table | None,
         ledger: pa.Table,
+        totals: pa.Table | None = None,
     ) -> None:
         import psycopg
 
         try:
             with self.con.transaction():
-                for table, data in raw_writes(contract, events, quarantine, ledger):
+                for table, data in raw_writes(contract, events, quarantine, ledger, totals):
                     self._copy(table, data)
         except psycopg.Error as exc:
             if _refused_by_row(exc):
