@@ -279,10 +279,13 @@ def test_exactly_once_holds_a_batch_whose_control_totals_do_not_add_up(
         request.getfixturevalue("postgres_env")
     streams = tmp_path / "streams"
     streams.mkdir()
-    strict = LEDGER.replace(
-        'amount: {type: "decimal(12, 2)", required: true}',
-        'amount: {type: "decimal(12, 2)", required: true, max: 100}',
-    ).split("checks:")[0] + "control_totals: [amount]\n"
+    strict = (
+        LEDGER.replace(
+            'amount: {type: "decimal(12, 2)", required: true}',
+            'amount: {type: "decimal(12, 2)", required: true, max: 100}',
+        ).split("checks:")[0]
+        + "control_totals: [amount]\n"
+    )
     assert strict != LEDGER and "max: 100" in strict
     (streams / "ledger.yml").write_text(strict)
     settings = _settings(target, streams, tmp_path)
@@ -339,7 +342,8 @@ def test_exactly_once_holds_a_batch_whose_control_totals_do_not_add_up(
     assert (row["source_file"], row["field"]) == ("ledger/dt=2026-03-01/hour=11/b.jsonl", "amount")
     assert (float(row["declared"]), float(row["landed"])) == (159.0, 9.0)
     page = (tmp_path / "reports" / "ledger" / "index.html").read_text()
-    assert "control_totals" in page and "b.jsonl" in page and waiting["files"][0]["batch_id"] in page
+    assert "control_totals" in page and "b.jsonl" in page
+    assert waiting["files"][0]["batch_id"] in page
     assert summary["held"] is False
 
     # the cause fixed: the declaration allows the amount; the file is landed again
