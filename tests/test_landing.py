@@ -94,6 +94,53 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def test_manifest_control_totals_are_recorded_and_bad_ones_reject_the_file(
+    landing: Path, write_file: WriteFile, target, contract
+) -> None:
+    """A manifest may declare the producer's sums of the stream's control_totals fields;
+    they are recorded per landed file. One naming a field the stream does not declare as
+    a control total, or not a decimal number, rejects its file whole, saying which."""
+    assert contract.control_totals == ("amount",)
+    data = jsonl(order_placed("e-1", 0), order_placed("e-2", 1))
+
+    def manifest(**totals: object) -> dict:
+        return {"record_count": 2, "sha256": _sha(data), "control_totals": totals}
+
+    write_file("ok.jsonl", data, manifest=manifest(amount="39.98"))
+    write_file("num.jsonl", data, manifest=manifest(amount=1e2), hour_dir=HOUR_DIR)
+    write_file(
+        "other.jsonl", data, manifest=manifest(quantity=2), hour_dir="orders/dt=2026-01-05/hour=11"
+    )
+    write_file(
+        "nan.jsonl", data, manifest=manifest(amount="NaN"), hour_dir="orders/dt=2026-01-05/hour=12"
+    )
+    write_file(
+        "fine.jsonl",
+        data,
+        manifest=manifest(amount="1.0000000001"),
+        hour_dir="orders/dt=2026-01-05/hour=13",
+    )
+    summary = land(landing, target, contract, force=True)
+    status = {Path(f.source_file).name: (f.status, f.detail or "") for f in summary.files}
+    assert status["ok.jsonl"] == ("landed", "")
+    assert status["num.jsonl"] == ("landed", "")
+    assert status["other.jsonl"][0] == "rejected"
+    assert "control total 'quantity'" in status["other.jsonl"][1]
+    assert "declared: amount" in status["other.jsonl"][1]
+    for name in ("nan.jsonl", "fine.jsonl"):
+        assert status[name][0] == "rejected"
+        assert "at most 9 decimal places" in status[name][1], status[name]
+    recorded = rows(
+        target,
+        "select source_file, field, cast(declared as varchar) from raw.manifest_totals "
+        "order by source_file",
+    )
+    assert recorded == [
+        (f"{HOUR_DIR}/num.jsonl", "amount", "100.000000000"),
+        (f"{HOUR_DIR}/ok.jsonl", "amount", "39.980000000"),
+    ]
+
+
 def test_gzip_files_and_broken_manifests(landing: Path, write_file: WriteFile, target, contract):
     data = jsonl(order_placed("e-1", 0), order_placed("e-2", 1))
     write_file("ok.jsonl.gz", data, manifest=True, compress=True)
