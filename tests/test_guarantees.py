@@ -354,3 +354,103 @@ def test_exactly_once_holds_a_batch_whose_control_totals_do_not_add_up(
     build_report(settings, [load_streams(streams)["ledger"]], tmp_path / "reports")
     summary = json.loads((tmp_path / "reports" / "ledger" / "summary.json").read_text())
     assert summary["waiting"]["keys"] == 0 and summary["waiting"]["failed_gates"] == []
+
+
+def _postings(first: int, n: int) -> bytes:
+    """Postings ``first`` .. ``first + n - 1`` of one source, a second apart."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    return b"".join(
+        json.dumps(
+            {
+                "txn_id": f"t{seq}",
+                "account": f"acc-{seq % 7}",
+                "amount": f"{seq % 1000}.25",
+                "posted_at": (start + timedelta(seconds=seq)).isoformat(),
+                "source": "core",
+                "seq": seq,
+            }
+        ).encode()
+        + b"\n"
+        for seq in range(first, first + n)
+    )
+
+
+@pytest.mark.parametrize("target", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_exactly_once_killed_between_write_and_publish_is_never_half_published(
+    target: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """kill -9 of `dbt build` while the batch is written, as the publish starts and while
+    it runs: the facts are as before or as after, never half; the next run publishes the
+    batch, each key once."""
+    import signal
+    import time
+
+    from onceonly.dbt_runner import dbt_build_process
+
+    if target == "postgres":
+        request.getfixturevalue("postgres_env")
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    (streams / "ledger.yml").write_text(LEDGER)
+    settings = _settings(target, streams, tmp_path)
+    contract = load_streams(streams)["ledger"]
+    zone = tmp_path / "zone"
+    size = 60_000
+
+    def facts() -> tuple[int, int]:
+        warehouse = open_target(settings)
+        try:
+            [(rows, keys)] = warehouse.query(
+                "select count(*), count(distinct txn_id) from analytics.fct_ledger_events"
+            )
+        finally:
+            warehouse.close()
+        return int(str(rows)), int(str(keys))
+
+    def build_apart() -> None:
+        """`dbt build` in a process of its own (in this one, dbt would keep the DuckDB
+        file open)."""
+        process = dbt_build_process(settings, tmp_path)
+        out, _ = process.communicate(timeout=600)
+        assert process.returncode == 0, out.decode()[-3000:]
+
+    build_apart()  # the project built once, empty
+    kill_points = [
+        (contract.relations.unpublished_batch.name, 0.05),  # while the batch is written
+        (contract.relations.facts.name, 0.0),  # as the publish starts
+        (contract.relations.facts.name, 0.1),  # while it runs
+        (contract.relations.facts.name, 0.3),
+        (contract.relations.facts.name, 0.5),
+        (contract.relations.facts.name, 0.7),  # (about when a 60k batch is in, here)
+        (contract.relations.facts.name, 1.5),
+    ]
+    published = 0
+    outcomes = []
+    for hour, (node, delay) in enumerate(kill_points):
+        folder = zone / "ledger" / f"dt=2026-03-02/hour={hour:02d}"
+        folder.mkdir(parents=True)
+        (folder / "postings.jsonl").write_bytes(_postings(published + 1, size))
+        land_zone(settings, zone, contract=contract)
+        process = dbt_build_process(settings, tmp_path)
+        assert process.stdout is not None
+        seen = []
+        for raw in process.stdout:
+            line = raw.decode(errors="replace")
+            seen.append(line)
+            if "START" in line and f".{node} " in line:
+                time.sleep(delay)
+                break
+        else:
+            pytest.fail(f"dbt build never started {node}:\n{''.join(seen[-20:])}")
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        after_kill = facts()
+        assert after_kill in ((published, published), (published + size, published + size))
+        outcomes.append(after_kill[0] - published)
+        build_apart()
+        published += size
+        assert facts() == (published, published)
+    # killed while the batch was written, the facts cannot have moved
+    assert outcomes[0] == 0, outcomes
