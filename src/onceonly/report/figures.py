@@ -153,10 +153,12 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
             for prod, e, a, b, m in warehouse.query(
                 sql(
                     "select {producer}, {epoch}, first_missing, last_missing, missing_count "
-                    "from {gaps} order by 1, 2, 3",
+                    "from {gaps} order by {order}",
                     producer=p.id,
                     epoch=epoch,
                     gaps=r.sequence_gaps,
+                    # by name: BigQuery takes no ordinal of a constant (no epoch declared)
+                    order=", ".join([p.id, *([p.epoch] if p.epoch else []), "first_missing"]),
                 )
             )
         ]
