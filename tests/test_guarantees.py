@@ -369,7 +369,7 @@ def test_exactly_once_holds_a_batch_whose_control_totals_do_not_add_up(
         waiting = read_figures(warehouse, load_streams(streams)["ledger"]).waiting
     finally:
         warehouse.close()
-    assert waiting == {"keys": 0, "files": [], "failed_gates": []}
+    assert waiting == {"keys": 0, "files": [], "failed_gates": [], "held": []}
 
 
 def _postings(first: int, n: int) -> bytes:
@@ -470,3 +470,94 @@ def test_exactly_once_killed_between_write_and_publish_is_never_half_published(
         assert facts() == (published, published)
     # killed while the batch was written, the facts cannot have moved
     assert outcomes[0] == 0, outcomes
+
+
+@pytest.mark.parametrize("target", [*TARGETS, "bigquery"])
+def test_exactly_once_holds_a_conflicting_key_until_resolved(
+    target: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Copies of one key with different content: exactly_once publishes neither, holds
+    the key in dq.<stream>_held_conflicts and publishes the rest; `onceonly resolve`
+    (the command a user runs) chooses a copy and the next run publishes that one. A
+    differing copy of a key already published changes nothing and is reported."""
+    import os
+
+    from onceonly.report.figures import read_figures
+
+    if target in SERVER:
+        request.getfixturevalue(SERVER[target])
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    (streams / "ledger.yml").write_text(LEDGER.split("checks:")[0])
+    settings = _settings(target, streams, tmp_path)
+    contract = load_streams(streams)["ledger"]
+    zone = tmp_path / "zone"
+    hour = "dt=2026-03-01/hour=10"
+
+    def deliver(name: str, *lines: bytes) -> str:
+        folder = zone / "ledger" / hour
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"".join(lines))
+        land_zone(settings, zone, contract=contract)
+        return f"ledger/{hour}/{name}"
+
+    def amounts() -> dict[str, str]:
+        warehouse = open_target(settings)
+        try:
+            rows = warehouse.query("select txn_id, amount from analytics.fct_ledger_events")
+        finally:
+            warehouse.close()
+        return {str(k): f"{float(str(v)):.2f}" for k, v in rows}
+
+    def waiting() -> dict:
+        warehouse = open_target(settings)
+        try:
+            return read_figures(warehouse, contract).waiting
+        finally:
+            warehouse.close()
+
+    def resolve(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "onceonly", "resolve", "--stream", "ledger", *args],
+            env={**os.environ, **settings.environment()},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    changed = json.loads(_posting(2))
+    changed["amount"] = "20.00"
+    deliver("a.jsonl", _posting(1), _posting(2), _posting(3))
+    second = deliver("b.jsonl", json.dumps(changed).encode() + b"\n", _posting(4))
+    build(settings)
+    assert amounts() == {"t1": "1.00", "t3": "3.00", "t4": "4.00"}
+    assert waiting()["held"] == [{"key": "t2", "copies": 2, "versions": 2}]
+    if target != "bigquery":  # (GX on the emulator needs test_bigquery's shim)
+        build_report(settings, [contract], tmp_path / "reports")
+        summary = json.loads((tmp_path / "reports" / "ledger" / "summary.json").read_text())
+        checks = {c["name"]: c for c in summary["checks"]}
+        assert checks["reconciliation.events_in_facts"]["success"] is True
+        assert summary["held"] is True
+        assert any("held out of the facts" in line for line in summary["verdict"])
+        page = (tmp_path / "reports" / "ledger" / "index.html").read_text()
+        assert 'data-testid="held-conflicts"' in page
+
+    not_held = resolve("--key", "t1", "--keep", "first")
+    assert not_held.returncode == 2
+    assert "ledger key 't1' is not held" in not_held.stderr and "t2" in not_held.stderr
+    nowhere = resolve("--key", "t2", "--keep", "nowhere.jsonl:9")
+    assert nowhere.returncode == 2 and f"{second}:1" in nowhere.stderr, nowhere.stderr
+    chosen = resolve("--key", "t2", "--keep", f"{second}:1", "--note", "the bank's figure")
+    assert chosen.returncode == 0, chosen.stderr
+    assert "keeps" in chosen.stdout and "2 copies" in chosen.stdout
+
+    build(settings)
+    build(settings)
+    assert amounts() == {"t1": "1.00", "t2": "20.00", "t3": "3.00", "t4": "4.00"}
+    assert waiting()["held"] == []
+
+    # a third amount for t2, after it was published: the facts keep what was published
+    changed["amount"] = "200.00"
+    deliver("c.jsonl", json.dumps(changed).encode() + b"\n")
+    build(settings)
+    assert amounts()["t2"] == "20.00" and waiting()["held"] == []

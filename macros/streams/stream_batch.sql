@@ -42,13 +42,54 @@
     {%- endif %}
 {%- endmacro %}
 
-{% macro stream_batch(relation, key, columns, facts_name) -%}
+{#- The newest decision of `onceonly resolve` per key of the stream. -#}
+{% macro newest_resolutions(resolutions, stream) -%}
+    select * from (
+        select
+            *,
+            row_number() over (partition by key_value order by resolved_at desc) as _newest
+        from {{ resolutions }}
+        where stream = '{{ stream }}'
+    ) as decided
+    where _newest = 1
+{%- endmacro %}
+
+{#- The write. With `conflicts` (the stream's dq conflicts model), a key whose copies
+    differ is held out of the batch until `onceonly resolve` chose one of its copies
+    (`resolutions`); the chosen copy then joins the batch, wherever it landed. -#}
+{% macro stream_batch(
+    relation, key, columns, facts_name, conflicts=none, resolutions=none, stream=none
+) -%}
     {%- set published = onceonly.published_facts(facts_name) -%}
+    {%- set as_text = 'cast(c.' ~ key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
     with unpublished as (
         {{ onceonly.unpublished_copies(relation, facts_name) }}
     ),
+    {%- if conflicts is not none %}
+    decided as (
+        {{ onceonly.newest_resolutions(resolutions, stream) }}
+    ),
+    chosen as (
+        select c.* from {{ relation }} as c
+        join decided as d
+            on d.key_value = {{ as_text }}
+            and d.batch_id = c._batch_id
+            and d.source_file = c._source_file
+            and d.line_number = c._line_number
+    ),
+    candidates as (
+        select * from unpublished as c
+        where not exists (select 1 from {{ conflicts }} as h where h.{{ key }} = c.{{ key }})
+        union all
+        select * from chosen
+    ),
+    {%- else %}
+    candidates as (
+        select * from unpublished
+    ),
+    {%- endif %}
     kept as (
-        {{ onceonly.first_copies('unpublished', key) }}
+        {{ onceonly.first_copies('candidates', key) }}
     )
     select {{ onceonly.fact_columns(columns, 'kept') }}
     from kept
@@ -57,6 +98,17 @@
         select 1 from {{ published }} as p where p.{{ key }} = kept.{{ key }}
     )
     {%- endif %}
+{%- endmacro %}
+
+{#- Keys with conflicting copies that are neither resolved nor published: held. -#}
+{% macro stream_held_conflicts(conflicts, facts, resolutions, key, stream) -%}
+    {%- set as_text = 'cast(c.' ~ key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+    with decided as (
+        {{ onceonly.newest_resolutions(resolutions, stream) }}
+    )
+    select c.* from {{ conflicts }} as c
+    where not exists (select 1 from decided as d where d.key_value = {{ as_text }})
+        and not exists (select 1 from {{ facts }} as f where f.{{ key }} = c.{{ key }})
 {%- endmacro %}
 
 {% macro stream_published(batch, key, columns) -%}

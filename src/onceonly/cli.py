@@ -537,6 +537,40 @@ def streams_infer(
 
 
 @app.command()
+def resolve(
+    stream: Annotated[str, typer.Option("--stream", help="An exactly_once stream.")],
+    key: Annotated[str, typer.Option(help="The held key, as text.")],
+    keep: Annotated[
+        str,
+        typer.Option(help="Which copy to publish: first, last, or <source_file>:<line>."),
+    ],
+    note: Annotated[str, typer.Option(help="Why (kept with the decision).")] = "",
+    target: TargetOption = None,
+    duckdb_path: DuckDBOption = None,
+    streams_dir: StreamsDirOption = None,
+) -> None:
+    """Choose which copy of a key held for conflicting copies an exactly_once stream
+    publishes; the next run publishes it. Held keys: dq.<stream>_held_conflicts."""
+    from onceonly.findings import require_built
+    from onceonly.resolve import resolve as record
+    from onceonly.targets import open_target
+
+    settings = _settings(target, duckdb_path, streams_dir=streams_dir)
+    [contract] = _streams(settings, [stream])
+    warehouse = open_target(settings, create=False)
+    try:
+        require_built(warehouse, contract)
+        done = record(warehouse, contract, key, keep, note)
+    finally:
+        warehouse.close()
+    console.print(
+        f"{shown(done.stream)} {shown(done.key)}: keeps {shown(done.kept.source_file)}:"
+        f"{done.kept.line_number} of {counted(done.copies, 'copy', 'copies')}; the next run "
+        "publishes it"
+    )
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the generated landing zone.")] = Path(
         "demo-landing"

@@ -153,6 +153,8 @@ class StreamContract:
         out = [r.facts, r.copies_ranked, r.event_conflicts, r.late_duplicates, r.file_outcomes]
         if self.producer is not None:
             out.append(r.sequence_gaps)
+        if self.guarantee == Guarantee.EXACTLY_ONCE:
+            out.append(r.held_conflicts)
         return out
 
     @property
@@ -210,6 +212,11 @@ class Relations:
     def unpublished_batch(self) -> Relation:
         """exactly_once: the copies written and audited, not yet published."""
         return Relation("staging", f"int_{self.stream}__batch")
+
+    @property
+    def held_conflicts(self) -> Relation:
+        """exactly_once: keys whose copies differ, held out of the facts until resolved."""
+        return Relation("dq", f"{self.stream}_held_conflicts")
 
     def gate(self, check: str) -> Relation:
         """exactly_once: the rows by which one publish check of the batch failed (empty

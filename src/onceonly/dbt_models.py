@@ -117,10 +117,32 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
     )
     files[f"facts/{s}/{r.facts.name}.sql"] = _facts_model(contract, staging, key, fields, version)
     if contract.guarantee == Guarantee.EXACTLY_ONCE:  # write: checked by its tests (audit)
+        conflicts = f"ref('{r.event_conflicts.name}')"
+        decisions = "source('raw', 'conflict_resolutions')"
         files[f"intermediate/{s}/{r.unpublished_batch.name}.sql"] = _model(
             contract,
-            _call("stream_batch", staging, key, fields, _quoted(r.facts.name)),
+            _call(
+                "stream_batch",
+                staging,
+                key,
+                fields,
+                _quoted(r.facts.name),
+                conflicts,
+                decisions,
+                _quoted(s),
+            ),
             materialized="'table'",
+        )
+        files[f"dq/{s}/{r.held_conflicts.name}.sql"] = _model(
+            contract,
+            _call(
+                "stream_held_conflicts",
+                conflicts,
+                f"ref('{r.facts.name}')",
+                decisions,
+                key,
+                _quoted(s),
+            ),
         )
     p = contract.producer
     if p is not None:
@@ -339,6 +361,22 @@ def _batch_properties(contract: StreamContract) -> list[dict[str, object]]:
     ]
 
 
+def _held_properties(contract: StreamContract) -> list[dict[str, object]]:
+    if contract.guarantee != Guarantee.EXACTLY_ONCE:
+        return []
+    key = contract.key
+    return [
+        {
+            "name": contract.relations.held_conflicts.name,
+            "description": (
+                f"{key}s delivered with differing content, held out of the facts (exactly_once) "
+                f"until `onceonly resolve --stream {contract.stream} --key ...` chooses a copy."
+            ),
+            "columns": [{"name": key, "data_tests": ["unique", "not_null"]}],
+        }
+    ]
+
+
 def _facts_properties(contract: StreamContract) -> dict[str, object]:
     r, key = contract.relations, contract.key
     if not contract.guarantee.deduplicates:
@@ -408,6 +446,7 @@ def _properties(contract: StreamContract) -> str:
             ),
             "columns": [{"name": key, "data_tests": ["unique", "not_null"]}],
         },
+        *_held_properties(contract),
         {
             "name": r.late_duplicates.name,
             "description": "Copies that arrived later than the dedup window after their event.",
@@ -503,6 +542,11 @@ def _sources(streams: list[StreamContract]) -> str:
             "name": "manifest_totals",
             "description": "Per landed file, the control totals its manifest declares.",
             "config": {"loaded_at_field": "recorded_at"},
+        },
+        {
+            "name": "conflict_resolutions",
+            "description": "exactly_once: the copy `onceonly resolve` chose per conflicting key.",
+            "config": {"loaded_at_field": "resolved_at"},
         },
     ]
     body = {

@@ -14,10 +14,12 @@ RAW_SCHEMA = "raw"
 LEDGER_TABLE = "load_ledger"
 QUARANTINE_TABLE = "quarantine"
 MANIFEST_TOTALS_TABLE = "manifest_totals"
+RESOLUTIONS_TABLE = "conflict_resolutions"
 #: The load ledger and the quarantine, shared by every stream (a ``stream`` column).
 LEDGER_RELATION = Relation(RAW_SCHEMA, LEDGER_TABLE)
 QUARANTINE_RELATION = Relation(RAW_SCHEMA, QUARANTINE_TABLE)
 MANIFEST_TOTALS_RELATION = Relation(RAW_SCHEMA, MANIFEST_TOTALS_TABLE)
+RESOLUTIONS_RELATION = Relation(RAW_SCHEMA, RESOLUTIONS_TABLE)
 
 Columns = list[tuple[str, str]]
 
@@ -69,6 +71,20 @@ MANIFEST_TOTALS: Columns = [
     ("field", "varchar"),
     ("declared", "decimal(38,9)"),
     ("recorded_at", "timestamp"),
+]
+
+
+#: exactly_once: which copy of a key with conflicting copies is published, as decided
+#: by `onceonly resolve` (the newest decision per key counts).
+RESOLUTIONS: Columns = [
+    ("stream", "varchar"),
+    ("key_value", "varchar"),  # the key as text
+    ("batch_id", "varchar"),  # the chosen copy: landing run, file, line
+    ("source_file", "varchar"),
+    ("line_number", "bigint"),
+    ("rule", "varchar"),  # first | last | <file>:<line>
+    ("note", "varchar"),
+    ("resolved_at", "timestamp"),
 ]
 
 
@@ -143,6 +159,7 @@ def raw_tables(contract: StreamContract | None) -> list[tuple[str, Columns]]:
         (LEDGER_TABLE, LEDGER),
         (QUARANTINE_TABLE, QUARANTINE),
         (MANIFEST_TOTALS_TABLE, MANIFEST_TOTALS),
+        (RESOLUTIONS_TABLE, RESOLUTIONS),
     ]
 
 

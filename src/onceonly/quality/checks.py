@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from onceonly.contract import Guarantee
 from onceonly.raw_tables import LEDGER_RELATION
 from onceonly.sql import Dialect, Param, Relation, Statement, sql
 
@@ -121,6 +122,7 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
     key, time = c.key, c.event_time
     stream = Param(c.stream)
     dedup = c.guarantee.deduplicates
+    held = c.guarantee == Guarantee.EXACTLY_ONCE  # conflicting keys wait for a decision
     checks: list[Check] = []
     if dedup:
         checks.append(
@@ -206,11 +208,12 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
             c.stream,
             f"{c.stream}.{facts_model}.reconciliation",
             r.facts,
-            f"distinct valid {key}s in raw = rows in the facts (names each {key})",
+            f"distinct valid {key}s in raw = rows in the facts (names each {key})"
+            + (", but for keys held for conflicting copies" if held else ""),
             sql=sql(
                 "select distinct r.{key}, 'in raw, not in the facts' as problem "
                 "from {raw} as r left join {batch} as f on f.{key} = r.{key} "
-                "where f.{key} is null "
+                "where f.{key} is null{not_held} "
                 "union all "
                 "select distinct f.{key}, 'in the facts, not in raw' as problem "
                 "from {batch} as f left join {raw} as r on r.{key} = f.{key} "
@@ -218,6 +221,13 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
                 key=key,
                 raw=r.raw_events,
                 batch=BATCH,
+                not_held=sql(
+                    " and not exists (select 1 from {held} as h where h.{key} = r.{key})",
+                    held=r.held_conflicts,
+                    key=key,
+                )
+                if held
+                else "",
             ),
         ),
         Check(

@@ -228,15 +228,27 @@ GATE_ROWS_SHOWN = 20
 
 def _waiting(warehouse: Warehouse, c: StreamContract) -> dict[str, Any]:
     """exactly_once: what waits unpublished and why. The keys written in the last batch
-    and not in the facts, per landing run and file; and each publish gate whose last run
-    failed, with its first failing rows (dbt stores them in dq). Empty otherwise."""
+    and not in the facts, per landing run and file; each publish gate whose last run
+    failed, with its first failing rows (dbt stores them in dq); and the keys held for
+    conflicting copies until resolved. Empty otherwise."""
     from onceonly.contract import Guarantee
     from onceonly.dbt_models import publish_gates
 
-    waiting: dict[str, Any] = {"keys": 0, "files": [], "failed_gates": []}
+    waiting: dict[str, Any] = {"keys": 0, "files": [], "failed_gates": [], "held": []}
     batch = c.relations.unpublished_batch
     if c.guarantee != Guarantee.EXACTLY_ONCE or not warehouse.exists(batch):
         return waiting
+    if warehouse.exists(c.relations.held_conflicts):
+        waiting["held"] = [
+            {"key": str(k), "copies": int(str(n)), "versions": int(str(v))}
+            for k, n, v in warehouse.query(
+                sql(
+                    "select {key}, copies, versions from {held} order by 1",
+                    key=c.key,
+                    held=c.relations.held_conflicts,
+                )
+            )
+        ]
     files = warehouse.query(
         sql(
             "select _batch_id, _source_file, count(*) from {batch} as b where not exists "

@@ -84,6 +84,13 @@ def verdict(
             + (f"held by publish check {gates}" if gates else "their batch was not published")
             + "; the facts hold what passed (see Waiting to publish)"
         )
+    held = figures.waiting.get("held") if figures.waiting else None
+    if held:
+        reasons.append(
+            f"{_n(len(held))} {key} value(s) held out of the facts for conflicting copies until "
+            f"`onceonly resolve --stream {contract.stream} --key ... --keep ...` chooses one "
+            "(see Waiting to publish)"
+        )
     if t["events_lost_in_gaps"]:
         reasons.append(
             f"upstream loss: {_n(t['events_lost_in_gaps'])} events never arrived "
@@ -190,8 +197,25 @@ def _table(headers: list[str], rows: list[list[str]], testid: str) -> str:
 def _waiting_section(waiting: dict[str, Any], contract: StreamContract) -> str:
     """exactly_once: the files whose keys wait unpublished and the publish checks that
     hold them, with their first failing rows (all of them in the check's dq table)."""
-    if not waiting or not waiting.get("keys"):
+    if not waiting or not (waiting.get("keys") or waiting.get("held")):
         return ""
+    held = waiting.get("held") or []
+    held_html = (
+        f"<h3>Held for conflicting copies ({_n(len(held))})</h3>"
+        '<p class="muted">Copies of these keys differ in content; none is published until '
+        f"<code>onceonly resolve --stream {escape(contract.stream)} --key KEY --keep "
+        "first|last|FILE:LINE</code> chooses one (all of them in "
+        f"<code>dq.{escape(contract.relations.held_conflicts.name)}</code>).</p>"
+        + _table(
+            [contract.key, "copies", "versions"],
+            [[escape(h["key"]), _n(h["copies"]), _n(h["versions"])] for h in held[:100]],
+            "held-conflicts",
+        )
+        if held
+        else ""
+    )
+    if not waiting.get("keys"):
+        return f'<section id="waiting"><h2>Waiting to publish</h2>{held_html}</section>'
     files = _table(
         ["landing run", "file", f"{contract.key}s waiting"],
         [
@@ -223,7 +247,10 @@ def _waiting_section(waiting: dict[str, Any], contract: StreamContract) -> str:
             "but not published yet (the run stopped between the two); the next run "
             "publishes it.</p>"
         )
-    return f'<section id="waiting"><h2>Waiting to publish</h2>{files}{gates}{later}</section>'
+    return (
+        f'<section id="waiting"><h2>Waiting to publish</h2>{files}{gates}{later}{held_html}'
+        "</section>"
+    )
 
 
 def render(

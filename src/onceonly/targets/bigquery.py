@@ -28,6 +28,7 @@ from onceonly.raw_tables import (
     MANIFEST_TOTALS_TABLE,
     QUARANTINE_TABLE,
     RAW_SCHEMA,
+    RESOLUTIONS_TABLE,
     Columns,
     create_table_sql,
     physical_type,
@@ -54,6 +55,7 @@ _PARTITION_COLUMNS = {
     LEDGER_TABLE: "attempted_at",
     QUARANTINE_TABLE: "quarantined_at",
     MANIFEST_TOTALS_TABLE: "recorded_at",
+    RESOLUTIONS_TABLE: "resolved_at",
 }
 #: No lock across load jobs: the landing DAG runs one at a time (max_active_runs=1).
 CONCURRENT_LANDING = False
