@@ -15,7 +15,7 @@ from onceonly.landing import land
 from onceonly.settings import Settings
 from onceonly.sql import Relation
 from onceonly.targets import open_target, scratch
-from onceonly.truth_check import Comparison, checksum, compare
+from onceonly.truth_check import Comparison, checksum, compare, resolve_held_as_truth
 
 
 def fact_tables(stream: str = "orders") -> list[Comparison]:
@@ -43,6 +43,19 @@ def land_zone(
 
 def build(settings: Settings) -> None:
     run_dbt("build", settings)
+
+
+def held_then_resolved(settings: Settings, truth: Path, contract: StreamContract) -> int:
+    """exactly_once: resolve the keys the warehouse holds for conflicting copies as the
+    truth does (each must be a conflict in the truth), then build; how many were held."""
+    target = open_target(settings)
+    try:
+        held = resolve_held_as_truth(target, contract, truth)
+    finally:
+        target.close()
+    if held:
+        build(settings)
+    return held
 
 
 def differences(

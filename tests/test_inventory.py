@@ -1,4 +1,5 @@
-"""The inventory stream end to end: stock movements never applied twice.
+"""The inventory stream end to end: stock movements never applied twice, and a movement
+delivered with two different contents held until resolved.
 
 fct_stock_levels is held to the generator's truth (stock per sku and warehouse summed
 over each movement once) after replays, re-delivered files and late duplicates, on DuckDB
@@ -12,7 +13,14 @@ from pathlib import Path
 
 import pytest
 from conftest import INVENTORY
-from pipeline import build, differences, fact_checksums, land_zone, read_csv
+from pipeline import (
+    build,
+    differences,
+    fact_checksums,
+    held_then_resolved,
+    land_zone,
+    read_csv,
+)
 
 from onceonly import reconcile
 from onceonly.generate.writer import generate
@@ -64,6 +72,10 @@ def test_daily_batches_apply_each_movement_once(zone: Path, tmp_path: Path) -> N
         assert negative == 0
     finally:
         target.close()
+    # a conflicting copy that landed before its key was published held the key; one that
+    # landed after it was published changed nothing
+    conflicts = len(read_csv(_truth(zone) / "event_conflicts.csv"))
+    assert 0 < held_then_resolved(settings, _truth(zone), INVENTORY) <= conflicts
     assert differences(settings, _truth(zone), INVENTORY) == {}
     before = fact_checksums(settings, "inventory")
     land_zone(settings, zone, force=True, contract=INVENTORY)
@@ -76,11 +88,20 @@ def test_inventory_on_postgres_equals_the_truth(zone: Path, postgres_env: dict[s
     settings = Settings.from_env(target="postgres")
     land_zone(settings, zone, contract=INVENTORY)
     build(settings)
+    _every_conflict_held_then_resolved(settings, zone)
     assert differences(settings, _truth(zone), INVENTORY) == {}
+
+
+def _every_conflict_held_then_resolved(settings: Settings, zone: Path) -> None:
+    """In one batch every conflicting key is held (none was published before its second
+    copy landed); resolved as the truth does, the stream equals the truth."""
+    conflicts = len(read_csv(_truth(zone) / "event_conflicts.csv"))
+    assert held_then_resolved(settings, _truth(zone), INVENTORY) == conflicts > 0
 
 
 def test_inventory_on_the_bigquery_emulator_equals_the_truth(zone: Path, bigquery_env) -> None:
     settings = Settings.from_env(target="bigquery")
     land_zone(settings, zone, contract=INVENTORY)
     build(settings)
+    _every_conflict_held_then_resolved(settings, zone)
     assert differences(settings, _truth(zone), INVENTORY) == {}

@@ -118,3 +118,24 @@
     where not exists (select 1 from {{ this }} as p where p.{{ key }} = b.{{ key }})
     {%- endif %}
 {%- endmacro %}
+
+{#- What a mart on an exactly_once stream's facts takes in at each run: the facts landed
+    after its watermark (as new_copies), and the facts of keys resolved since, whose
+    chosen copy may have landed long before (a resolution happens after the mart's last
+    run over the published facts, so its time is past the watermark). Marts recompute
+    what the rows touch as a whole (SET), so taking a row twice changes nothing. -#}
+{% macro new_facts(relation, stream, key, watermark_column='_loaded_at') -%}
+    {%- if not is_incremental() -%}
+    select * from {{ relation }}
+    {%- else -%}
+    {%- set since -%}
+        (select coalesce(max({{ watermark_column }}), {{ onceonly.timestamp_floor() }}) from {{ this }})
+    {%- endset -%}
+    select * from {{ relation }} as f
+    where (f._loaded_at > {{ onceonly.watermark(watermark_column) }} and f._loaded_at > {{ since }})
+        or cast(f.{{ key }} as {{ dbt.type_string() }}) in (
+            select key_value from {{ source('raw', 'conflict_resolutions') }}
+            where stream = '{{ stream }}' and resolved_at > {{ since }}
+        )
+    {%- endif -%}
+{%- endmacro %}

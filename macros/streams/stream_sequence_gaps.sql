@@ -1,11 +1,18 @@
 {#- Holes in each producer's sequence, per epoch: one row per missing range, including a
     missing start (sequences begin at `sequence_start`). Trailing losses cannot be seen.
-    Output columns keep the producer's field names. -#}
-{% macro stream_sequence_gaps(relation, producer, sequence, epoch=none, sequence_start=0) -%}
+    Output columns keep the producer's field names. `where` narrows `relation` (an
+    exactly_once stream reads the first copy of every key that arrived, published or
+    waiting: a key held or waiting is not lost). -#}
+{% macro stream_sequence_gaps(
+    relation, producer, sequence, epoch=none, sequence_start=0, where=none
+) -%}
     {%- set epoch_col = epoch if epoch else none -%}
     with numbered as (
         select distinct {{ producer }}{% if epoch_col %}, {{ epoch_col }}{% endif %}, {{ sequence }}
         from {{ relation }}
+        {%- if where %}
+        where {{ where }}
+        {%- endif %}
     ),
     with_previous as (
         select

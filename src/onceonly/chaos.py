@@ -116,7 +116,7 @@ def one_run(settings: Settings, seed: int, run: int, events: int, stream: str) -
     from onceonly.report.build import build_report
     from onceonly.sql import sql
     from onceonly.targets import open_target, scratch, supports_concurrent_landing
-    from onceonly.truth_check import compare
+    from onceonly.truth_check import compare, resolve_held_as_truth
 
     rng = random.Random(seed * 1000 + run)
     workdir = Path(tempfile.mkdtemp(prefix="onceonly-chaos-"))
@@ -179,6 +179,13 @@ def one_run(settings: Settings, seed: int, run: int, events: int, stream: str) -
             )
             if _finished(_dbt(target_settings, workdir)) != 0:
                 raise RuntimeError("dbt build after the replay failed")
+        warehouse = open_target(target_settings)
+        try:
+            held = resolve_held_as_truth(warehouse, contract, truth)
+        finally:
+            warehouse.close()
+        if held and _finished(_dbt(target_settings, workdir)) != 0:
+            raise RuntimeError("dbt build after resolving the held keys failed")
         warehouse = open_target(target_settings)
         try:
             reconcile.repair(warehouse, contract)

@@ -358,6 +358,37 @@ def run(
     _exit_for_input(settings, began)
 
 
+def _settled_copy(settings, folder: Path, contract):  # type: ignore[no-untyped-def]
+    """The warehouse to compare with the truth: itself, or, when an exactly_once stream
+    holds keys for conflicting copies, a copy in which each is resolved as the truth does
+    (the first landed copy) and the stream built again; the warehouse itself keeps them
+    held for a person to decide."""
+    from onceonly.dbt_runner import run_dbt
+    from onceonly.resolve import held_keys
+    from onceonly.targets import open_target, scratch
+    from onceonly.truth_check import resolve_held_as_truth
+
+    warehouse = open_target(settings)
+    try:
+        if contract.guarantee != "exactly_once" or not held_keys(warehouse, contract):
+            return settings
+    finally:
+        warehouse.close()
+    copy = scratch(settings, f"{contract.stream}_settled", copy_of=settings)
+    warehouse = open_target(copy)
+    try:
+        held = resolve_held_as_truth(warehouse, contract, folder)
+    finally:
+        warehouse.close()
+    run_dbt("build", copy, ["-s", f"tag:stream:{contract.stream}+"])
+    console.print(
+        f"{contract.stream}: {counted(held, 'key')} held for conflicting copies, each a "
+        "conflict in the truth; compared after resolving them (--keep first) in a copy of "
+        "the warehouse"
+    )
+    return copy
+
+
 def _print_truth(settings, truth: Path, contract) -> bool:  # type: ignore[no-untyped-def]
     from onceonly.targets import open_target
     from onceonly.truth_check import compare
@@ -366,7 +397,8 @@ def _print_truth(settings, truth: Path, contract) -> bool:  # type: ignore[no-un
     if not folder.is_dir():
         err_console.print(f"{contract.stream}: no truth folder {shown(folder)}, not compared")
         return True
-    warehouse = open_target(settings)
+    settled = _settled_copy(settings, folder, contract)
+    warehouse = open_target(settled)
     try:
         diffs = compare(warehouse, folder, contract)
     finally:

@@ -97,6 +97,16 @@ def _facts_model(
     )
 
 
+def _arrived_events(contract: StreamContract) -> tuple[str, str]:
+    """Where the stream's arrived events are, one row per key, and which rows: the facts;
+    for exactly_once the first copy of every key (a key held or waiting to be published
+    is not lost)."""
+    r = contract.relations
+    if contract.guarantee == Guarantee.EXACTLY_ONCE:
+        return f"ref('{r.copies_ranked.name}')", "where='copy_rank = 1'"
+    return f"ref('{r.facts.name}')", "where=none"
+
+
 def stream_files(contract: StreamContract) -> dict[str, str]:
     """Relative path (under ``derived/models``) -> content, for one stream."""
     s, r = contract.stream, contract.relations
@@ -147,15 +157,17 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
     p = contract.producer
     if p is not None:
         epoch = _quoted(p.epoch) if p.epoch else "none"
+        arrived, which = _arrived_events(contract)
         files[f"dq/{s}/{r.sequence_gaps.name}.sql"] = _model(
             contract,
             _call(
                 "stream_sequence_gaps",
-                f"ref('{r.facts.name}')",
+                arrived,
                 _quoted(p.id),
                 _quoted(p.sequence),
                 epoch,
                 p.sequence_start,
+                which,
             ),
         )
     files[f"dq/{s}/{r.event_conflicts.name}.sql"] = _model(

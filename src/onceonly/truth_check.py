@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from onceonly.contract import StreamContract
+from onceonly.errors import OnceOnlyError
 from onceonly.raw_tables import QUARANTINE_RELATION
 from onceonly.sql import Param, Relation, Statement, sql
 from onceonly.targets import Warehouse
@@ -135,3 +136,31 @@ def checksum(warehouse: Warehouse, relation: Relation, columns: tuple[str, ...])
     )
     lines = sorted("\x1f".join(canonical(v) for v in row) for row in rows)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+class TruthError(OnceOnlyError):
+    """The warehouse holds what the truth says it should not."""
+
+
+def resolve_held_as_truth(warehouse: Warehouse, contract: StreamContract, truth_dir: Path) -> int:
+    """exactly_once: a key held for conflicting copies waits for a person's decision,
+    which the generator's truth takes to be the first landed copy. Check that each held
+    key is a conflict in the truth, then resolve it so (``--keep first``); the caller
+    builds next. Returns how many keys were held."""
+    from onceonly.contract import Guarantee
+    from onceonly.resolve import held_keys, resolve
+
+    if contract.guarantee != Guarantee.EXACTLY_ONCE:
+        return 0
+    held = held_keys(warehouse, contract)
+    with (truth_dir / "event_conflicts.csv").open(newline="") as fh:
+        conflicts = {row[contract.key] for row in csv.DictReader(fh)}
+    stray = [k for k in held if k not in conflicts]
+    if stray:
+        raise TruthError(
+            f"{contract.stream}: {len(stray)} key(s) held that are no conflict in the truth "
+            f"(first: {stray[0]!r})"
+        )
+    for key in held:
+        resolve(warehouse, contract, key, "first", "as the generator's truth decides")
+    return len(held)

@@ -176,21 +176,24 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
                     ),
                 )
             )
+        # exactly_once: every key that arrived (its first copy), published or held
+        arrived = r.copies_ranked if held else r.facts
         checks += [
             Check(
                 "gaps.sequence_holes",
                 c.stream,
-                f"{c.stream}.{facts_model}.gaps",
-                r.facts,
+                f"{c.stream}.{arrived.name}.gaps",
+                arrived,
                 f"no hole in a producer's {seq} (per epoch, from {p.sequence_start})",
                 sql=sql(
                     f"select {p.id}, epoch, previous_number + 1 as first_missing, "
                     f"{seq} - 1 as last_missing from ("
                     f" select {p.id}, {epoch}, {seq}, coalesce(lag({seq})"
                     f" over (partition by {group} order by {seq}), {p.sequence_start - 1})"
-                    " as previous_number from {batch}) as s "
+                    " as previous_number from {batch}{first}) as s "
                     f"where {seq} > previous_number + 1",
                     batch=BATCH,
+                    first=" where copy_rank = 1" if held else "",
                 ),
             ),
         ]

@@ -10,13 +10,17 @@
 
 -- Stock per (sku, warehouse_id), recomputed as a whole (SET, never +=) for every pair
 -- touched by movements new since the last run, from the deduplicated facts: a movement
--- delivered twice is applied once, so stock is never decremented twice.
+-- delivered twice is applied once, so stock is never decremented twice. New movements
+-- include those published after `onceonly resolve` chose one of their conflicting copies.
 
 with
 
 new_movements as (
 
-    {{ onceonly.new_copies(ref('fct_inventory_events'), watermark_column='_last_movement_loaded_at') }}
+    {{ onceonly.new_facts(
+        ref('fct_inventory_events'), 'inventory', 'movement_id',
+        watermark_column='_last_movement_loaded_at',
+    ) }}
 
 ),
 
