@@ -4,6 +4,8 @@ truth, partition-pruning MERGEs, idempotence, recovery from a landing that died.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -260,8 +262,8 @@ class _DiesBeforeTheLedger:
     def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
-    def write_batch(self, contract, events: pa.Table, quarantine: pa.Table, ledger: pa.Table):
-        self.inner.write_batch(contract, events, quarantine, ledger.slice(0, 0))
+    def write_batch(self, contract, events, quarantine, ledger: pa.Table, totals=None):
+        self.inner.write_batch(contract, events, quarantine, ledger.slice(0, 0), totals)
         raise RuntimeError("killed between load jobs")
 
 
@@ -275,13 +277,20 @@ def test_a_landing_that_died_between_load_jobs_is_undone_then_landed_once(
         order_placed("e-1", 0),
         order_placed("e-2", 1),
     )
-    (zone / "orders/dt=2026-01-06/hour=10/a.jsonl").open("ab").write(b"not json\n")
+    data = zone / "orders/dt=2026-01-06/hour=10/a.jsonl"
+    with data.open("ab") as fh:
+        fh.write(b"not json\n")
+    manifest = {"record_count": 3, "sha256": hashlib.sha256(data.read_bytes()).hexdigest()}
+    data.with_name("a.jsonl.manifest.json").write_text(
+        json.dumps({**manifest, "control_totals": {"amount": "39.98"}})
+    )
     target = open_target(bq())
     assert isinstance(target, BigQueryTarget)
     try:
         with pytest.raises(RuntimeError, match="killed"):
             land(zone, _DiesBeforeTheLedger(target), ORDERS)
         assert target.query("select count(*) from raw.orders_events") == [(2,)]
+        assert target.query("select count(*) from raw.manifest_totals") == [(1,)]
         assert target.query("select count(*) from raw.load_ledger") == [(0,)]
         summary = land(zone, target, ORDERS)
         assert summary.count("landed") == 1
@@ -290,6 +299,10 @@ def test_a_landing_that_died_between_load_jobs_is_undone_then_landed_once(
         ) == [("e-1", 1), ("e-2", 1)]
         assert target.query("select count(*) from raw.quarantine") == [(1,)]
         assert target.query("select status, rows_landed from raw.load_ledger") == [("landed", 2)]
+        # the control totals of the dead run were discarded with its events
+        assert target.query("select field, declared from raw.manifest_totals") == [
+            ("amount", Decimal("39.98"))
+        ]
     finally:
         target.close()
 
