@@ -98,9 +98,22 @@ def _first_copies(relation: Relation | str, c: StreamContract) -> Statement:
     )
 
 
+def _not_held(c: StreamContract, alias: str) -> Statement | str:
+    """exactly_once: leave out the keys held for conflicting copies (they wait for a
+    person's decision, not in the facts by design)."""
+    if c.guarantee != Guarantee.EXACTLY_ONCE:
+        return ""
+    return sql(
+        " and not exists (select 1 from {held} as h where h.{key} = {alias}.{key})",
+        held=c.relations.held_conflicts,
+        key=c.key,
+        alias=alias,
+    )
+
+
 def _control_totals(c: StreamContract) -> Statement:
     """Daily sums of the control-total fields: the facts (each key once) against raw's
-    first copies."""
+    first copies (but for held keys)."""
     return sql(
         "with facts as (select {day} as day, {sums} from ({facts}) as x group by 1), "
         "recomputed as (select {day} as day, {sums} from ({raw}) as y group by 1) "
@@ -109,7 +122,11 @@ def _control_totals(c: StreamContract) -> Statement:
         day=f"cast({c.event_time} as date)",
         sums=", ".join(f"sum({f}) as {f}" for f in c.control_totals),
         facts=_first_copies(BATCH, c),
-        raw=_first_copies(c.relations.raw_events, c),
+        raw=sql(
+            "select * from ({first}) as firsts where true{not_held}",
+            first=_first_copies(c.relations.raw_events, c),
+            not_held=_not_held(c, "firsts"),
+        ),
         shown=", ".join(f"f.{f} as facts_{f}, r.{f} as raw_{f}" for f in c.control_totals),
         differs=" or ".join(f"f.{f} is distinct from r.{f}" for f in c.control_totals),
     )
@@ -224,13 +241,7 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
                 key=key,
                 raw=r.raw_events,
                 batch=BATCH,
-                not_held=sql(
-                    " and not exists (select 1 from {held} as h where h.{key} = r.{key})",
-                    held=r.held_conflicts,
-                    key=key,
-                )
-                if held
-                else "",
+                not_held=_not_held(c, "r"),
             ),
         ),
         Check(

@@ -97,9 +97,16 @@ def verdict(
             f"({_n(t['sequence_gaps'])} sequence gaps) - reported, not recoverable here"
         )
     if t["conflicting_events"]:
+        settled = t["conflicting_events"] - len(held or [])
+        kept = (
+            "every copy was kept"
+            if not dedup
+            else f"{_n(settled)} published with one copy, the rest held"
+            if held
+            else "one copy was kept"
+        )
         reasons.append(
-            f"{_n(t['conflicting_events'])} {key} value(s) arrived with differing content; "
-            + ("one copy was kept" if dedup else "every copy was kept")
+            f"{_n(t['conflicting_events'])} {key} value(s) arrived with differing content; {kept}"
         )
     return ok, reasons
 
