@@ -38,3 +38,10 @@ def test_demo_runs_the_dags_and_matches_the_truth(tmp_path: Path) -> None:
         assert (tmp_path / "reports" / stream / "index.html").exists()
     assert (tmp_path / "reports" / "index.html").exists()
     assert (tmp_path / "warehouse" / "demo.duckdb").exists()
+    # inventory lands in one batch: every movement delivered with two contents is held for
+    # a person to resolve, and the truth is compared after resolving them in a copy
+    truth = tmp_path / "demo-landing" / "_truth" / "inventory" / "event_conflicts.csv"
+    conflicts = len(truth.read_text().splitlines()) - 1
+    inventory = json.loads((tmp_path / "reports" / "inventory" / "summary.json").read_text())
+    assert len(inventory["waiting"]["held"]) == conflicts > 0
+    assert f"inventory: {conflicts} key" in out and "held for conflicting copies" in out
