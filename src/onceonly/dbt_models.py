@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from onceonly.contract import ConflictRule, Field, Guarantee, Kind, StreamContract
+from onceonly.quality.checks import declared_severity
 
 DERIVED = "derived"
 HEADER = "-- Derived from {source} by onceonly; do not edit (it is rewritten on every run).\n"
@@ -295,7 +296,9 @@ def publish_gates(contract: StreamContract) -> list[Gate]:
     failure leaves the facts and marts as they were): each key once and present, each
     event time present; with producer roles and ``gaps.sequence_holes: error``, no hole
     in a producer's sequence; with ``control_totals``, each waiting file adds up to its
-    manifest's totals."""
+    manifest's totals. Each has a remedy that lets the batch pass later (the missing
+    event delivered, the file landed again); checks of the whole table without one
+    (``duplicates.sequence_unique``) run after publishing, in the GX checkpoint."""
     if contract.guarantee != Guarantee.EXACTLY_ONCE:
         return []
     r, key, time = contract.relations, contract.key, contract.event_time
@@ -314,7 +317,7 @@ def publish_gates(contract: StreamContract) -> list[Gate]:
     ]
     declared = dict(contract.severities)
     p = contract.producer
-    if p is not None and declared.get("gaps.sequence_holes", declared.get("gaps")) == "error":
+    if p is not None and declared_severity(declared, "gaps.sequence_holes") == "error":
         gates.append(
             Gate(
                 "sequence_holes",

@@ -299,13 +299,16 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
     return tuple(
         replace(
             check,
-            severity=declared.get(
-                check.name,
-                declared.get(check.name.split(".")[0], DEFAULT_SEVERITY[check.name]),
-            ),
+            severity=declared_severity(declared, check.name),
         )
         for check in checks
     )
+
+
+def declared_severity(declared: dict[str, str], check: str) -> str:
+    """A check's severity as a declaration's ``checks:`` sets it (by name, then by group),
+    else its default."""
+    return declared.get(check, declared.get(check.split(".")[0], DEFAULT_SEVERITY[check]))
 
 
 def fails_the_run(severity: str, success: bool, error: str | None) -> bool:
