@@ -54,24 +54,42 @@
     where _newest = 1
 {%- endmacro %}
 
-{#- The write. With `conflicts` (the stream's dq conflicts model), a key whose copies
-    differ is held out of the batch until `onceonly resolve` chose one of its copies
-    (`resolutions`); the chosen copy then joins the batch, wherever it landed. -#}
+{#- The write. A key of the batch whose copies differ in content (any copy, however
+    early it landed: `content_columns` compared as the dq models do) is held out of it
+    until `onceonly resolve` chose one of its copies (`resolutions`); the chosen copy then
+    joins the batch, wherever it landed. Only the batch's keys are looked up in the
+    history, so a run's cost follows its batch. -#}
 {% macro stream_batch(
-    relation, key, columns, facts_name, conflicts=none, resolutions=none, stream=none
+    relation, key, columns, facts_name, content_columns, resolutions, stream
 ) -%}
     {%- set published = onceonly.published_facts(facts_name) -%}
     {%- set as_text = 'cast(c.' ~ key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
     with unpublished as (
         {{ onceonly.unpublished_copies(relation, facts_name) }}
     ),
-    {%- if conflicts is not none %}
+    batch_keys as (
+        select distinct {{ key }} from unpublished
+    ),
+    key_copies as (
+        select c.* from {{ relation }} as c
+        inner join batch_keys as k on k.{{ key }} = c.{{ key }}
+    ),
+    repeated as (
+        select {{ key }} from key_copies group by {{ key }} having count(*) > 1
+    ),
+    conflicting as (
+        select c.{{ key }}
+        from key_copies as c
+        inner join repeated as r on r.{{ key }} = c.{{ key }}
+        group by c.{{ key }}
+        having count(distinct {{ onceonly.content_hash(content_columns) }}) > 1
+    ),
     decided as (
         {{ onceonly.newest_resolutions(resolutions, stream) }}
     ),
     chosen as (
         select c.* from {{ relation }} as c
-        join decided as d
+        inner join decided as d
             on d.key_value = {{ as_text }}
             and d.batch_id = c._batch_id
             and d.source_file = c._source_file
@@ -79,15 +97,10 @@
     ),
     candidates as (
         select * from unpublished as c
-        where not exists (select 1 from {{ conflicts }} as h where h.{{ key }} = c.{{ key }})
+        where not exists (select 1 from conflicting as h where h.{{ key }} = c.{{ key }})
         union all
         select * from chosen
     ),
-    {%- else %}
-    candidates as (
-        select * from unpublished
-    ),
-    {%- endif %}
     kept as (
         {{ onceonly.first_copies('candidates', key) }}
     )

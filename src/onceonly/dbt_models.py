@@ -138,7 +138,7 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
                 key,
                 fields,
                 _quoted(r.facts.name),
-                conflicts,
+                _list(contract.content_fields),
                 decisions,
                 _quoted(s),
             ),

@@ -15,7 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -80,34 +81,81 @@ def step_dbt(command: str, args: list[str]) -> dict[str, Any]:
     return {"seconds": seconds, "nodes": {k.split(".")[-1]: v for k, v in result.seconds.items()}}
 
 
-def step_facts_at(guarantee: str) -> dict[str, Any]:
-    """The orders facts alone (a dbt run of the facts and their staging view) with the
-    orders declaration at ``guarantee``: what each guarantee costs on the same copies."""
+@contextmanager
+def _orders_at(guarantee: str, settings: Any) -> Iterator[Any]:
+    """``settings`` with a streams folder holding the orders declaration at ``guarantee``."""
     import re
 
+    from onceonly.streams import example
+
+    source = example("orders").source
+    assert source is not None
+    text = re.sub(r"(?m)^guarantee:.*$", "", source.read_text())
+    folder = Path(tempfile.mkdtemp(prefix="onceonly-guarantee-"))
+    try:
+        (folder / "orders.yml").write_text(f"{text}\nguarantee: {guarantee}\n")
+        yield settings.with_(streams_dir=folder)
+    finally:
+        shutil.rmtree(folder)
+
+
+def _facts_step(settings: Any, guarantee: str) -> None:
+    """One run of the orders facts (and their staging view) at ``guarantee``; for
+    exactly_once with its publish checks, which are part of its price."""
+    from onceonly.contract import Guarantee
     from onceonly.dbt_runner import run_dbt
+    from onceonly.streams import example
+
+    r = example("orders").relations
+    run_dbt("run", settings, ["-s", f"+{r.facts.name}"])
+    if guarantee == Guarantee.EXACTLY_ONCE.value:
+        run_dbt("test", settings, ["-s", r.unpublished_batch.name])
+
+
+def _fact_rows(settings: Any) -> int:
     from onceonly.sql import sql
     from onceonly.streams import example
     from onceonly.targets import open_target
 
-    contract = example("orders")
-    assert contract.source is not None
-    text = re.sub(r"(?m)^guarantee:.*$", "", contract.source.read_text())
-    folder = Path(tempfile.mkdtemp(prefix="onceonly-guarantee-"))
-    try:
-        (folder / "orders.yml").write_text(f"{text}\nguarantee: {guarantee}\n")
-        settings = _settings().with_(streams_dir=folder)
-        _, seconds = _timed(
-            lambda: run_dbt("run", settings, ["-s", f"+{contract.relations.facts.name}"])
-        )
-    finally:
-        shutil.rmtree(folder)
     warehouse = open_target(settings)
     try:
-        [(facts,)] = warehouse.query(sql("select count(*) from {f}", f=contract.relations.facts))
+        [(facts,)] = warehouse.query(
+            sql("select count(*) from {f}", f=example("orders").relations.facts)
+        )
     finally:
         warehouse.close()
-    return {"seconds": seconds, "facts": int(str(facts))}
+    return int(str(facts))
+
+
+def step_facts_at(guarantee: str) -> dict[str, Any]:
+    """The orders facts alone, built first into empty facts, with the orders declaration
+    at ``guarantee``: what each guarantee costs on the same copies."""
+    with _orders_at(guarantee, _settings()) as settings:
+        _, seconds = _timed(lambda: _facts_step(settings, guarantee))
+        return {"seconds": seconds, "facts": _fact_rows(settings)}
+
+
+def step_history_at(duckdb_path: str, history: int, batch: int, guarantee: str) -> dict[str, Any]:
+    """``history`` events built into the facts at ``guarantee``, then the run that takes
+    in a batch of ``batch`` copies: what each guarantee costs per run as history grows."""
+    from onceonly.bench.data import write_batch, write_history
+    from onceonly.streams import example
+    from onceonly.targets.duckdb import DuckDBTarget, connect
+
+    target = DuckDBTarget(duckdb_path)
+    target.ensure_raw_tables(example("orders"))
+    write_history(target.con, history)
+    target.close()
+    with _orders_at(guarantee, _duckdb(duckdb_path)) as settings:
+        _, initial = _timed(lambda: _facts_step(settings, guarantee))
+        con = connect(duckdb_path)
+        try:
+            write_batch(con, history, batch)
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        _, seconds = _timed(lambda: _facts_step(settings, guarantee))
+        return {"initial_seconds": initial, "seconds": seconds, "facts": _fact_rows(settings)}
 
 
 def step_cosmos() -> dict[str, Any]:
