@@ -93,6 +93,12 @@ def test_bench_on_a_tiny_n_writes_every_figure(tmp_path: Path) -> None:
     ):
         assert isinstance(figure, int | float) and figure > 0
     assert [h["history_events"] for h in body["history"]] == [4000, 8000]
+    # a run at each guarantee at the largest history: 8,000 events, then 1,000 copies of
+    # which 950 are new events (the rest the same content again)
+    at_history = body["guarantees_at_history"]
+    assert at_history["history_events"] == 8000 and at_history["batch_copies"] == 1000
+    assert at_history["at_least_once"]["facts"] == 9000
+    assert at_history["effectively_once"]["facts"] == at_history["exactly_once"]["facts"] == 8950
     for run in body["history"]:
         assert run["incremental_seconds"] > 0 and run["full_refresh_seconds"] > 0
     assert set(body["aims"]) == set(AIMS)

@@ -129,22 +129,35 @@ from (
 )
 """
 
+#: the batch's new events ($new of them)
 BATCH_SQL = """
 insert into raw.orders_events
-with picks as (
-    select i,
-        case when i < $new then 'b-' || i
-             when i < $new + $dup_batch then 'b-' || (i % $new)
-             else 'h-' || ($history - 1 - (i % $recent)) end as event_id
-    from range($batch) as r(i)
-)
 select
-    event_id,
+    'b-' || i,
     'order_placed', timestamp '2026-01-01' - interval 1 hour + to_microseconds(i), 'p-9', 1,
     i, 'o-b' || i, 'c-1', 'sku-1', 1, cast(9.99 as decimal(18, 2)), 'EUR', null,
     'batch', 'batch/' || (i // 100000) || '.jsonl', i % 100000 + 1,
     timestamp '2026-01-01 00:00:00', timestamp '2026-01-01 01:00:00'
-from picks
+from range($new) as r(i)
+"""
+
+#: copies of events, the same content landed again in the batch: $dup_batch of the
+#: batch's own events, then $dup_batch of the $recent newest of history
+BATCH_COPIES_SQL = """
+insert into raw.orders_events
+select * replace (
+    'batch' as _batch_id,
+    'batch/copies.jsonl' as _source_file,
+    row_number() over () as _line_number,
+    timestamp '2026-01-01 00:00:00' as _arrived_at,
+    timestamp '2026-01-01 01:00:00' as _loaded_at
+)
+from raw.orders_events
+where event_id in (
+    select 'b-' || (i % $new) from range($dup_batch) as r(i)
+    union all
+    select 'h-' || ($history - 1 - (i % $recent)) from range($dup_batch) as r(i)
+)
 """
 
 
@@ -153,12 +166,13 @@ def write_history(con: duckdb.DuckDBPyConnection, history: int) -> None:
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, history: int, batch: int) -> int:
-    """The batch after ``history``; returns its number of new events."""
+    """The batch after ``history``: new events and copies (the same content) of some of
+    them and of recent history; returns its number of new events."""
     dup_batch = batch * 25 // 1000
     new = batch - 2 * dup_batch
+    con.execute(BATCH_SQL.replace("$new", str(new)))
     con.execute(
-        BATCH_SQL.replace("$history", str(history))
-        .replace("$batch", str(batch))
+        BATCH_COPIES_SQL.replace("$history", str(history))
         .replace("$new", str(new))
         .replace("$dup_batch", str(dup_batch))
         .replace("$recent", str(max(1, min(10_000, history))))
