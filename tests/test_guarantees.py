@@ -93,6 +93,9 @@ def test_at_least_once_facts_hold_every_valid_copy(
     assert names["reconciliation.copies_in_facts"]["success"] is True
     page = (tmp_path / "reports" / "orders" / "index.html").read_text()
     assert "At least once: yes" in page and "duplicate copies kept" in page
+    # what the guarantee cost, from dbt's timings of the last run
+    assert set(summary["cost"]) == {"append", "total", "last_run"}
+    assert summary["cost"]["append"] > 0 and 'data-testid="cost"' in page
 
     # nothing for the audit to remove: duplicates are the point
     if target == "duckdb":
@@ -538,6 +541,12 @@ def test_exactly_once_holds_a_conflicting_key_until_resolved(
         assert any("held out of the facts" in line for line in summary["verdict"])
         page = (tmp_path / "reports" / "ledger" / "index.html").read_text()
         assert 'data-testid="held-conflicts"' in page
+        cost = summary["cost"]
+        assert set(cost) == {"write", "publish checks", "publish", "total", "last_run"}
+        assert min(cost["write"], cost["publish checks"], cost["publish"]) > 0
+        assert cost["total"] == pytest.approx(
+            cost["write"] + cost["publish checks"] + cost["publish"], abs=0.02
+        )
 
     not_held = resolve("--key", "t1", "--keep", "first")
     assert not_held.returncode == 2

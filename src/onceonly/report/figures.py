@@ -63,6 +63,8 @@ class Figures:
     control_totals: list[dict[str, Any]] = field(default_factory=list)
     #: exactly_once: the keys waiting unpublished, their files, the failed publish gates
     waiting: dict[str, Any] = field(default_factory=dict)
+    #: seconds per step of the guarantee in the stream's last run (dq.node_runs)
+    cost: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +74,7 @@ class Figures:
             "conflicts": self.conflicts,
             "control_totals": self.control_totals,
             "waiting": self.waiting,
+            "cost": self.cost,
         }
 
 
@@ -193,7 +196,67 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
     }
     waiting = _waiting(warehouse, contract)
     totals["unpublished"] = waiting["keys"]
-    return Figures(ordered, totals, gaps, conflicts, _control_totals(warehouse, contract), waiting)
+    return Figures(
+        ordered,
+        totals,
+        gaps,
+        conflicts,
+        _control_totals(warehouse, contract),
+        waiting,
+        _cost(warehouse, contract),
+    )
+
+
+#: where dbt's on-run-end hook records each model and test it ran (macros/runs/)
+NODE_RUNS = Relation("dq", "node_runs")
+
+
+def cost_steps(c: StreamContract) -> dict[str, list[str]]:
+    """The steps a stream's guarantee takes in each run -> the dbt nodes (model names or
+    test aliases) that do them."""
+    from onceonly.contract import Guarantee
+    from onceonly.dbt_models import publish_gates
+
+    r = c.relations
+    if c.guarantee == Guarantee.EXACTLY_ONCE:
+        return {
+            "write": [r.unpublished_batch.name],
+            "publish checks": [r.gate(g.name).name for g in publish_gates(c)],
+            "publish": [r.facts.name],
+        }
+    if c.guarantee == Guarantee.EFFECTIVELY_ONCE:
+        return {"windowed MERGE": [r.facts.name]}
+    return {"append": [r.facts.name]}
+
+
+def _cost(warehouse: Warehouse, c: StreamContract) -> dict[str, Any]:
+    """What the stream's guarantee cost in its last run: seconds per step, from each
+    node's newest run in dq.node_runs (empty before the first run records any)."""
+    if not warehouse.exists(NODE_RUNS):
+        return {}
+    steps = cost_steps(c)
+    names = [n for nodes in steps.values() for n in nodes]
+    slots = {f"n{i}": Param(n) for i, n in enumerate(names)}
+    rows = warehouse.query(
+        sql(
+            "select alias, seconds, finished_at from ("
+            "select alias, seconds, finished_at, row_number() over "
+            "(partition by alias order by finished_at desc) as newest "
+            "from {runs} where alias in (" + ", ".join(f"{{{k}}}" for k in slots) + ")"
+            ") as n where newest = 1",
+            runs=NODE_RUNS,
+            **slots,
+        )
+    )
+    seconds = {str(a): float(str(s)) for a, s, _ in rows}
+    if not seconds:
+        return {}
+    out: dict[str, Any] = {
+        step: round(sum(seconds.get(n, 0.0) for n in nodes), 2) for step, nodes in steps.items()
+    }
+    out["total"] = round(sum(v for v in out.values()), 2)
+    out["last_run"] = max(_iso(t) for _, _, t in rows)
+    return out
 
 
 def _control_totals(warehouse: Warehouse, c: StreamContract) -> list[dict[str, Any]]:

@@ -201,6 +201,22 @@ def _table(headers: list[str], rows: list[list[str]], testid: str) -> str:
     )
 
 
+def _cost_line(cost: dict[str, Any], contract: StreamContract) -> str:
+    """What the guarantee cost in the stream's last run, step by step (dbt's timings)."""
+    if not cost:
+        return ""
+    steps = " · ".join(
+        f"{escape(step)} {seconds:.2f} s"
+        for step, seconds in cost.items()
+        if step not in ("total", "last_run")
+    )
+    return (
+        f'<p data-testid="cost">What {escape(contract.guarantee.words)} cost in the last run '
+        f"({escape(str(cost['last_run'])[:19])} UTC): {steps} ({cost['total']:.2f} s in all, "
+        "dbt's timings)</p>"
+    )
+
+
 def _waiting_section(waiting: dict[str, Any], contract: StreamContract) -> str:
     """exactly_once: the files whose keys wait unpublished and the publish checks that
     hold them, with their first failing rows (all of them in the check's dq table)."""
@@ -373,7 +389,9 @@ def render(
         f'<section id="verdict" class="verdict {"yes" if ok else "no"}">'
         f"<strong>{escape(headline(contract, ok))}</strong><ul>"
         + "".join(f"<li>{escape(r)}</li>" for r in reasons)
-        + "</ul></section>"
+        + "</ul>"
+        + _cost_line(figures.cost, contract)
+        + "</section>"
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -431,6 +449,7 @@ def render_index(streams: list[dict[str, Any]], meta: dict[str, str]) -> str:
             f'<a href="{escape(s["stream"])}/index.html">{escape(s["stream"])}</a>',
             escape(s["guarantee"].replace("_", " ")),
             '<span class="ok">yes</span>' if s["held"] else '<span class="error">no</span>',
+            f"{s['cost']['total']:.2f}" if s.get("cost") else "",
             escape("; ".join(s["verdict"])),
         ]
         for s in streams
@@ -446,6 +465,6 @@ def render_index(streams: list[dict[str, Any]], meta: dict[str, str]) -> str:
 {escape(meta.get("target", ""))}.</p>
 <section id="verdict" class="verdict {"yes" if everything else "no"}">
 <strong>Every stream holds its guarantee: {"yes" if everything else "no"}</strong></section>
-{_table(["stream", "guarantee", "held", "why"], rows, "streams")}
+{_table(["stream", "guarantee", "held", "cost of the last run, s", "why"], rows, "streams")}
 </body></html>
 """
