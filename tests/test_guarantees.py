@@ -134,6 +134,29 @@ checks:
 """
 
 
+def _ledger(
+    target: str, tmp_path: Path, request: pytest.FixtureRequest, declaration: str = ""
+) -> tuple[Settings, Path]:
+    """A ``ledger`` stream (``LEDGER`` unless another declaration is given) on a target
+    whose server the test starts: its settings and its streams folder."""
+    if target in SERVER:
+        request.getfixturevalue(SERVER[target])
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    (streams / "ledger.yml").write_text(declaration or LEDGER)
+    return _settings(target, streams, tmp_path), streams
+
+
+def _published_txns(settings: Settings) -> list[str]:
+    """The ledger's published txn_ids, in order."""
+    warehouse = open_target(settings)
+    try:
+        rows = warehouse.query("select txn_id from analytics.fct_ledger_events order by 1")
+    finally:
+        warehouse.close()
+    return [str(k) for (k,) in rows]
+
+
 def _posting(seq: int, day: str = "2026-03-01") -> bytes:
     line = {
         "txn_id": f"t{seq}",
@@ -155,12 +178,7 @@ def test_exactly_once_publishes_a_batch_only_when_its_checks_pass(
     reaches the facts; a batch written but not published leaves the facts as they were."""
     from onceonly.dbt_runner import DbtError, run_dbt
 
-    if target in SERVER:
-        request.getfixturevalue(SERVER[target])
-    streams = tmp_path / "streams"
-    streams.mkdir()
-    (streams / "ledger.yml").write_text(LEDGER)
-    settings = _settings(target, streams, tmp_path)
+    settings, streams = _ledger(target, tmp_path, request)
     contract = load_streams(streams)["ledger"]
     zone = tmp_path / "zone"
 
@@ -231,12 +249,7 @@ def test_exactly_once_under_the_dags_publishes_nothing_past_a_failing_audit(
         (folder / name).write_bytes(b"".join(lines))
 
     def published() -> list[str]:
-        warehouse = open_target(settings)
-        try:
-            rows = warehouse.query("select txn_id from analytics.fct_ledger_events order by 1")
-        finally:
-            warehouse.close()
-        return [str(k) for (k,) in rows]
+        return _published_txns(settings)
 
     deliver("dt=2026-03-01/hour=10", "a.jsonl", _posting(1), _posting(2))
     run_dags(settings, ["ledger"])
@@ -286,10 +299,6 @@ def test_exactly_once_holds_a_batch_whose_control_totals_do_not_add_up(
     from onceonly.dbt_runner import DbtError
     from onceonly.report.figures import read_figures
 
-    if target in SERVER:
-        request.getfixturevalue(SERVER[target])
-    streams = tmp_path / "streams"
-    streams.mkdir()
     strict = (
         LEDGER.replace(
             'amount: {type: "decimal(12, 2)", required: true}',
@@ -298,8 +307,7 @@ def test_exactly_once_holds_a_batch_whose_control_totals_do_not_add_up(
         + "control_totals: [amount]\n"
     )
     assert strict != LEDGER and "max: 100" in strict
-    (streams / "ledger.yml").write_text(strict)
-    settings = _settings(target, streams, tmp_path)
+    settings, streams = _ledger(target, tmp_path, request, strict)
     zone = tmp_path / "zone"
 
     def deliver(hour: str, name: str, total: str, *lines: bytes) -> None:
@@ -312,12 +320,7 @@ def test_exactly_once_holds_a_batch_whose_control_totals_do_not_add_up(
         land_zone(settings, zone, force=force, contract=load_streams(streams)["ledger"])
 
     def published() -> list[str]:
-        warehouse = open_target(settings)
-        try:
-            rows = warehouse.query("select txn_id from analytics.fct_ledger_events order by 1")
-        finally:
-            warehouse.close()
-        return [str(k) for (k,) in rows]
+        return _published_txns(settings)
 
     deliver("dt=2026-03-01/hour=10", "a.jsonl", "6.00", _posting(1), _posting(2), _posting(3))
     land()
@@ -408,12 +411,7 @@ def test_exactly_once_killed_between_write_and_publish_is_never_half_published(
 
     from onceonly.dbt_runner import dbt_build_process
 
-    if target in SERVER:
-        request.getfixturevalue(SERVER[target])
-    streams = tmp_path / "streams"
-    streams.mkdir()
-    (streams / "ledger.yml").write_text(LEDGER)
-    settings = _settings(target, streams, tmp_path)
+    settings, streams = _ledger(target, tmp_path, request)
     contract = load_streams(streams)["ledger"]
     zone = tmp_path / "zone"
     size = 60_000
@@ -484,12 +482,7 @@ def test_exactly_once_holds_a_conflicting_key_until_resolved(
 
     from onceonly.report.figures import read_figures
 
-    if target in SERVER:
-        request.getfixturevalue(SERVER[target])
-    streams = tmp_path / "streams"
-    streams.mkdir()
-    (streams / "ledger.yml").write_text(LEDGER.split("checks:")[0])
-    settings = _settings(target, streams, tmp_path)
+    settings, streams = _ledger(target, tmp_path, request, LEDGER.split("checks:")[0])
     contract = load_streams(streams)["ledger"]
     zone = tmp_path / "zone"
     hour = "dt=2026-03-01/hour=10"

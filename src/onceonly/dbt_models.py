@@ -542,27 +542,27 @@ def _sources(streams: list[StreamContract]) -> str:
         }
         for c in streams
     ]
+    shared = [
+        ("load_ledger", "One row per load attempt of a file.", "attempted_at"),
+        (
+            "quarantine",
+            "Lines rejected by a declaration, with file, line, raw text and reason.",
+            "quarantined_at",
+        ),
+        (
+            "manifest_totals",
+            "Per landed file, the control totals its manifest declares.",
+            "recorded_at",
+        ),
+        (
+            "conflict_resolutions",
+            "exactly_once: the copy `onceonly resolve` chose per conflicting key.",
+            "resolved_at",
+        ),
+    ]
     tables += [
-        {
-            "name": "load_ledger",
-            "description": "One row per load attempt of a file.",
-            "config": {"loaded_at_field": "attempted_at"},
-        },
-        {
-            "name": "quarantine",
-            "description": "Lines rejected by a declaration, with file, line, raw text and reason.",
-            "config": {"loaded_at_field": "quarantined_at"},
-        },
-        {
-            "name": "manifest_totals",
-            "description": "Per landed file, the control totals its manifest declares.",
-            "config": {"loaded_at_field": "recorded_at"},
-        },
-        {
-            "name": "conflict_resolutions",
-            "description": "exactly_once: the copy `onceonly resolve` chose per conflicting key.",
-            "config": {"loaded_at_field": "resolved_at"},
-        },
+        {"name": name, "description": text, "config": {"loaded_at_field": loaded}}
+        for name, text, loaded in shared
     ]
     body = {
         "version": 2,
