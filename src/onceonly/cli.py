@@ -568,6 +568,111 @@ def streams_infer(
     console.print(f"drafted {shown(path)}: check it, then `onceonly streams check`")
 
 
+relay_app = typer.Typer(
+    help="Relay rows of PostgreSQL outbox tables into the landing zone, at least once.",
+    invoke_without_command=True,
+)
+app.add_typer(relay_app, name="relay")
+
+
+def _outbox_streams(settings, names: list[str] | None):  # type: ignore[no-untyped-def]
+    """The selected streams that declare an outbox (all of them by default)."""
+    from onceonly.errors import ConfigError
+
+    chosen = _streams(settings, names)
+    with_outbox = [c for c in chosen if c.outbox is not None]
+    if names and len(with_outbox) < len(chosen):
+        lacking = ", ".join(c.stream for c in chosen if c.outbox is None)
+        raise ConfigError(f"{lacking}: no outbox declared (outbox: in streams/<name>.yml)")
+    if not with_outbox:
+        raise ConfigError("no declared stream has an outbox (outbox: in streams/<name>.yml)")
+    return with_outbox
+
+
+@relay_app.callback()
+def relay(
+    ctx: typer.Context,
+    stream: StreamOption = None,
+    landing: Annotated[
+        Path | None, typer.Option(help="Landing zone to write into [ONCEONLY_LANDING].")
+    ] = None,
+    batch_rows: Annotated[
+        int | None, typer.Option(min=1, help="Rows per landing file (default: the declaration's).")
+    ] = None,
+    retain_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Then delete relayed rows older than this many days."),
+    ] = None,
+    streams_dir: StreamsDirOption = None,
+) -> None:
+    """Relay each outbox stream's committed rows past its cursor into a landing file plus
+    manifest; a transaction still open holds later rows back (never skipped)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from onceonly import relay as outbox_relay
+    from onceonly.faults import maybe_kill
+
+    settings = _settings(landing=landing, streams_dir=streams_dir)
+    contracts = _outbox_streams(settings, stream)
+    points = settings.fault_points
+    con = outbox_relay.connect(settings)
+    try:
+        for contract in contracts:
+            done = outbox_relay.relay(
+                con,
+                contract,
+                settings.landing,
+                batch_rows,
+                fault=lambda point: maybe_kill(points, point),
+            )
+            line = (
+                f"{contract.stream}: {counted(done.rows, 'row')} relayed in "
+                f"{counted(len(done.files), 'file')}"
+            )
+            if done.waiting:
+                line += (
+                    f"; {counted(done.waiting, 'row')} wait behind a transaction open for "
+                    f"{done.held_back_seconds or 0:.0f} s"
+                )
+            if retain_days is not None:
+                line += f"; {counted(outbox_relay.prune(con, contract, retain_days), 'row')} "
+                line += f"older than {retain_days} days deleted"
+            console.print(shown(line))
+    finally:
+        con.close()
+
+
+@relay_app.command("init")
+def relay_init(stream: StreamOption = None, streams_dir: StreamsDirOption = None) -> None:
+    """Create each outbox stream's outbox table (and the relay's cursor table), or check
+    an existing one and say what it lacks. Exits 2 when one lacks a column."""
+    from onceonly import relay as outbox_relay
+    from onceonly.errors import ConfigError
+
+    settings = _settings(streams_dir=streams_dir)
+    con = outbox_relay.connect(settings)
+    lacking_any = []
+    try:
+        for contract in _outbox_streams(settings, stream):
+            assert contract.outbox is not None
+            created, lacking = outbox_relay.init(con, contract.outbox)
+            table = contract.outbox.table
+            if lacking:
+                lacking_any.append(table)
+                for statement in lacking:
+                    err_console.print(
+                        f"{shown(table)} lacks a column; to add it: {shown(statement)}"
+                    )
+            else:
+                console.print(
+                    f"{shown(table)}: {'created' if created else 'ready'} for {contract.stream}"
+                )
+    finally:
+        con.close()
+    if lacking_any:
+        raise ConfigError(f"outbox table(s) {', '.join(lacking_any)} lack columns (listed above)")
+
+
 @app.command()
 def resolve(
     stream: Annotated[str, typer.Option("--stream", help="An exactly_once stream.")],

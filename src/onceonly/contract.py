@@ -108,6 +108,18 @@ class Producer:
 
 
 @dataclass(frozen=True)
+class Outbox:
+    """A PostgreSQL outbox table the stream's events are relayed from (onceonly relay)."""
+
+    table: str  # [schema.]table
+    #: relay only the rows of this aggregatetype (None: every row)
+    aggregatetype: str | None = None
+    #: (stream field, payload key or $column) for fields not named alike in the payload
+    fields: tuple[tuple[str, str], ...] = ()
+    batch_rows: int = 100_000
+
+
+@dataclass(frozen=True)
 class StreamContract:
     """One declared stream: what its lines look like and what its fields mean."""
 
@@ -126,6 +138,7 @@ class StreamContract:
     severities: tuple[tuple[str, str], ...] = ()  # check or group -> error | warn | off
     description: str = ""
     source: Path | None = None  # the declaration file
+    outbox: Outbox | None = None
     extra_column: str = EXTRA_COLUMN
 
     @property

@@ -18,3 +18,13 @@ def maybe_fail(points: frozenset[str], point: str, attempt: int) -> None:
     """Fail at ``point`` on a first attempt when ``points`` (Settings.fault_points) lists it."""
     if point in points and attempt <= 1:
         raise InjectedFault(f"injected fault at {point!r} (attempt {attempt})")
+
+
+def maybe_kill(points: frozenset[str], point: str) -> None:
+    """Die at ``point`` with SIGKILL, as kill -9 would (no cleanup, no exception), when
+    ``points`` lists ``kill:<point>``: for crash tests of steps that must survive one."""
+    import os
+    import signal
+
+    if f"kill:{point}" in points:
+        os.kill(os.getpid(), signal.SIGKILL)

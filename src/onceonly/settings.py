@@ -224,6 +224,9 @@ class Settings:
     )
     #: fault injection points (tests and chaos runs only): see faults.py
     faults: str = _setting("ONCEONLY_FAULTS", "")
+    #: the outbox's database for `onceonly relay` (a libpq connection string); empty: the
+    #: PostgreSQL target's server
+    outbox_dsn: str = _setting("ONCEONLY_OUTBOX_DSN", "", secret=True)
     postgres: PostgresSettings = _section(PostgresSettings)
     bigquery: BigQuerySettings = _section(BigQuerySettings)
 

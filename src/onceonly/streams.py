@@ -24,6 +24,7 @@ from onceonly.contract import (
     Field,
     Guarantee,
     Kind,
+    Outbox,
     Producer,
     StreamContract,
     UnknownFields,
@@ -355,6 +356,7 @@ def _contract(doc: _Document) -> StreamContract:
             raise doc.error(
                 ("checks", k), f"unknown check {k!r}; known: {', '.join(sorted(CHECK_NAMES))}"
             )
+    outbox = _outbox(doc, d.get("outbox"), by_name)
     return StreamContract(
         stream=d["name"],
         fields=fields,
@@ -371,6 +373,31 @@ def _contract(doc: _Document) -> StreamContract:
         severities=severities,
         description=str(d.get("description", "")),
         source=doc.path,
+        outbox=outbox,
+    )
+
+
+def _outbox(doc: Any, given: dict[str, Any] | None, by_name: dict[str, Any]) -> Outbox | None:
+    """The declaration's ``outbox``: each mapped field a declared one, each ``$name`` an
+    outbox column."""
+    if not given:
+        return None
+    from onceonly.relay import COLUMNS
+
+    mapped = tuple((str(k), str(v)) for k, v in (given.get("fields") or {}).items())
+    for field, src in mapped:
+        if field not in by_name:
+            raise doc.error(("outbox", "fields", field), f"{field!r} is not a declared field")
+        if src.startswith("$") and src not in COLUMNS:
+            raise doc.error(
+                ("outbox", "fields", field),
+                f"{src!r} is no outbox column; use one of {', '.join(COLUMNS)} or a payload key",
+            )
+    return Outbox(
+        table=str(given["table"]),
+        aggregatetype=given.get("aggregatetype"),
+        fields=mapped,
+        batch_rows=int(given.get("batch_rows", Outbox.batch_rows)),
     )
 
 

@@ -1,0 +1,240 @@
+"""`onceonly relay` against a real PostgreSQL: an outbox table's rows into the landing
+zone at least once, never skipping a transaction that commits late, surviving kill -9 at
+every step; then landed and deduplicated (DuckDB) into facts equal to the rows written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from pipeline import build, land_zone
+
+from onceonly import relay
+from onceonly.settings import Settings
+from onceonly.streams import load_streams
+from onceonly.targets import open_target
+
+pytestmark = pytest.mark.postgres
+
+MOVES = """\
+name: moves
+description: Stock moves an application writes with its outbox row, in one transaction.
+fields:
+  move_id: {type: string, required: true}
+  sku: {type: string, required: true, not_blank: true}
+  delta: {type: integer, required: true}
+  moved_at: {type: timestamp, required: true}
+roles: {key: move_id, event_time: moved_at}
+outbox:
+  table: app.outbox
+  aggregatetype: stock
+  fields: {move_id: $id}
+"""
+
+
+@pytest.fixture
+def setup(postgres_env: dict[str, str], tmp_path: Path) -> tuple[Settings, Path]:
+    streams = tmp_path / "streams"
+    streams.mkdir()
+    (streams / "moves.yml").write_text(MOVES)
+    settings = Settings.from_env(
+        target="duckdb",
+        duckdb_path=tmp_path / "w.duckdb",
+        streams_dir=streams,
+        landing=tmp_path / "landing",
+    )
+    return settings, streams
+
+
+def _cli(settings: Settings, *args: str, faults: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "onceonly", *args],
+        env={**os.environ, **settings.environment(), "ONCEONLY_FAULTS": faults, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _connect(settings: Settings, autocommit: bool = True) -> psycopg.Connection:
+    pg = settings.postgres
+    return psycopg.connect(
+        host=pg.host,
+        port=pg.port,
+        user=pg.user,
+        password=pg.password or None,
+        dbname=pg.database,
+        autocommit=autocommit,
+    )
+
+
+def _move(con: psycopg.Connection, n: int, **payload: object) -> str:
+    """One outbox row of a stock move (the application's insert); its id."""
+    body = {"sku": f"sku-{n % 3}", "delta": n, "moved_at": f"2026-03-01T10:{n % 60:02d}:00Z"}
+    body.update(payload)
+    [(uuid,)] = con.execute(
+        "insert into app.outbox (aggregatetype, aggregateid, type, payload) "
+        "values ('stock', %s, 'moved', %s::jsonb) returning id::text",
+        [f"sku-{n % 3}", json.dumps(body)],
+    ).fetchall()
+    return str(uuid)
+
+
+def _relayed_ids(landing: Path) -> list[str]:
+    return [
+        json.loads(line)["move_id"]
+        for path in sorted(landing.rglob("*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+
+
+def _facts(settings: Settings) -> list[str]:
+    warehouse = open_target(settings)
+    try:
+        rows = warehouse.query("select move_id from analytics.fct_moves_events order by 1")
+    finally:
+        warehouse.close()
+    return [str(k) for (k,) in rows]
+
+
+def test_a_transaction_that_commits_late_is_relayed_where_a_naive_poller_skips_it(
+    setup: tuple[Settings, Path],
+) -> None:
+    """Writer A opens a transaction and inserts; writer B inserts and commits; the relay
+    runs; A commits; the relay runs again. The relay delivers A's row; a poller reading
+    past the newest created_at it saw (the classic relay) never does."""
+    settings, streams = setup
+    contract = load_streams(streams)["moves"]
+    created = _cli(settings, "relay", "init")
+    assert created.returncode == 0 and "app.outbox: created for moves" in created.stdout
+    again = _cli(settings, "relay", "init")
+    assert again.returncode == 0 and "app.outbox: ready for moves" in again.stdout
+
+    con = _connect(settings)
+    writer_a = _connect(settings, autocommit=False)
+    writer_b = _connect(settings, autocommit=False)
+    try:
+        a = _move(writer_a, 1)  # A: open, not committed
+        b = _move(writer_b, 2)
+        writer_b.commit()
+
+        def naive_poll(since: object) -> tuple[list[str], object]:
+            rows = con.execute(
+                "select id::text, created_at from app.outbox where created_at > %s "
+                "order by created_at",
+                [since],
+            ).fetchall()
+            return [str(r[0]) for r in rows], (rows[-1][1] if rows else since)
+
+        naive, last = naive_poll("-infinity")
+        first = relay.relay(con, contract, settings.landing)
+        assert naive == [b]  # the classic poller reads B and moves past A's created_at
+        assert first.rows == 0 and first.waiting == 1  # B waits behind A, not skipped
+        assert first.held_back_seconds is not None and first.held_back_seconds >= 0
+
+        writer_a.commit()
+        late, _ = naive_poll(last)
+        second = relay.relay(con, contract, settings.landing)
+        assert late == []  # the classic poller never sees A's row
+        assert second.rows == 2 and second.waiting == 0
+        assert sorted(_relayed_ids(settings.landing)) == sorted([a, b])
+        assert relay.relay(con, contract, settings.landing).rows == 0  # nothing twice
+    finally:
+        for c in (writer_a, writer_b, con):
+            c.close()
+    land_zone(settings, settings.landing, contract=contract)
+    build(settings)
+    assert _facts(settings) == sorted([a, b])
+
+
+@pytest.mark.parametrize("point", ["before_durable", "before_cursor", "after_cursor"])
+def test_relay_killed(setup: tuple[Settings, Path], point: str) -> None:
+    """Killed anywhere, a relay costs a re-delivery at most. kill -9 of `onceonly relay`
+    before the file is durable, after it and before the cursor commit, and after the
+    commit; the rerun relays what is left; landed and
+    deduplicated, the facts are every row written, once."""
+    settings, streams = setup
+    contract = load_streams(streams)["moves"]
+    assert _cli(settings, "relay", "init").returncode == 0
+    con = _connect(settings)
+    try:
+        written = [_move(con, n) for n in range(1, 8)]
+        killed = _cli(settings, "relay", "--batch-rows", "3", faults=f"kill:relay_{point}")
+        assert killed.returncode == -9, killed.stderr
+        files_after_kill = sorted(p.name for p in settings.landing.rglob("outbox-*.jsonl"))
+        assert len(files_after_kill) == (0 if point == "before_durable" else 1)
+        written += [_move(con, n) for n in range(8, 10)]
+        rerun = _cli(settings, "relay", "--batch-rows", "3")
+        assert rerun.returncode == 0, rerun.stderr
+        assert "9 rows relayed" in rerun.stdout or point == "after_cursor"
+        [(cursor_rows,)] = con.execute(
+            "select rows_relayed from onceonly_relay.cursors where stream = 'moves'"
+        ).fetchall()
+    finally:
+        con.close()
+    # every row relayed; killed after the file was durable and before the cursor moved,
+    # the rerun wrote the same rows again under the same name, with the same bytes
+    relayed = _relayed_ids(settings.landing)
+    assert sorted(relayed) == sorted(written)
+    names = sorted(p.name for p in settings.landing.rglob("outbox-*.jsonl"))
+    assert set(files_after_kill) <= set(names) and len(names) == 3
+    assert cursor_rows == len(written)
+    assert not list((settings.landing / ".onceonly-relay").rglob("*.jsonl"))  # no torn file
+    land_zone(settings, settings.landing, contract=contract)
+    build(settings)
+    assert _facts(settings) == sorted(written)
+
+
+def test_rows_that_are_no_event_are_quarantined_and_never_block_the_cursor(
+    setup: tuple[Settings, Path],
+) -> None:
+    settings, streams = setup
+    contract = load_streams(streams)["moves"]
+    assert _cli(settings, "relay", "init").returncode == 0
+    con = _connect(settings)
+    try:
+        good = _move(con, 1)
+        con.execute(
+            "insert into app.outbox (aggregatetype, aggregateid, type, payload) values "
+            "('stock', 'x', 'moved', '[1, 2]'), ('stock', 'x', 'moved', '\"text\"'), "
+            "('stock', 'x', 'moved', '{\"delta\": 1, \"moved_at\": \"2026-03-01T10:00:00Z\"}'), "
+            "('billing', 'x', 'charged', '{\"amount\": 1}')"  # another aggregate: not ours
+        )
+        after = _move(con, 2)
+        done = relay.relay(con, contract, settings.landing)
+        assert done.rows == 5  # the stock rows; billing's is not relayed
+        assert relay.relay(con, contract, settings.landing).rows == 0  # the cursor moved on
+    finally:
+        con.close()
+    summary = land_zone(settings, settings.landing, contract=contract)
+    [outcome] = summary.files
+    assert (outcome.landed, outcome.quarantined) == (2, 3)
+    assert dict(outcome.reasons) == {"not_an_object": 2, "missing_field": 1}
+    build(settings)
+    assert _facts(settings) == sorted([good, after])
+
+
+def test_init_on_an_outbox_without_txid_says_what_to_add(setup: tuple[Settings, Path]) -> None:
+    settings, _ = setup
+    con = _connect(settings)
+    try:
+        con.execute("create schema app")
+        con.execute(
+            "create table app.outbox (id uuid primary key default gen_random_uuid(), "
+            "aggregatetype text, aggregateid text, type text, payload jsonb, "
+            "created_at timestamptz default now())"
+        )
+    finally:
+        con.close()
+    lacking = _cli(settings, "relay", "init")
+    assert lacking.returncode == 2
+    assert (
+        'alter table "app"."outbox" add column txid xid8 not null default pg_current_xact_id()'
+        in lacking.stderr.replace("\n", " ")
+    )
+    assert "Traceback" not in lacking.stderr
