@@ -238,3 +238,30 @@ def test_init_on_an_outbox_without_txid_says_what_to_add(setup: tuple[Settings, 
         in lacking.stderr.replace("\n", " ")
     )
     assert "Traceback" not in lacking.stderr
+
+
+def test_the_relay_dag_then_the_landing_and_transform_dags(
+    setup: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    """The scheduled path: relay_moves under dag.test() writes the committed rows, the
+    land and transform DAGs take them into the facts; a rerun of the relay adds nothing."""
+    from onceonly.orchestration.runner import run_dag, run_dags
+
+    settings, _ = setup
+    settings = settings.with_(reports_dir=tmp_path / "reports")
+    assert _cli(settings, "relay", "init").returncode == 0
+    con = _connect(settings)
+    try:
+        written = [_move(con, n) for n in range(1, 6)]
+        run_dag(settings, "relay_moves")
+        run_dag(settings, "relay_moves")
+        [(files,)] = con.execute(
+            "select files from onceonly_relay.cursors where stream = 'moves'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert files == 1 and sorted(_relayed_ids(settings.landing)) == sorted(written)
+    run_dags(settings, ["moves"])
+    assert _facts(settings) == sorted(written)
+    summary = json.loads((tmp_path / "reports" / "moves" / "summary.json").read_text())
+    assert summary["held"] is True

@@ -61,7 +61,12 @@ REQUIRED = {
 
 
 class RelayError(OnceOnlyError):
-    """The outbox or the relay's state cannot be used as declared."""
+    """The outbox cannot be reached or used as declared (``transient``: a retry may
+    succeed, e.g. the server was unreachable)."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def _table(outbox: Outbox) -> str:
@@ -330,4 +335,4 @@ def connect(settings: Any) -> Any:
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
         where = "ONCEONLY_OUTBOX_DSN" if dsn else f"{pg.host}:{pg.port} (database {pg.database!r})"
-        raise RelayError(f"outbox PostgreSQL at {where}: {first}") from None
+        raise RelayError(f"outbox PostgreSQL at {where}: {first}", transient=True) from None

@@ -130,7 +130,9 @@ def test_a_new_declaration_is_new_dags_with_no_code_change(tmp_path: Path) -> No
     streams = tmp_path / "streams"
     shutil.copytree(REPO / "streams", streams)
     text = (streams / "inventory.yml").read_text().replace("name: inventory", "name: returns")
-    (streams / "returns.yml").write_text(text)
+    # relayed from an application's outbox table: a relay DAG too
+    outbox = "\noutbox:\n  table: wms.outbox\n  aggregatetype: returns\n"
+    (streams / "returns.yml").write_text(text + outbox)
     project = tmp_path / "dbt_project"
     shutil.copytree(
         REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "derived")
@@ -166,5 +168,6 @@ def test_a_new_declaration_is_new_dags_with_no_code_change(tmp_path: Path) -> No
     assert generated.returncode == 0, generated.stderr
     after = parse()
     assert "'land_returns'" in after and "'transform_returns'" in after
+    assert "'relay_returns'" in after and "'relay_inventory'" not in after
     assert after.endswith("{}")  # no import errors
     assert not (REPO / "dbt_project" / "derived" / "models" / "facts" / "returns").exists()

@@ -26,8 +26,12 @@ def raw_asset_uri(stream: str) -> str:
     return f"onceonly://raw/{stream}_events"
 
 
-def declared_streams() -> list[str]:
-    """The names of the declared streams (read when a DAG file is parsed: YAML only)."""
+def declared_streams() -> dict[str, bool]:
+    """The declared streams' names, each with whether it declares an outbox (read when a
+    DAG file is parsed: YAML only)."""
     from onceonly.streams import load_streams
 
-    return list(load_streams(Settings.from_env().streams_dir))
+    return {
+        name: c.outbox is not None
+        for name, c in load_streams(Settings.from_env().streams_dir).items()
+    }

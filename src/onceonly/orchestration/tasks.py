@@ -172,3 +172,34 @@ def enforce_verdict(written: dict[str, Any]) -> None:
             + ", ".join(written["failed_checks"])
             + f"; see {written['index']}"
         )
+
+
+@scheduled
+def relay_outbox(stream: str) -> dict[str, Any]:
+    from onceonly import relay
+    from onceonly.faults import maybe_kill
+
+    settings = settings_for_task()
+    points = settings.fault_points
+    con = relay.connect(settings)
+    try:
+        done = relay.relay(
+            con,
+            _stream(settings, stream),
+            settings.landing,
+            fault=lambda point: maybe_kill(points, point),
+        )
+    finally:
+        con.close()
+    if done.waiting:
+        log.warning(
+            "%s: %d rows wait behind a transaction open for %.0f s",
+            stream,
+            done.waiting,
+            done.held_back_seconds or 0,
+        )
+    return {
+        "rows_relayed": done.rows,
+        "files": [str(p) for p in done.files],
+        "rows_waiting": done.waiting,
+    }
