@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -766,12 +767,24 @@ def chaos(
         str | None,
         typer.Option(help="A stream the generator simulates [the first it knows]."),
     ] = None,
+    outbox: Annotated[
+        bool,
+        typer.Option(
+            "--outbox",
+            help="The outbox relay's campaign instead: concurrent writers, long and "
+            "aborted transactions, relay kills (on the PostgreSQL target's server).",
+        ),
+    ] = False,
 ) -> None:
     """Inject failures into the real pipeline, recover, and compare with the truth.
 
     Exits 1 on any miss (an event lost or duplicated, a finding not flagged)."""
     from onceonly.chaos import run_chaos
     from onceonly.generate.model import models
+
+    if outbox:
+        _outbox_chaos(runs, seed, first_run)
+        return
 
     known = models()
     stream = stream or next(iter(known))
@@ -813,6 +826,35 @@ def chaos(
                 + "; ".join(outcome.notes or ["events lost or duplicated"])
             )
     if not summary.ok:
+        raise typer.Exit(exit_codes.FAILED)
+
+
+def _outbox_chaos(runs: int, seed: int, first_run: int) -> None:
+    from onceonly.relay_chaos import run_outbox_chaos
+
+    settings = _settings("postgres", None)
+    with _progress() as progress:
+        task = progress.add_task("outbox chaos runs", total=runs)
+        outcomes = run_outbox_chaos(
+            settings, runs, seed, lambda *_: progress.advance(task), first_run
+        )
+    kills = sum((o.kills for o in outcomes), Counter())
+    table = Table("measure", "value", title=f"outbox relay chaos (seed {seed})")
+    rows = [
+        ("runs", len(outcomes)),
+        ("rows committed", sum(o.committed for o in outcomes)),
+        ("rows rolled back", sum(o.aborted for o in outcomes)),
+        ("relay runs", sum(o.relays for o in outcomes)),
+        *((f"relays killed: {k}", v) for k, v in sorted(kills.items())),
+        ("runs with exact facts", sum(o.exact for o in outcomes)),
+        ("rows lost", sum(o.lost for o in outcomes)),
+        ("rows duplicated in the facts", sum(o.duplicated for o in outcomes)),
+        ("rolled-back rows in the facts", sum(o.aborted_in_facts for o in outcomes)),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console.print(table)
+    if not all(o.exact for o in outcomes):
         raise typer.Exit(exit_codes.FAILED)
 
 
