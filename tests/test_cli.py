@@ -195,6 +195,36 @@ def test_run_against_an_unreachable_postgres_is_one_line_at_once(tmp_path: Path)
     assert f"127.0.0.1:{port}" in line
 
 
+@pytest.mark.parametrize("command", [["relay"], ["relay", "init"]])
+def test_relay_to_an_unreachable_outbox_is_one_line(command: list[str], tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "streams").mkdir()
+    (tmp_path / "streams" / "moves.yml").write_text(
+        "name: moves\nfields:\n  move_id: {type: string, required: true}\n"
+        "  moved_at: {type: timestamp, required: true}\n"
+        "roles: {key: move_id, event_time: moved_at}\noutbox: {table: app.outbox}\n"
+    )
+    result = subprocess.run(
+        [*CLI, *command, "--streams-dir", "streams"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "ONCEONLY_PG_PORT": str(port),
+            "ONCEONLY_PG_PASSWORD": "s3cret-word",
+        },
+    )
+    line = _one_error_line(result)
+    assert f"outbox PostgreSQL at 127.0.0.1:{port}" in line
+    assert "s3cret-word" not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("command", ["land", "run"])
 def test_bigquery_without_credentials_is_one_line(command: str, tmp_path: Path) -> None:
     for stream in ("orders", "inventory"):
