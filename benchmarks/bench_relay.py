@@ -34,6 +34,7 @@ from onceonly import relay
 from onceonly.contract import Outbox
 from onceonly.settings import Settings
 from onceonly.streams import load_stream
+from onceonly.targets.postgres import connect_server
 
 DECLARATION = """\
 name: moves
@@ -60,10 +61,7 @@ def _connect(settings: Settings, autocommit: bool = True) -> psycopg.Connection:
 
 
 def _plain(settings: Settings) -> psycopg.Connection:
-    pg = settings.postgres
-    return psycopg.connect(
-        host=pg.host, port=pg.port, user=pg.user, password=pg.password or None, dbname=pg.database
-    )
+    return connect_server(settings.postgres, autocommit=False, application="a writer")
 
 
 def throughput(settings: Settings, contract: object, rows: int, batch: int, work: Path) -> dict:

@@ -18,6 +18,7 @@ from onceonly import relay
 from onceonly.settings import Settings
 from onceonly.streams import load_streams
 from onceonly.targets import open_target
+from onceonly.targets.postgres import connect_server
 
 pytestmark = pytest.mark.postgres
 
@@ -62,15 +63,7 @@ def _cli(settings: Settings, *args: str, faults: str = "") -> subprocess.Complet
 
 
 def _connect(settings: Settings, autocommit: bool = True) -> psycopg.Connection:
-    pg = settings.postgres
-    return psycopg.connect(
-        host=pg.host,
-        port=pg.port,
-        user=pg.user,
-        password=pg.password or None,
-        dbname=pg.database,
-        autocommit=autocommit,
-    )
+    return connect_server(settings.postgres, autocommit, "a writer")
 
 
 def _move(con: psycopg.Connection, n: int, **payload: object) -> str:

@@ -317,21 +317,14 @@ def connect(settings: Any) -> Any:
     is one line naming where, never the password."""
     import psycopg
 
+    from onceonly.targets.postgres import connect_server
+
     dsn = settings.outbox_dsn
     pg = settings.postgres
     try:
         if dsn:
             return psycopg.connect(dsn, autocommit=True, connect_timeout=10)
-        return psycopg.connect(
-            host=pg.host,
-            port=pg.port,
-            user=pg.user,
-            password=pg.password or None,
-            dbname=pg.database,
-            autocommit=True,
-            connect_timeout=10,
-            application_name="onceonly-relay",
-        )
+        return connect_server(pg, application="onceonly-relay")
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
         where = "ONCEONLY_OUTBOX_DSN" if dsn else f"{pg.host}:{pg.port} (database {pg.database!r})"

@@ -58,17 +58,9 @@ class OutboxRun:
 
 
 def _connect(settings: Settings, autocommit: bool) -> Any:
-    import psycopg
+    from onceonly.targets.postgres import connect_server
 
-    pg = settings.postgres
-    return psycopg.connect(
-        host=pg.host,
-        port=pg.port,
-        user=pg.user,
-        password=pg.password or None,
-        dbname=pg.database,
-        autocommit=autocommit,
-    )
+    return connect_server(settings.postgres, autocommit, "onceonly-chaos")
 
 
 def _writer(

@@ -190,7 +190,10 @@ def open_warehouse(settings: Settings, create: bool = True) -> PostgresTarget:
     return PostgresTarget(settings.postgres, settings.schema_prefix)
 
 
-def _admin(settings: PostgresSettings) -> Any:
+def connect_server(
+    settings: PostgresSettings, autocommit: bool = True, application: str = "onceonly"
+) -> Any:
+    """A psycopg connection to the configured server and database."""
     import psycopg
 
     return psycopg.connect(
@@ -199,9 +202,14 @@ def _admin(settings: PostgresSettings) -> Any:
         user=settings.user,
         password=settings.password or None,
         dbname=settings.database,
-        autocommit=True,
+        autocommit=autocommit,
         connect_timeout=10,
+        application_name=application,
     )
+
+
+def _admin(settings: PostgresSettings) -> Any:
+    return connect_server(settings)
 
 
 def scratch(settings: Settings, name: str, copy_of: Settings | None = None) -> Settings:
