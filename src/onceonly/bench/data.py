@@ -145,7 +145,7 @@ from range($new) as r(i)
 #: batch's own events, then $dup_batch of the $recent newest of history
 BATCH_COPIES_SQL = """
 insert into raw.orders_events
-select * replace (
+select orders_events.* replace (
     'batch' as _batch_id,
     'batch/copies.jsonl' as _source_file,
     row_number() over () as _line_number,
@@ -153,11 +153,11 @@ select * replace (
     timestamp '2026-01-01 01:00:00' as _loaded_at
 )
 from raw.orders_events
-where event_id in (
-    select 'b-' || (i % $new) from range($dup_batch) as r(i)
+inner join (  -- one copy per pick: an event picked twice is copied twice
+    select 'b-' || (i % $new) as picked from range($dup_batch) as r(i)
     union all
     select 'h-' || ($history - 1 - (i % $recent)) from range($dup_batch) as r(i)
-)
+) as picks on picks.picked = event_id
 """
 
 
