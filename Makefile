@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 EMULATOR := tools/bigquery-emulator
 
-.PHONY: setup emulator demo test lint bench clean
+.PHONY: setup emulator demo demo-outbox test lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,6 +28,11 @@ emulator: $(EMULATOR)/.venv/.synced
 
 demo: setup
 	$(VENV)/bin/onceonly demo
+
+# the demo with its stock application writing through an outbox, on a throwaway
+# PostgreSQL cluster (Debian's postgresql package, as the tests use)
+demo-outbox: setup
+	bash scripts/test-services.sh $(VENV)/bin/python scripts/with-postgres.py $(VENV)/bin/onceonly demo --outbox
 
 test: setup emulator
 	bash scripts/test-services.sh $(VENV)/bin/pytest

@@ -225,6 +225,46 @@ def test_relay_to_an_unreachable_outbox_is_one_line(command: list[str], tmp_path
     assert "s3cret-word" not in result.stdout + result.stderr
 
 
+def test_an_outbox_connection_airflow_does_not_know_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "streams").mkdir()
+    (tmp_path / "streams" / "moves.yml").write_text(
+        "name: moves\nfields:\n  move_id: {type: string, required: true}\n"
+        "  moved_at: {type: timestamp, required: true}\n"
+        "roles: {key: move_id, event_time: moved_at}\n"
+        "outbox: {table: app.outbox, connection: warehouse_app}\n"
+    )
+    result = subprocess.run(
+        [*CLI, "relay", "--streams-dir", "streams"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path / "airflow")},
+    )
+    line = _one_error_line(result)
+    assert "Airflow connection 'warehouse_app'" in line and "moves" in line
+    assert "AIRFLOW_CONN_WAREHOUSE_APP" in line
+
+
+def test_demo_with_an_unreachable_outbox_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = subprocess.run(
+        [*CLI, "demo", "--outbox"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "ONCEONLY_PG_PORT": str(port)},
+    )
+    line = _one_error_line(result)
+    assert f"outbox PostgreSQL at 127.0.0.1:{port}" in line
+    assert not (tmp_path / "demo-landing").exists()
+
+
 @pytest.mark.parametrize("command", ["land", "run"])
 def test_bigquery_without_credentials_is_one_line(command: str, tmp_path: Path) -> None:
     for stream in ("orders", "inventory"):

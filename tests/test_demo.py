@@ -9,16 +9,21 @@ import sys
 from pathlib import Path
 
 
-def test_demo_runs_the_dags_and_matches_the_truth(tmp_path: Path) -> None:
+def test_demo_runs_the_dags_and_matches_the_truth(
+    tmp_path: Path, postgres_env: dict[str, str]
+) -> None:
+    """With a PostgreSQL server to hand (as `make demo-outbox` starts one), the demo's stock
+    application also writes inventory movements through its outbox, relayed meanwhile."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ONCEONLY_")},
+        **postgres_env,
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "ONCEONLY_RETRY_DELAY_SECONDS": "1",
         "COLUMNS": "160",
     }
     env.pop("ONCEONLY_FAULTS", None)
     result = subprocess.run(
-        [sys.executable, "-m", "onceonly", "demo", "--events", "2500"],
+        [sys.executable, "-m", "onceonly", "demo", "--events", "2500", "--outbox"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -45,3 +50,13 @@ def test_demo_runs_the_dags_and_matches_the_truth(tmp_path: Path) -> None:
     inventory = json.loads((tmp_path / "reports" / "inventory" / "summary.json").read_text())
     assert len(inventory["waiting"]["held"]) == conflicts > 0
     assert f"inventory: {conflicts} key" in out and "held for conflicting copies" in out
+    # the stock application: its movements relayed, landed, published once each, and its
+    # own stock table equal to the stock the facts compute
+    info = json.loads(
+        (tmp_path / "demo-landing" / "_truth" / "inventory" / "faults.json").read_text()
+    )
+    relayed = info["added"]["outbox relay"]
+    assert relayed["lines"] == 600 and relayed["files"] >= 2
+    assert "stock application: 600 movements committed" in out
+    assert "stock application: its stock table equals the facts' stock levels" in out
+    assert inventory["relay"]["rows_24h"] == 600 and inventory["relay"]["waiting"] == 0

@@ -129,12 +129,17 @@ def test_a_transaction_that_commits_late_is_relayed_where_a_naive_poller_skips_i
         assert naive == [b]  # the classic poller reads B and moves past A's created_at
         assert first.rows == 0 and first.waiting == 1  # B waits behind A, not skipped
         assert first.held_back_seconds is not None and first.held_back_seconds >= 0
+        # the relay's log says so, for the report
+        logged = relay.read_passes(settings.landing, "moves")
+        assert [(p["rows"], p["waiting"]) for p in logged] == [(0, 1)]
+        assert logged[-1]["lag_seconds"] is not None and logged[-1]["lag_seconds"] >= 0
 
         writer_a.commit()
         late, _ = naive_poll(last)
         second = relay.relay(con, contract, settings.landing)
         assert late == []  # the classic poller never sees A's row
         assert second.rows == 2 and second.waiting == 0
+        assert second.delay_seconds is not None and second.delay_seconds > 0
         assert sorted(_relayed_ids(settings.landing)) == sorted([a, b])
         assert relay.relay(con, contract, settings.landing).rows == 0  # nothing twice
     finally:
@@ -234,16 +239,38 @@ def test_init_on_an_outbox_without_txid_says_what_to_add(setup: tuple[Settings, 
 
 
 def test_the_relay_dag_then_the_landing_and_transform_dags(
-    setup: tuple[Settings, Path], tmp_path: Path
+    setup: tuple[Settings, Path],
+    tmp_path: Path,
+    postgres_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The scheduled path: relay_moves under dag.test() writes the committed rows, the
-    land and transform DAGs take them into the facts; a rerun of the relay adds nothing."""
+    """The scheduled path: relay_moves under dag.test() reads the outbox through the
+    Airflow connection its declaration names (the target's PostgreSQL settings point
+    nowhere), writes the committed rows, the land and transform DAGs take them into the
+    facts, a rerun of the relay adds nothing, and the report shows the relay's passes."""
+    import socket
+    from dataclasses import replace
+
     from onceonly.orchestration.runner import run_dag, run_dags
 
-    settings, _ = setup
-    settings = settings.with_(reports_dir=tmp_path / "reports")
+    settings, streams = setup
     assert _cli(settings, "relay", "init").returncode == 0
-    con = _connect(settings)
+    (streams / "moves.yml").write_text(MOVES + "  connection: outbox_db\n")
+    env = postgres_env
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OUTBOX_DB",
+        f"postgresql://{env['ONCEONLY_PG_USER']}:{env['ONCEONLY_PG_PASSWORD']}"
+        f"@127.0.0.1:{env['ONCEONLY_PG_PORT']}/{env['ONCEONLY_PG_DATABASE']}",
+    )
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        nowhere = s.getsockname()[1]
+    settings = settings.with_(
+        reports_dir=tmp_path / "reports", postgres=replace(settings.postgres, port=nowhere)
+    )
+    con = _connect(
+        settings.with_(postgres=replace(settings.postgres, port=int(env["ONCEONLY_PG_PORT"])))
+    )
     try:
         written = [_move(con, n) for n in range(1, 6)]
         run_dag(settings, "relay_moves")
@@ -258,6 +285,11 @@ def test_the_relay_dag_then_the_landing_and_transform_dags(
     assert _facts(settings) == sorted(written)
     summary = json.loads((tmp_path / "reports" / "moves" / "summary.json").read_text())
     assert summary["held"] is True
+    shown = summary["relay"]
+    assert (shown["passes_24h"], shown["rows_24h"], shown["files_24h"]) == (2, 5, 1)
+    assert shown["waiting"] == 0 and shown["delay_max_seconds"] > 0
+    page = (tmp_path / "reports" / "moves" / "index.html").read_text()
+    assert 'id="relay"' in page and "app.outbox" in page
 
 
 def test_outbox_chaos_loses_and_duplicates_nothing(postgres_env: dict[str, str]) -> None:

@@ -616,9 +616,9 @@ def relay(
     settings = _settings(landing=landing, streams_dir=streams_dir)
     contracts = _outbox_streams(settings, stream)
     points = settings.fault_points
-    con = outbox_relay.connect(settings)
-    try:
-        for contract in contracts:
+    for contract in contracts:
+        con = outbox_relay.connect(settings, contract)
+        try:
             done = outbox_relay.relay(
                 con,
                 contract,
@@ -626,21 +626,25 @@ def relay(
                 batch_rows,
                 fault=lambda point: maybe_kill(points, point),
             )
-            line = (
-                f"{contract.stream}: {counted(done.rows, 'row')} relayed in "
-                f"{counted(len(done.files), 'file')}"
+            pruned = (
+                outbox_relay.prune(con, contract, retain_days) if retain_days is not None else None
             )
-            if done.waiting:
-                line += (
-                    f"; {counted(done.waiting, 'row')} wait behind a transaction open for "
-                    f"{done.held_back_seconds or 0:.0f} s"
-                )
-            if retain_days is not None:
-                line += f"; {counted(outbox_relay.prune(con, contract, retain_days), 'row')} "
-                line += f"older than {retain_days} days deleted"
-            console.print(shown(line))
-    finally:
-        con.close()
+        finally:
+            con.close()
+        line = (
+            f"{contract.stream}: {counted(done.rows, 'row')} relayed in "
+            f"{counted(len(done.files), 'file')}"
+        )
+        if done.delay_seconds is not None:
+            line += f" (the oldest had waited {done.delay_seconds:.1f} s)"
+        if done.waiting:
+            line += (
+                f"; {counted(done.waiting, 'row')} wait behind a transaction open for "
+                f"{done.held_back_seconds or 0:.0f} s"
+            )
+        if pruned is not None:
+            line += f"; {counted(pruned, 'row')} older than {retain_days} days deleted"
+        console.print(shown(line))
 
 
 @relay_app.command("init")
@@ -651,25 +655,23 @@ def relay_init(stream: StreamOption = None, streams_dir: StreamsDirOption = None
     from onceonly.errors import ConfigError
 
     settings = _settings(streams_dir=streams_dir)
-    con = outbox_relay.connect(settings)
     lacking_any = []
-    try:
-        for contract in _outbox_streams(settings, stream):
-            assert contract.outbox is not None
+    for contract in _outbox_streams(settings, stream):
+        assert contract.outbox is not None
+        con = outbox_relay.connect(settings, contract)
+        try:
             created, lacking = outbox_relay.init(con, contract.outbox)
-            table = contract.outbox.table
-            if lacking:
-                lacking_any.append(table)
-                for statement in lacking:
-                    err_console.print(
-                        f"{shown(table)} lacks a column; to add it: {shown(statement)}"
-                    )
-            else:
-                console.print(
-                    f"{shown(table)}: {'created' if created else 'ready'} for {contract.stream}"
-                )
-    finally:
-        con.close()
+        finally:
+            con.close()
+        table = contract.outbox.table
+        if lacking:
+            lacking_any.append(table)
+            for statement in lacking:
+                err_console.print(f"{shown(table)} lacks a column; to add it: {shown(statement)}")
+        else:
+            console.print(
+                f"{shown(table)}: {'created' if created else 'ready'} for {contract.stream}"
+            )
     if lacking_any:
         raise ConfigError(f"outbox table(s) {', '.join(lacking_any)} lack columns (listed above)")
 
@@ -718,6 +720,15 @@ def demo(
     duckdb_path: Annotated[Path, typer.Option(help="DuckDB file for the demo (recreated).")] = Path(
         "warehouse/demo.duckdb"
     ),
+    outbox: Annotated[
+        bool | None,
+        typer.Option(
+            "--outbox/--no-outbox",
+            help="Also run the stock application that writes inventory through its outbox "
+            "and the relay (PostgreSQL at ONCEONLY_OUTBOX_DSN or ONCEONLY_PG_*) [default: "
+            "when that server answers].",
+        ),
+    ] = None,
 ) -> None:
     """Generate messy deliveries into a fresh folder, run the main job on DuckDB, and
     compare the result with the generator's truth."""
@@ -735,7 +746,9 @@ def demo(
         shutil.rmtree(out)
     for stale in (duckdb_path, Path(f"{duckdb_path}.wal")):
         stale.unlink(missing_ok=True)
+    app_stream = _demo_outbox_stream(outbox)
     generate(out=out, events=events, days=3, seed=seed, profile="messy", stream=None)
+    app = _run_stock_app(app_stream, out, seed) if app_stream is not None else None
     try:
         run(
             landing=out,
@@ -752,6 +765,82 @@ def demo(
         # fails only when the result differs from the truth or a check fails
         if exc.exit_code not in exit_codes.COMPLETED:
             raise
+    if app is not None and app_stream is not None:
+        _compare_app_stock(app_stream, app, duckdb_path)
+
+
+def _demo_outbox_stream(wanted: bool | None):  # type: ignore[no-untyped-def]
+    """The stream the demo's stock application writes through its outbox, when it runs:
+    asked for (--outbox: an unreachable server is an error), or by default when the
+    outbox's PostgreSQL answers."""
+    from onceonly import relay as outbox_relay
+    from onceonly.generate.model import models
+
+    if wanted is False:
+        return None
+    settings = _settings()
+    chosen = [
+        c for name, c in settings.streams().items() if c.outbox is not None and name in models()
+    ]
+    if not chosen:
+        if wanted:
+            raise outbox_relay.RelayError("no stream the generator knows declares an outbox")
+        return None
+    contract = chosen[0]
+    try:
+        outbox_relay.connect(settings, contract).close()
+    except outbox_relay.RelayError as exc:
+        if wanted:
+            raise
+        err_console.print(
+            f"stock application left out: {shown(exc)} (`make demo-outbox` starts a local "
+            "PostgreSQL and runs it)"
+        )
+        return None
+    return contract
+
+
+def _run_stock_app(contract, out: Path, seed: int):  # type: ignore[no-untyped-def]
+    """The stock application writes, the relay delivers into ``out``, and the truth
+    takes in what was relayed."""
+    from onceonly import relay as outbox_relay
+    from onceonly.generate.stock_app import run_app
+    from onceonly.generate.writer import add_deliveries
+
+    settings = _settings(landing=out)
+    app = run_app(
+        lambda: outbox_relay.connect(settings, contract), contract, settings.landing, seed=seed
+    )
+    add_deliveries(out, contract.stream, app.files, by="outbox relay")
+    console.print(
+        f"stock application: {counted(len(app.movements), 'movement')} committed with their "
+        f"outbox rows by 4 writers; the relay moved them in {counted(len(app.files), 'file')} "
+        f"over {counted(app.passes, 'pass', 'passes')}, {app.held_back} of which held rows back "
+        "behind a transaction still open"
+    )
+    return app
+
+
+def _compare_app_stock(contract, app, duckdb_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The application's own stock table against the mart the facts computed."""
+    from onceonly.errors import OnceOnlyError
+    from onceonly.generate.stock_app import WAREHOUSE, stock_in_mart
+    from onceonly.targets import open_target
+
+    warehouse = open_target(_settings(target="duckdb", duckdb_path=duckdb_path), create=False)
+    try:
+        mart = stock_in_mart(warehouse)
+    finally:
+        warehouse.close()
+    if mart != app.stock:
+        differ = sorted(set(mart.items()) ^ set(app.stock.items()))[:3]
+        raise OnceOnlyError(
+            f"the stock application's stock differs from the facts' stock levels: {differ}"
+        )
+    console.print(
+        f"stock application: its stock table equals the facts' stock levels in {WAREHOUSE} "
+        f"({counted(len(mart), 'sku')})"
+    )
 
 
 @app.command()

@@ -112,6 +112,8 @@ class Outbox:
     """A PostgreSQL outbox table the stream's events are relayed from (onceonly relay)."""
 
     table: str  # [schema.]table
+    #: an Airflow connection id naming the outbox's database (None: the settings')
+    connection: str | None = None
     #: relay only the rows of this aggregatetype (None: every row)
     aggregatetype: str | None = None
     #: (stream field, payload key or $column) for fields not named alike in the payload

@@ -29,7 +29,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,8 @@ class RelayError(OnceOnlyError):
         self.transient = transient
 
 
-def _table(outbox: Outbox) -> str:
+def table_sql(outbox: Outbox) -> str:
+    """The outbox table, quoted."""
     schema, _, name = outbox.table.rpartition(".")
     return f"{ident(schema)}.{ident(name)}" if schema else ident(name)
 
@@ -85,8 +86,8 @@ def outbox_ddl(outbox: Outbox) -> list[str]:
     schema = outbox.table.rpartition(".")[0]
     return [
         *([f"create schema if not exists {ident(schema)}"] if schema else []),
-        f"create table if not exists {_table(outbox)} (\n    {columns}\n)",
-        f"create index if not exists {_index(outbox)} on {_table(outbox)} (txid, id)",
+        f"create table if not exists {table_sql(outbox)} (\n    {columns}\n)",
+        f"create index if not exists {_index(outbox)} on {table_sql(outbox)} (txid, id)",
         *_state_ddl(),
     ]
 
@@ -115,7 +116,7 @@ def missing_columns(con: Any, outbox: Outbox) -> list[str]:
         if have.get(column) != kind:
             found = f" (it is {have[column]})" if column in have else ""
             add = ddl.replace(" primary key", "")
-            out.append(f"alter table {_table(outbox)} add column {add}{found}")
+            out.append(f"alter table {table_sql(outbox)} add column {add}{found}")
     return out
 
 
@@ -127,7 +128,7 @@ def init(con: Any, outbox: Outbox) -> tuple[bool, list[str]]:
         lacking = missing_columns(con, outbox)
         if not lacking:
             for statement in [
-                f"create index if not exists {_index(outbox)} on {_table(outbox)} (txid, id)",
+                f"create index if not exists {_index(outbox)} on {table_sql(outbox)} (txid, id)",
                 *_state_ddl(),
             ]:
                 con.execute(statement)
@@ -148,9 +149,25 @@ class Pass:
     waiting: int
     #: age in seconds of the oldest transaction holding the relay back (None: none)
     held_back_seconds: float | None
+    #: the longest a relayed row waited, from its insert to its file (None: no rows)
+    delay_seconds: float | None = None
+    #: how long the oldest row not relayed yet has waited (None: none waits)
+    lag_seconds: float | None = None
+
+    def as_log(self, at: datetime) -> dict[str, object]:
+        """This pass as one line of the relay's log."""
+        return {
+            "at": at.isoformat(timespec="seconds"),
+            "rows": self.rows,
+            "files": len(self.files),
+            "waiting": self.waiting,
+            "held_back_seconds": self.held_back_seconds,
+            "delay_seconds": self.delay_seconds,
+            "lag_seconds": self.lag_seconds,
+        }
 
 
-def _line_sql(contract: StreamContract, outbox: Outbox) -> tuple[str, list[object]]:
+def _line_sql(outbox: Outbox) -> tuple[str, list[object]]:
     """The SQL expression of one landing line from an outbox row ``o``: the payload with
     the declared fields mapped in (a payload that is not an object is written as it is:
     landing quarantines it)."""
@@ -178,12 +195,13 @@ def _line_sql(contract: StreamContract, outbox: Outbox) -> tuple[str, list[objec
 
 
 def _read(
-    con: Any, contract: StreamContract, outbox: Outbox, cursor: tuple[str, str], limit: int
-) -> list[tuple[str, str, str]]:
-    line, params = _line_sql(contract, outbox)
+    con: Any, outbox: Outbox, cursor: tuple[str, str], limit: int
+) -> list[tuple[str, str, str, datetime]]:
+    """The rows past ``cursor`` the snapshot allows: (txid, id, landing line, created_at)."""
+    line, params = _line_sql(outbox)
     kind = " and o.aggregatetype = %s" if outbox.aggregatetype else ""
     rows = con.execute(
-        f"select o.txid::text, o.id::text, {line} from {_table(outbox)} as o "
+        f"select o.txid::text, o.id::text, {line}, o.created_at from {table_sql(outbox)} as o "
         "where (o.txid, o.id) > (%s::xid8, %s::uuid) "
         "and o.txid < pg_snapshot_xmin(pg_current_snapshot())"
         f"{kind} order by o.txid, o.id limit %s",
@@ -195,7 +213,7 @@ def _read(
             limit,
         ],
     ).fetchall()
-    return [(str(t), str(i), str(text)) for t, i, text in rows]
+    return [(str(t), str(i), str(text), created) for t, i, text, created in rows]
 
 
 def file_name(start: tuple[str, str], end: tuple[str, str]) -> str:
@@ -228,19 +246,27 @@ def _cursor(con: Any, stream: str) -> tuple[str, str]:
     return (str(row[0]), str(row[1])) if row else START
 
 
-def _held_back(con: Any, outbox: Outbox, cursor: tuple[str, str]) -> tuple[int, float | None]:
-    """Rows past the cursor the relay may not read yet, and the age of the oldest open
-    transaction (what holds them back)."""
-    [(waiting,)] = con.execute(
-        f"select count(*) from {_table(outbox)} as o where (o.txid, o.id) > (%s::xid8, %s::uuid)"
-        " and o.txid >= pg_snapshot_xmin(pg_current_snapshot())",
-        list(cursor),
+def _held_back(
+    con: Any, outbox: Outbox, cursor: tuple[str, str]
+) -> tuple[int, float | None, float | None]:
+    """Committed rows past the cursor the relay may not read yet, the age of the oldest
+    open transaction (what holds them back), and how long the oldest of them has waited."""
+    kind = " and o.aggregatetype = %s" if outbox.aggregatetype else ""
+    [(waiting, lag)] = con.execute(
+        "select count(*), extract(epoch from now() - min(o.created_at)) "
+        f"from {table_sql(outbox)} as o where (o.txid, o.id) > (%s::xid8, %s::uuid)"
+        f" and o.txid >= pg_snapshot_xmin(pg_current_snapshot()){kind}",
+        [*cursor, *([outbox.aggregatetype] if outbox.aggregatetype else [])],
     ).fetchall()
     [(age,)] = con.execute(
         "select extract(epoch from now() - min(xact_start)) from pg_stat_activity "
         "where backend_xid is not null and pid <> pg_backend_pid()"
     ).fetchall()
-    return int(waiting), (float(age) if age is not None else None)
+    return (
+        int(waiting),
+        float(age) if age is not None else None,
+        float(lag) if lag is not None else None,
+    )
 
 
 def relay(
@@ -262,13 +288,16 @@ def relay(
     cursor = _cursor(con, contract.stream)
     written: list[Path] = []
     total = 0
+    delay: float | None = None
     while True:
-        rows = _read(con, contract, outbox, cursor, limit)
+        rows = _read(con, outbox, cursor, limit)
         if not rows:
             break
         end = (rows[-1][0], rows[-1][1])
-        data = "".join(text + "\n" for _, _, text in rows).encode()
+        data = "".join(text + "\n" for _, _, text, _ in rows).encode()
         at = now()
+        oldest = (at - min(created for *_, created in rows)).total_seconds()
+        delay = max(delay or 0.0, oldest)
         folder = landing / contract.stream / f"dt={at:%Y-%m-%d}" / f"hour={at:%H}"
         path = folder / file_name(cursor, end)
         scratch = landing / ".onceonly-relay" / contract.stream
@@ -293,8 +322,69 @@ def relay(
         total += len(rows)
         if len(rows) < limit:
             break
-    waiting, age = _held_back(con, outbox, cursor)
-    return Pass(written, total, cursor, waiting, age)
+    waiting, age, lag = _held_back(con, outbox, cursor)
+    done = Pass(written, total, cursor, waiting, age, delay, lag)
+    record_pass(landing, contract.stream, done.as_log(now()))
+    return done
+
+
+#: passes kept in a stream's relay log (a week of passes every five minutes)
+LOG_PASSES = 2016
+
+
+def log_path(landing: Path, stream: str) -> Path:
+    """The relay's log of its passes for ``stream``, beside its landing files."""
+    return landing / ".onceonly-relay" / stream / "passes.log"
+
+
+def read_passes(landing: Path, stream: str) -> list[dict[str, Any]]:
+    """The stream's relay passes, oldest first (none when it never ran here)."""
+    path = log_path(landing, stream)
+    if not path.is_file():
+        return []
+    passes = []
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a line cut by a crash mid-append: the next pass rewrites the log
+        if isinstance(entry, dict) and "at" in entry:
+            passes.append(entry)
+    return passes
+
+
+def lag_summary(passes: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """What the report shows of a relay: its last pass, what it moved in the day before
+    ``now``, how long rows waited from insert to file (median and worst pass), and what
+    waits now behind an open transaction."""
+    if not passes:
+        return {}
+    last = passes[-1]
+    since = now - timedelta(days=1)
+    day = [p for p in passes if datetime.fromisoformat(p["at"]) >= since]
+    delays = sorted(float(p["delay_seconds"]) for p in day if p.get("delay_seconds") is not None)
+    return {
+        "last_pass_at": last["at"],
+        "minutes_since_last_pass": round(
+            (now - datetime.fromisoformat(last["at"])).total_seconds() / 60, 1
+        ),
+        "passes_24h": len(day),
+        "rows_24h": sum(int(p["rows"]) for p in day),
+        "files_24h": sum(int(p["files"]) for p in day),
+        "delay_p50_seconds": delays[len(delays) // 2] if delays else None,
+        "delay_max_seconds": delays[-1] if delays else None,
+        "waiting": int(last["waiting"]),
+        "lag_seconds": last.get("lag_seconds"),
+        "held_back_seconds": last.get("held_back_seconds"),
+    }
+
+
+def record_pass(landing: Path, stream: str, entry: dict[str, Any]) -> None:
+    """Append a pass to the stream's relay log, keeping the last LOG_PASSES."""
+    path = log_path(landing, stream)
+    kept = [*read_passes(landing, stream)[-(LOG_PASSES - 1) :], entry]
+    text = "".join(json.dumps(e, sort_keys=True) + "\n" for e in kept)
+    _durable_write(path, text.encode(), path.parent)
 
 
 def prune(con: Any, contract: StreamContract, days: int) -> int:
@@ -304,28 +394,63 @@ def prune(con: Any, contract: StreamContract, days: int) -> int:
     cursor = _cursor(con, contract.stream)
     kind = " and aggregatetype = %s" if outbox.aggregatetype else ""
     done = con.execute(
-        f"delete from {_table(outbox)} where (txid, id) <= (%s::xid8, %s::uuid) "
+        f"delete from {table_sql(outbox)} where (txid, id) <= (%s::xid8, %s::uuid) "
         f"and created_at < now() - make_interval(days => %s){kind}",
         [*cursor, days, *([outbox.aggregatetype] if outbox.aggregatetype else [])],
     )
     return int(done.rowcount or 0)
 
 
-def connect(settings: Any) -> Any:
-    """An autocommit connection to the outbox's database: ONCEONLY_OUTBOX_DSN (a libpq
-    connection string), else the PostgreSQL target's settings. A connection that fails
-    is one line naming where, never the password."""
+def _airflow_dsn(conn_id: str, declared_in: str) -> str:
+    """A libpq connection string from an Airflow connection (inside a task: Airflow's
+    connections; elsewhere: ``AIRFLOW_CONN_<ID>`` and the configured secrets backends)."""
+    from psycopg.conninfo import make_conninfo
+
+    from onceonly.settings import PROJECT_ROOT
+
+    os.environ.setdefault("AIRFLOW_HOME", str(PROJECT_ROOT / ".airflow"))
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise RelayError(
+            f"Airflow connection {conn_id!r} ({declared_in}) is not defined: set "
+            f"AIRFLOW_CONN_{conn_id.upper()} or add it with `airflow connections add`"
+        ) from None
+    parts = {
+        "host": conn.host,
+        "port": conn.port,
+        "user": conn.login,
+        "password": conn.password,
+        "dbname": conn.schema,
+    }
+    return make_conninfo("", **{k: v for k, v in parts.items() if v not in (None, "")})
+
+
+def connect(settings: Any, contract: StreamContract | None = None) -> Any:
+    """An autocommit connection to an outbox's database: the Airflow connection the
+    stream's ``outbox: connection`` names, else ONCEONLY_OUTBOX_DSN (a libpq connection
+    string), else the PostgreSQL target's server. A connection that fails is one line
+    naming where, never the password."""
     import psycopg
 
     from onceonly.targets.postgres import connect_server
 
-    dsn = settings.outbox_dsn
+    named = contract.outbox.connection if contract and contract.outbox else None
     pg = settings.postgres
+    if named:
+        declared_in = f"outbox: connection of stream {contract.stream}" if contract else ""
+        dsn, where = _airflow_dsn(named, declared_in), f"Airflow connection {named!r}"
+    elif settings.outbox_dsn:
+        dsn, where = settings.outbox_dsn, "ONCEONLY_OUTBOX_DSN"
+    else:
+        dsn, where = "", f"{pg.host}:{pg.port} (database {pg.database!r})"
     try:
         if dsn:
             return psycopg.connect(dsn, autocommit=True, connect_timeout=10)
         return connect_server(pg, application="onceonly-relay")
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
-        where = "ONCEONLY_OUTBOX_DSN" if dsn else f"{pg.host}:{pg.port} (database {pg.database!r})"
         raise RelayError(f"outbox PostgreSQL at {where}: {first}", transient=True) from None

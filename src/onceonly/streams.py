@@ -396,6 +396,7 @@ def _outbox(doc: Any, given: dict[str, Any] | None, by_name: dict[str, Any]) -> 
     return Outbox(
         table=str(given["table"]),
         aggregatetype=given.get("aggregatetype"),
+        connection=given.get("connection"),
         fields=mapped,
         batch_rows=int(given.get("batch_rows", Outbox.batch_rows)),
     )

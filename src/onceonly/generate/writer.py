@@ -53,10 +53,8 @@ def generate(
     """Write the landing zone of one of the generator's streams under ``out`` (and its
     truth under ``out/_truth/<stream>/``); return what was injected."""
     model = models()[stream]
-    rng = random.Random(seed)
     prof = deliveries.PROFILES[profile]
-    evs = model.simulate(rng, n_events, start, days)
-    plan = deliveries.plan(evs, prof, rng, model)
+    evs, plan = _plan(stream, n_events, days, seed, profile, start)
     out.mkdir(parents=True, exist_ok=True)
     total = len(plan.files)
     for i, f in enumerate(plan.files, start=1):
@@ -70,13 +68,11 @@ def generate(
         path.write_bytes(data[: len(data) // 2] if f.truncated else data)
         if on_progress:
             on_progress("files", i, total)
-    t = truth.compute(plan.files, model, window_days)
-    truth_dir = out / TRUTH_DIR / stream
-    truth_dir.mkdir(parents=True, exist_ok=True)
-    for name, rows in t.tables.items():
-        write_csv(truth_dir / f"{name}.csv", rows, list(model.columns()[name]))
+    _write_truth(out, stream, plan.files, window_days)
     info: dict[str, object] = {
         "seed": seed,
+        "requested_events": n_events,
+        "profile_name": profile,
         "events": len(evs),
         "days": days,
         "start": start.isoformat(),
@@ -87,5 +83,49 @@ def generate(
         "injected": plan.injected,
         "malformed_kinds": model.malformed_kinds,
     }
-    (truth_dir / "faults.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    _write_info(out, stream, info)
     return info
+
+
+def _plan(
+    stream: str, n_events: int, days: int, seed: int, profile: str, start: datetime
+) -> tuple[list[object], deliveries.Plan]:
+    """The simulated events and their planned deliveries (the same for the same inputs)."""
+    model = models()[stream]
+    rng = random.Random(seed)
+    evs = list(model.simulate(rng, n_events, start, days))
+    return evs, deliveries.plan(evs, deliveries.PROFILES[profile], rng, model)
+
+
+def _write_truth(out: Path, stream: str, files: list[deliveries.GenFile], window_days: int) -> None:
+    model = models()[stream]
+    truth_dir = out / TRUTH_DIR / stream
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    for name, rows in truth.compute(files, model, window_days).tables.items():
+        write_csv(truth_dir / f"{name}.csv", rows, list(model.columns()[name]))
+
+
+def _write_info(out: Path, stream: str, info: dict[str, object]) -> None:
+    path = out / TRUTH_DIR / stream / "faults.json"
+    path.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def add_deliveries(out: Path, stream: str, files: list[deliveries.GenFile], by: str) -> None:
+    """Files another producer (``by``) wrote into a generated landing zone become part of
+    its truth: the truth is computed again over the planned files and these."""
+    path = out / TRUTH_DIR / stream / "faults.json"
+    info = json.loads(path.read_text())
+    _, plan = _plan(
+        stream,
+        int(info["requested_events"]),
+        int(info["days"]),
+        int(info["seed"]),
+        str(info["profile_name"]),
+        datetime.fromisoformat(str(info["start"])),
+    )
+    _write_truth(out, stream, [*plan.files, *files], int(info["window_days"]))
+    info.setdefault("added", {})[by] = {
+        "files": len(files),
+        "lines": sum(len(f.lines) for f in files),
+    }
+    _write_info(out, stream, info)

@@ -181,11 +181,12 @@ def relay_outbox(stream: str) -> dict[str, Any]:
 
     settings = settings_for_task()
     points = settings.fault_points
-    con = relay.connect(settings)
+    contract = _stream(settings, stream)
+    con = relay.connect(settings, contract)
     try:
         done = relay.relay(
             con,
-            _stream(settings, stream),
+            contract,
             settings.landing,
             fault=lambda point: maybe_kill(points, point),
         )
@@ -202,4 +203,6 @@ def relay_outbox(stream: str) -> dict[str, Any]:
         "rows_relayed": done.rows,
         "files": [str(p) for p in done.files],
         "rows_waiting": done.waiting,
+        "delay_seconds": done.delay_seconds,
+        "lag_seconds": done.lag_seconds,
     }

@@ -21,6 +21,7 @@ from typing import Any
 from onceonly.contract import StreamContract
 from onceonly.findings import require_built
 from onceonly.quality.checks import fails_the_run
+from onceonly.relay import lag_summary, read_passes
 from onceonly.report.figures import read_figures
 from onceonly.report.html import render, render_index, verdict
 from onceonly.settings import Settings
@@ -89,6 +90,10 @@ def _stream_page(
         figures = read_figures(warehouse, contract)
     finally:
         warehouse.close()
+    if contract.outbox is not None:
+        figures.relay = lag_summary(
+            read_passes(settings.landing, contract.stream), datetime.now(UTC)
+        )
     folder = out / contract.stream
     folder.mkdir(parents=True, exist_ok=True)
     docs = os.path.relpath(data_docs, folder.resolve()) if data_docs else None

@@ -65,6 +65,8 @@ class Figures:
     waiting: dict[str, Any] = field(default_factory=dict)
     #: seconds per step of the guarantee in the stream's last run (dq.node_runs)
     cost: dict[str, Any] = field(default_factory=dict)
+    #: an outbox stream: its relay's last pass and lag (from the relay's log)
+    relay: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,7 @@ class Figures:
             "control_totals": self.control_totals,
             "waiting": self.waiting,
             "cost": self.cost,
+            "relay": self.relay,
         }
 
 

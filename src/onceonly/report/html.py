@@ -217,6 +217,65 @@ def _cost_line(cost: dict[str, Any], contract: StreamContract) -> str:
     )
 
 
+def _seconds(value: object) -> str:
+    """A duration for people: seconds, minutes or hours."""
+    if value is None:
+        return "none"
+    s = float(value)  # type: ignore[arg-type]
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+#: minutes after which a relay scheduled every five minutes is said to have stopped
+RELAY_STALE_MINUTES = 15
+
+
+def _relay_section(relay: dict[str, Any], contract: StreamContract) -> str:
+    """An outbox stream: how far behind its relay is (from the relay's log)."""
+    if contract.outbox is None:
+        return ""
+    table = escape(contract.outbox.table)
+    if not relay:
+        return (
+            f'<section id="relay"><h2>Relay from <code>{table}</code></h2><p class="muted">'
+            "The relay has not run against this landing zone yet (<code>onceonly relay</code> "
+            f"or the <code>relay_{escape(contract.stream)}</code> DAG).</p></section>"
+        )
+    stale = relay["minutes_since_last_pass"] > RELAY_STALE_MINUTES
+    rows = [
+        [
+            "last pass",
+            f"{escape(relay['last_pass_at'])} ({relay['minutes_since_last_pass']} min ago)",
+        ],
+        ["passes in the last 24 h", _n(relay["passes_24h"])],
+        [
+            "rows relayed in the last 24 h",
+            f"{_n(relay['rows_24h'])} in {_n(relay['files_24h'])} files",
+        ],
+        ["insert to landing file, median pass", _seconds(relay["delay_p50_seconds"])],
+        ["insert to landing file, worst pass", _seconds(relay["delay_max_seconds"])],
+        ["committed rows waiting now", _n(relay["waiting"])],
+        ["oldest waiting row has waited", _seconds(relay["lag_seconds"])],
+        ["held back by a transaction open for", _seconds(relay["held_back_seconds"])],
+    ]
+    warning = (
+        f'<p class="warn" data-testid="relay-stale">The relay has not run for '
+        f"{relay['minutes_since_last_pass']} min: rows committed since wait in the outbox.</p>"
+        if stale
+        else ""
+    )
+    return (
+        f'<section id="relay"><h2>Relay from <code>{table}</code></h2>{warning}'
+        '<p class="muted">A row is relayed once every transaction older than its own has '
+        "ended: a long-open transaction holds later rows back (they wait, never skipped).</p>"
+        + _table(["", "value"], rows, "relay")
+        + "</section>"
+    )
+
+
 def _waiting_section(waiting: dict[str, Any], contract: StreamContract) -> str:
     """exactly_once: the files whose keys wait unpublished and the publish checks that
     hold them, with their first failing rows (all of them in the check's dq table)."""
@@ -379,6 +438,7 @@ def render(
             )
         )
     waiting_html = _waiting_section(figures.waiting, contract)
+    relay_html = _relay_section(figures.relay, contract)
     docs = (
         f'<p>Great Expectations Data Docs: <a href="{escape(data_docs_link)}">'
         "validation results</a> (local files).</p>"
@@ -405,6 +465,7 @@ def render(
 {verdict_html}
 <div class="tiles">{tile_html}</div>
 {waiting_html}
+{relay_html}
 <h2>Copies per arrival day</h2>{_day_chart(figures)}
 <h2>Duplicate copies removed, by cause</h2>
 <p class="muted">in_file: repeated within one file; cross_file: already delivered in an
