@@ -793,8 +793,8 @@ def _demo_outbox_stream(wanted: bool | None):  # type: ignore[no-untyped-def]
         if wanted:
             raise
         err_console.print(
-            f"stock application left out: {shown(exc)} (`make demo-outbox` starts a local "
-            "PostgreSQL and runs it)"
+            f"outbox example left out: no PostgreSQL answers at {shown(exc.where or exc)} "
+            "(`make demo-outbox` runs it on a local one)"
         )
         return None
     return contract

@@ -64,9 +64,11 @@ class RelayError(OnceOnlyError):
     """The outbox cannot be reached or used as declared (``transient``: a retry may
     succeed, e.g. the server was unreachable)."""
 
-    def __init__(self, message: str, transient: bool = False) -> None:
+    def __init__(self, message: str, transient: bool = False, where: str = "") -> None:
         super().__init__(message)
         self.transient = transient
+        #: the server that could not be reached, as the message names it
+        self.where = where
 
 
 def table_sql(outbox: Outbox) -> str:
@@ -453,4 +455,6 @@ def connect(settings: Any, contract: StreamContract | None = None) -> Any:
         return connect_server(pg, application="onceonly-relay")
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
-        raise RelayError(f"outbox PostgreSQL at {where}: {first}", transient=True) from None
+        raise RelayError(
+            f"outbox PostgreSQL at {where}: {first}", transient=True, where=where
+        ) from None
