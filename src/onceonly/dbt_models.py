@@ -84,15 +84,19 @@ def _facts_model(
             incremental_strategy="onceonly.append_strategy()",
             **layout,
         )
-    # first landed: a matched row is left as it is (the update sets the key to itself);
-    # highest version: the batch holds only newer versions, which replace the whole row
-    merge_update = {} if version != "none" else {"merge_update_columns": f"[{key}]"}
+    # first landed: the batch's keys the facts do not hold are inserted (insert_absent; a
+    # MERGE on BigQuery whose update sets the key to itself); highest version: the batch
+    # holds only newer versions, which a MERGE puts in place of the whole row
+    strategy = (
+        {"incremental_strategy": "onceonly.dedup_strategy()", "merge_update_columns": f"[{key}]"}
+        if version == "none"
+        else {"incremental_strategy": "'merge'"}
+    )
     return _model(
         contract,
         _call("stream_facts", staging, key, fields, version),
         unique_key=key,
-        incremental_strategy="'merge'",
-        **merge_update,
+        **strategy,
         incremental_predicates=f"[onceonly.dedup_window_predicate({contract.dedup_window_days})]",
         **layout,
     )
@@ -410,8 +414,9 @@ def _facts_properties(contract: StreamContract) -> dict[str, object]:
         f"Published by write-audit-publish: each batch deduplicated against every {key} "
         "ever published, appended only when its tests pass."
         if contract.guarantee == Guarantee.EXACTLY_ONCE
-        else f"Incremental MERGE on {key}, its scan bounded to "
-        f"{contract.dedup_window_days} days before the batch's newest arrival."
+        else f"Incremental: the batch's {key}s the facts do not hold are inserted (a MERGE on "
+        f"BigQuery), the look-up bounded to {contract.dedup_window_days} days before the "
+        "batch's newest arrival."
     )
     return {
         "name": r.facts.name,
@@ -423,10 +428,21 @@ def _facts_properties(contract: StreamContract) -> dict[str, object]:
             {
                 "name": key,
                 "description": (
-                    "Unique. A duplicate older than the dedup window can slip in until the "
-                    "full audit removes it: this test warns rather than stops the run."
+                    "Unique. Each run checks the keys loaded in the last "
+                    f"{contract.dedup_window_days} days of loads against the whole table (its "
+                    "cost follows the batch, not the history); the full audit checks every "
+                    "key. A duplicate older than the dedup window can slip in until the full "
+                    "audit removes it: this test warns rather than stops the run."
                 ),
-                "data_tests": ["not_null", {"unique": {"config": {"severity": "warn"}}}],
+                "data_tests": [
+                    "not_null",
+                    {
+                        "unique_among_recent_loads": {
+                            "arguments": {"days": contract.dedup_window_days},
+                            "config": {"severity": "warn"},
+                        }
+                    },
+                ],
             },
             {"name": "_event_date", "data_tests": ["not_null"]},
         ],
