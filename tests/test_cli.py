@@ -12,14 +12,15 @@ import pytest
 CLI = [sys.executable, "-m", "onceonly"]
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with ``args`` in ``cwd``, its environment only PATH and ``env``."""
     return subprocess.run(
         [*CLI, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", **env},
     )
 
 
@@ -106,6 +107,25 @@ def test_a_folder_no_declaration_names_is_reported_and_recorded(tmp_path: Path) 
     ]
 
 
+def _dead_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _moves_with_outbox(folder: Path, outbox: str) -> None:
+    """streams/moves.yml in ``folder``: a stream relayed from ``outbox`` (its YAML)."""
+    (folder / "streams").mkdir()
+    (folder / "streams" / "moves.yml").write_text(
+        "name: moves\nfields:\n  move_id: {type: string, required: true}\n"
+        "  moved_at: {type: timestamp, required: true}\n"
+        f"roles: {{key: move_id, event_time: moved_at}}\noutbox: {outbox}\n"
+    )
+
+
 def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr[-3000:]
@@ -177,19 +197,10 @@ def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path: Path) -> None:
 
 
 def test_run_against_an_unreachable_postgres_is_one_line_at_once(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _dead_port()
     (tmp_path / "zone" / "orders").mkdir(parents=True)
-    result = subprocess.run(
-        [*CLI, "run", "--landing", "zone", "--target", "postgres"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "ONCEONLY_PG_PORT": str(port)},
+    result = run(
+        "run", "--landing", "zone", "--target", "postgres", cwd=tmp_path, ONCEONLY_PG_PORT=str(port)
     )
     line = _one_error_line(result)
     assert f"127.0.0.1:{port}" in line
@@ -197,28 +208,15 @@ def test_run_against_an_unreachable_postgres_is_one_line_at_once(tmp_path: Path)
 
 @pytest.mark.parametrize("command", [["relay"], ["relay", "init"]])
 def test_relay_to_an_unreachable_outbox_is_one_line(command: list[str], tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    (tmp_path / "streams").mkdir()
-    (tmp_path / "streams" / "moves.yml").write_text(
-        "name: moves\nfields:\n  move_id: {type: string, required: true}\n"
-        "  moved_at: {type: timestamp, required: true}\n"
-        "roles: {key: move_id, event_time: moved_at}\noutbox: {table: app.outbox}\n"
-    )
-    result = subprocess.run(
-        [*CLI, *command, "--streams-dir", "streams"],
+    port = _dead_port()
+    _moves_with_outbox(tmp_path, "{table: app.outbox}")
+    result = run(
+        *command,
+        "--streams-dir",
+        "streams",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "ONCEONLY_PG_PORT": str(port),
-            "ONCEONLY_PG_PASSWORD": "s3cret-word",
-        },
+        ONCEONLY_PG_PORT=str(port),
+        ONCEONLY_PG_PASSWORD="s3cret-word",
     )
     line = _one_error_line(result)
     assert f"outbox PostgreSQL at 127.0.0.1:{port}" in line
@@ -226,20 +224,9 @@ def test_relay_to_an_unreachable_outbox_is_one_line(command: list[str], tmp_path
 
 
 def test_an_outbox_connection_airflow_does_not_know_is_one_line(tmp_path: Path) -> None:
-    (tmp_path / "streams").mkdir()
-    (tmp_path / "streams" / "moves.yml").write_text(
-        "name: moves\nfields:\n  move_id: {type: string, required: true}\n"
-        "  moved_at: {type: timestamp, required: true}\n"
-        "roles: {key: move_id, event_time: moved_at}\n"
-        "outbox: {table: app.outbox, connection: warehouse_app}\n"
-    )
-    result = subprocess.run(
-        [*CLI, "relay", "--streams-dir", "streams"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path / "airflow")},
+    _moves_with_outbox(tmp_path, "{table: app.outbox, connection: warehouse_app}")
+    result = run(
+        "relay", "--streams-dir", "streams", cwd=tmp_path, AIRFLOW_HOME=str(tmp_path / "airflow")
     )
     line = _one_error_line(result)
     assert "Airflow connection 'warehouse_app'" in line and "moves" in line
@@ -247,19 +234,8 @@ def test_an_outbox_connection_airflow_does_not_know_is_one_line(tmp_path: Path) 
 
 
 def test_demo_with_an_unreachable_outbox_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    result = subprocess.run(
-        [*CLI, "demo", "--outbox"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "ONCEONLY_PG_PORT": str(port)},
-    )
+    port = _dead_port()
+    result = run("demo", "--outbox", cwd=tmp_path, ONCEONLY_PG_PORT=str(port))
     line = _one_error_line(result)
     assert f"outbox PostgreSQL at 127.0.0.1:{port}" in line
     assert not (tmp_path / "demo-landing").exists()

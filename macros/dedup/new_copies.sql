@@ -19,12 +19,13 @@
     {% endif %}
 {%- endmacro %}
 
-{#- The newest `column` value of `this` as a timestamp literal, read when the model is
-    compiled (the floor when empty, or at parse time, when nothing runs). -#}
-{% macro watermark(column) -%}
+{#- The newest `column` value of `relation` (default: `this`) as a timestamp literal,
+    read when the model is compiled (the floor when empty, or at parse time, when nothing
+    runs). -#}
+{% macro watermark(column, relation=none) -%}
     {%- if execute -%}
         {%- set newest_sql -%}
-            select cast(max({{ column }}) as {{ dbt.type_string() }}) from {{ this }}
+            select cast(max({{ column }}) as {{ dbt.type_string() }}) from {{ relation or this }}
         {%- endset -%}
         {%- set newest = run_query(newest_sql).columns[0].values()[0] -%}
     {%- endif -%}

@@ -30,15 +30,18 @@
 {%- endmacro %}
 
 {#- The copies of `relation` landed after the newest copy published into the facts
-    (all of them before the first publish). -#}
+    (all of them before the first publish). The watermark appears twice, as in
+    new_copies: a literal the engine prunes by, and a subquery read in the statement's
+    own transaction. -#}
 {% macro unpublished_copies(relation, facts_name) -%}
     {%- set published = onceonly.published_facts(facts_name) -%}
     select * from {{ relation }}
     {%- if published is not none %}
-    where _loaded_at > (
-        select coalesce(max(_loaded_at), {{ onceonly.timestamp_floor() }})
-        from {{ published }}
-    )
+    where _loaded_at > {{ onceonly.watermark('_loaded_at', published) }}
+        and _loaded_at > (
+            select coalesce(max(_loaded_at), {{ onceonly.timestamp_floor() }})
+            from {{ published }}
+        )
     {%- endif %}
 {%- endmacro %}
 
@@ -70,16 +73,16 @@
     batch_keys as (
         select distinct {{ key }} from unpublished
     ),
-    key_copies as (
-        select c.* from {{ relation }} as c
-        inner join batch_keys as k on k.{{ key }} = c.{{ key }}
-    ),
+    {#- the history is read twice, the key alone, then every column of the few keys
+        delivered more than once: never all columns of every batch key's copies -#}
     repeated as (
-        select {{ key }} from key_copies group by {{ key }} having count(*) > 1
+        select c.{{ key }} from {{ relation }} as c
+        inner join batch_keys as k on k.{{ key }} = c.{{ key }}
+        group by c.{{ key }} having count(*) > 1
     ),
     conflicting as (
         select c.{{ key }}
-        from key_copies as c
+        from {{ relation }} as c
         inner join repeated as r on r.{{ key }} = c.{{ key }}
         group by c.{{ key }}
         having count(distinct {{ onceonly.content_hash(content_columns) }}) > 1
