@@ -73,16 +73,16 @@
     batch_keys as (
         select distinct {{ key }} from unpublished
     ),
-    {#- the history is read twice, the key alone, then every column of the few keys
-        delivered more than once: never all columns of every batch key's copies -#}
-    repeated as (
-        select c.{{ key }} from {{ relation }} as c
+    key_copies as (
+        select c.* from {{ relation }} as c
         inner join batch_keys as k on k.{{ key }} = c.{{ key }}
-        group by c.{{ key }} having count(*) > 1
+    ),
+    repeated as (
+        select {{ key }} from key_copies group by {{ key }} having count(*) > 1
     ),
     conflicting as (
         select c.{{ key }}
-        from {{ relation }} as c
+        from key_copies as c
         inner join repeated as r on r.{{ key }} = c.{{ key }}
         group by c.{{ key }}
         having count(distinct {{ onceonly.content_hash(content_columns) }}) > 1
