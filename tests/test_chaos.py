@@ -1,5 +1,5 @@
-"""`onceonly chaos --runs 5` on DuckDB (the inventory stream) and on PostgreSQL (orders),
-as CI runs it."""
+"""`onceonly chaos --runs 3` on DuckDB (the inventory stream) and on PostgreSQL (orders),
+as CI runs it (the 100-run campaigns are recorded in docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _chaos(target: str, cwd: Path, stream: str) -> subprocess.CompletedProcess[s
             "onceonly",
             "chaos",
             "--runs",
-            "5",
+            "3",
             "--seed",
             "11",
             "--target",
@@ -45,8 +45,8 @@ def _value(out: str, measure: str) -> str:
 def _holds(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    assert _value(out, "runs") == "5"
-    assert _value(out, "runs with exact facts") == "5"
+    assert _value(out, "runs") == "3"
+    assert _value(out, "runs with exact facts") == "3"
     assert _value(out, "events lost") == "0"
     assert _value(out, "events duplicated") == "0"
     flagged, injected = _value(out, "gaps flagged / injected").split(" / ")

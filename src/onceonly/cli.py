@@ -725,8 +725,8 @@ def demo(
         typer.Option(
             "--outbox/--no-outbox",
             help="Also run the stock application that writes inventory through its outbox "
-            "and the relay (PostgreSQL at ONCEONLY_OUTBOX_DSN or ONCEONLY_PG_*) [default: "
-            "when that server answers].",
+            "and the relay (PostgreSQL at ONCEONLY_OUTBOX_DSN, else the PostgreSQL target) "
+            "[default: when that server answers].",
         ),
     ] = None,
 ) -> None:
