@@ -24,8 +24,13 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def settings_for(zone: Path, db: Path) -> Settings:
+    # run_dags hands these to the DAGs, retry delay included: dag.test() waits it out
     return Settings(
-        target="duckdb", duckdb_path=db, landing=zone, reports_dir=db.parent / "reports"
+        target="duckdb",
+        duckdb_path=db,
+        landing=zone,
+        reports_dir=db.parent / "reports",
+        retry_delay_seconds=0.0,
     )
 
 
