@@ -35,6 +35,7 @@ from typing import Any
 
 from onceonly.contract import Outbox, StreamContract
 from onceonly.errors import ConfigError, OnceOnlyError
+from onceonly.settings import PostgresSettings
 from onceonly.sql import ident
 
 #: the cursor before the first row
@@ -403,34 +404,6 @@ def prune(con: Any, contract: StreamContract, days: int) -> int:
     return int(done.rowcount or 0)
 
 
-def _airflow_dsn(conn_id: str, declared_in: str) -> str:
-    """A libpq connection string from an Airflow connection (inside a task: Airflow's
-    connections; elsewhere: ``AIRFLOW_CONN_<ID>`` and the configured secrets backends)."""
-    from psycopg.conninfo import make_conninfo
-
-    from onceonly.settings import PROJECT_ROOT
-
-    os.environ.setdefault("AIRFLOW_HOME", str(PROJECT_ROOT / ".airflow"))
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException:
-        raise RelayError(
-            f"Airflow connection {conn_id!r} ({declared_in}) is not defined: set "
-            f"AIRFLOW_CONN_{conn_id.upper()} or add it with `airflow connections add`"
-        ) from None
-    parts = {
-        "host": conn.host,
-        "port": conn.port,
-        "user": conn.login,
-        "password": conn.password,
-        "dbname": conn.schema,
-    }
-    return make_conninfo("", **{k: v for k, v in parts.items() if v not in (None, "")})
-
-
 def connect(settings: Any, contract: StreamContract | None = None) -> Any:
     """An autocommit connection to an outbox's database: the Airflow connection the
     stream's ``outbox: connection`` names, else ONCEONLY_OUTBOX_DSN (a libpq connection
@@ -441,14 +414,13 @@ def connect(settings: Any, contract: StreamContract | None = None) -> Any:
     from onceonly.targets.postgres import connect_server
 
     named = contract.outbox.connection if contract and contract.outbox else None
-    pg = settings.postgres
-    if named:
-        declared_in = f"outbox: connection of stream {contract.stream}" if contract else ""
-        dsn, where = _airflow_dsn(named, declared_in), f"Airflow connection {named!r}"
+    pg, dsn = settings.postgres, ""
+    if named and contract:
+        pg, where = _airflow_postgres(named, pg, contract), f"Airflow connection {named!r}"
     elif settings.outbox_dsn:
         dsn, where = settings.outbox_dsn, "ONCEONLY_OUTBOX_DSN"
     else:
-        dsn, where = "", f"{pg.host}:{pg.port} (database {pg.database!r})"
+        where = f"{pg.host}:{pg.port} (database {pg.database!r})"
     try:
         if dsn:
             return psycopg.connect(dsn, autocommit=True, connect_timeout=10)
@@ -457,4 +429,23 @@ def connect(settings: Any, contract: StreamContract | None = None) -> Any:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
         raise RelayError(
             f"outbox PostgreSQL at {where}: {first}", transient=True, where=where
+        ) from None
+
+
+def _airflow_postgres(
+    conn_id: str, base: PostgresSettings, contract: StreamContract
+) -> PostgresSettings:
+    """The outbox's server from the Airflow connection a stream's declaration names."""
+    from onceonly.settings import PROJECT_ROOT, postgres_from_airflow
+
+    os.environ.setdefault("AIRFLOW_HOME", str(PROJECT_ROOT / ".airflow"))
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return postgres_from_airflow(conn_id, base)
+    except AirflowNotFoundException:
+        raise RelayError(
+            f"Airflow connection {conn_id!r} (outbox: connection of stream {contract.stream}) "
+            f"is not defined: set AIRFLOW_CONN_{conn_id.upper()} or add it with "
+            "`airflow connections add`"
         ) from None

@@ -118,6 +118,23 @@ class PostgresSettings:
     conn_id: str = _setting("ONCEONLY_PG_CONN_ID", "")
 
 
+def postgres_from_airflow(conn_id: str, base: PostgresSettings) -> PostgresSettings:
+    """``base`` with the server, login and database of the Airflow connection ``conn_id``
+    (inside a task: Airflow's connections; elsewhere: ``AIRFLOW_CONN_<ID>`` and the
+    configured secrets backends). Airflow is imported only here."""
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(conn_id)
+    return replace(
+        base,
+        host=conn.host or base.host,
+        port=conn.port or base.port,
+        user=conn.login or base.user,
+        password=conn.password or "",
+        database=conn.schema or base.database,
+    )
+
+
 @dataclass(frozen=True)
 class BigQuerySettings:
     """The BigQuery target: the project and how to authenticate (dbt-bigquery's methods)."""

@@ -38,6 +38,7 @@ WAREHOUSE = "madrid"
 SOURCE = f"wms-{WAREHOUSE}"
 MARK = "onceonly demo stock application: dropped and created again by each demo"
 SKUS = tuple(f"sku-{i:03d}" for i in range(12))
+UNSET = datetime(1970, 1, 1)  # a movement's time until it is written
 
 
 @dataclass
@@ -103,13 +104,12 @@ def _drafts(rng: random.Random, n: int) -> list[Movement]:
         else:
             reason, delta = "adjusted", rng.choice((-2, -1, 1, 2))
         cost = Decimal(rng.randrange(100, 5000)) / 100 if reason == "received" else None
-        epoch = datetime(1970, 1, 1)
-        out.append(Movement(uuid(rng), reason, sku, WAREHOUSE, delta, epoch, SOURCE, seq, cost))
+        out.append(Movement(uuid(rng), reason, sku, WAREHOUSE, delta, UNSET, SOURCE, seq, cost))
     return out
 
 
 def _write(
-    dsn_of: Any,
+    connect: Any,
     contract: StreamContract,
     work: list[Movement],
     lock: threading.Lock,
@@ -123,7 +123,7 @@ def _write(
     schema = ident(_schema(contract))
     table = relay.table_sql(contract.outbox)
     rng = random.Random(seed)
-    with dsn_of() as con:
+    with connect() as con:
         con.autocommit = False
         while True:
             with lock:

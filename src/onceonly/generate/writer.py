@@ -105,16 +105,18 @@ def _write_truth(out: Path, stream: str, files: list[deliveries.GenFile], window
         write_csv(truth_dir / f"{name}.csv", rows, list(model.columns()[name]))
 
 
+def _info_path(out: Path, stream: str) -> Path:
+    return out / TRUTH_DIR / stream / "faults.json"
+
+
 def _write_info(out: Path, stream: str, info: dict[str, object]) -> None:
-    path = out / TRUTH_DIR / stream / "faults.json"
-    path.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    _info_path(out, stream).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
 
 
 def add_deliveries(out: Path, stream: str, files: list[deliveries.GenFile], by: str) -> None:
     """Files another producer (``by``) wrote into a generated landing zone become part of
     its truth: the truth is computed again over the planned files and these."""
-    path = out / TRUTH_DIR / stream / "faults.json"
-    info = json.loads(path.read_text())
+    info = json.loads(_info_path(out, stream).read_text())
     _, plan = _plan(
         stream,
         int(info["requested_events"]),

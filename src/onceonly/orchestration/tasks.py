@@ -5,13 +5,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from onceonly.errors import OnceOnlyError
 from onceonly.faults import maybe_fail
-from onceonly.settings import Settings
+from onceonly.settings import Settings, postgres_from_airflow
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +44,7 @@ def settings_for_task() -> Settings:
     pg = settings.postgres
     if not pg.conn_id:
         return settings
-    from airflow.sdk import BaseHook
-
-    conn = BaseHook.get_connection(pg.conn_id)
-    return settings.with_(
-        postgres=replace(
-            pg,
-            host=conn.host or pg.host,
-            port=conn.port or pg.port,
-            user=conn.login or pg.user,
-            password=conn.password or "",
-            database=conn.schema or pg.database,
-        )
-    )
+    return settings.with_(postgres=postgres_from_airflow(pg.conn_id, pg))
 
 
 def interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
