@@ -38,11 +38,14 @@
     select * from {{ relation }}
     {%- if published is not none %}
     where _loaded_at > {{ onceonly.watermark('_loaded_at', published) }}
-        and _loaded_at > (
-            select coalesce(max(_loaded_at), {{ onceonly.timestamp_floor() }})
-            from {{ published }}
-        )
+        and _loaded_at > {{ onceonly.newest_load(published) }}
     {%- endif %}
+{%- endmacro %}
+
+{#- The newest `_loaded_at` of `relation` (the floor when it is empty), as a scalar
+    subquery read in the statement's own transaction. -#}
+{% macro newest_load(relation) -%}
+    (select coalesce(max(_loaded_at), {{ onceonly.timestamp_floor() }}) from {{ relation }})
 {%- endmacro %}
 
 {#- The newest decision of `onceonly resolve` per key of the stream. -#}
@@ -67,22 +70,24 @@
 ) -%}
     {%- set published = onceonly.published_facts(facts_name) -%}
     {%- set as_text = 'cast(c.' ~ key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+    {#- each CTE is read once, or holds keys only: DuckDB materializes a CTE read twice,
+        and the batch's whole copies held in memory spill to disk at scale -#}
     with unpublished as (
         {{ onceonly.unpublished_copies(relation, facts_name) }}
     ),
     batch_keys as (
-        select distinct {{ key }} from unpublished
-    ),
-    key_copies as (
-        select c.* from {{ relation }} as c
-        inner join batch_keys as k on k.{{ key }} = c.{{ key }}
+        select distinct {{ key }} from (
+            {{ onceonly.unpublished_copies(relation, facts_name) }}
+        ) as u
     ),
     repeated as (
-        select {{ key }} from key_copies group by {{ key }} having count(*) > 1
+        select c.{{ key }} from {{ relation }} as c
+        inner join batch_keys as k on k.{{ key }} = c.{{ key }}
+        group by c.{{ key }} having count(*) > 1
     ),
     conflicting as (
         select c.{{ key }}
-        from key_copies as c
+        from {{ relation }} as c
         inner join repeated as r on r.{{ key }} = c.{{ key }}
         group by c.{{ key }}
         having count(distinct {{ onceonly.content_hash(content_columns) }}) > 1
@@ -99,15 +104,19 @@
             and d.line_number = c._line_number
     ),
     candidates as (
-        select * from unpublished as c
+        select *, false as _chosen from unpublished as c
         where not exists (select 1 from conflicting as h where h.{{ key }} = c.{{ key }})
         union all
-        select * from chosen
+        select *, true as _chosen from chosen
     ),
     kept as (
         {{ onceonly.first_copies('candidates', key) }}
     )
-    select {{ onceonly.fact_columns(columns, 'kept') }}
+    select
+        {{ onceonly.fact_columns(columns, 'kept') }},
+        kept._chosen,
+        {{ onceonly.newest_load(published) if published is not none
+            else onceonly.timestamp_floor() }} as _written_over
     from kept
     {%- if published is not none %}
     where not exists (
@@ -127,12 +136,35 @@
         and not exists (select 1 from {{ facts }} as f where f.{{ key }} = c.{{ key }})
 {%- endmacro %}
 
+{#- The publish takes in a batch only while the facts are as the batch was written over
+    (`_written_over`): a batch already published, or written before another was, appends
+    nothing (its copies are in the next run's batch). A copy `onceonly resolve` chose may
+    have landed before the facts' newest load, so a batch of such copies alone would leave
+    the facts' newest load where it was: their keys are looked up in the facts (only when
+    the batch holds such a copy: the look-up reads every published key). -#}
 {% macro stream_published(batch, key, columns) -%}
     select {{ onceonly.fact_columns(columns, 'b') }}
     from {{ batch }} as b
     {%- if is_incremental() %}
-    where not exists (select 1 from {{ this }} as p where p.{{ key }} = b.{{ key }})
+    where b._written_over = {{ onceonly.newest_load(this) }} and not b._chosen
+    {%- if onceonly.has_rows(batch, '_chosen') %}
+    union all
+    select {{ onceonly.fact_columns(columns, 'b') }}
+    from {{ batch }} as b
+    where b._written_over = {{ onceonly.newest_load(this) }} and b._chosen
+        and not exists (select 1 from {{ this }} as p where p.{{ key }} = b.{{ key }})
     {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Whether `relation` has a row where `condition` holds, read when the model compiles
+    (true at parse time, when nothing runs). -#}
+{% macro has_rows(relation, condition) -%}
+    {%- if not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set found = run_query('select 1 from ' ~ relation ~ ' where ' ~ condition ~ ' limit 1') -%}
+    {{ return(found.rows | length > 0) }}
 {%- endmacro %}
 
 {#- What a mart on an exactly_once stream's facts takes in at each run: the facts landed

@@ -428,16 +428,17 @@ def _facts_properties(contract: StreamContract) -> dict[str, object]:
             {
                 "name": key,
                 "description": (
-                    "Unique. Each run checks the keys loaded in the last "
-                    f"{contract.dedup_window_days} days of loads against the whole table (its "
-                    "cost follows the batch, not the history); the full audit checks every "
-                    "key. A duplicate older than the dedup window can slip in until the full "
-                    "audit removes it: this test warns rather than stops the run."
+                    "Unique. Each run checks the rows of the last "
+                    f"{contract.dedup_window_days} days of events before the newest arrival, "
+                    "what its windowed dedup promises (its cost follows the window, not the "
+                    "history); the full audit checks every key. A duplicate older than the "
+                    "dedup window can slip in until the full audit removes it: the dq models "
+                    "list it as a late duplicate, and this test warns rather than stops the run."
                 ),
                 "data_tests": [
                     "not_null",
                     {
-                        "unique_among_recent_loads": {
+                        "unique_within_window": {
                             "arguments": {"days": contract.dedup_window_days},
                             "config": {"severity": "warn"},
                         }
