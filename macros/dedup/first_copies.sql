@@ -11,3 +11,26 @@
     ) as ranked
     where _copy_rank = 1
 {%- endmacro %}
+
+{#- first_copies of a query cheap to read again (a filtered scan of the landed copies):
+    only the keys with several copies are ranked, a key landed once is kept as it is.
+    The query is read three times rather than through one CTE, which DuckDB would hold
+    whole in memory (10M copies: half the time, and no spill to disk). -#}
+{% macro first_copies_of_scan(query, key, version=none) -%}
+    with repeated as (
+        select {{ key }} from ({{ query }}) as copies
+        group by {{ key }} having count(*) > 1
+    )
+    select *, 1 as _copy_rank from ({{ query }}) as copies
+    where not exists (select 1 from repeated as r where r.{{ key }} = copies.{{ key }})
+    union all
+    select * from (
+        select
+            *,
+            row_number() over (partition by {{ key }} order by {{ onceonly.copy_order(version) }})
+                as _copy_rank
+        from ({{ query }}) as copies
+        where exists (select 1 from repeated as r where r.{{ key }} = copies.{{ key }})
+    ) as ranked
+    where _copy_rank = 1
+{%- endmacro %}

@@ -3,11 +3,8 @@
     fails), then merged on the key by the model's config. With a version role, a copy only
     enters when no row of its key with the same or a higher version is in the facts. -#}
 {% macro stream_facts(relation, key, columns, version=none) -%}
-    with batch as (
-        {{ onceonly.new_copies(relation) }}
-    ),
-    kept as (
-        {{ onceonly.first_copies('batch', key, version) }}
+    with kept as (
+        {{ onceonly.first_copies_of_scan(onceonly.new_copies(relation), key, version) }}
     )
     select {{ onceonly.fact_columns(columns, 'kept') }}
     from kept
