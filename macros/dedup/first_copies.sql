@@ -24,13 +24,7 @@
     select *, 1 as _copy_rank from ({{ query }}) as copies
     where not exists (select 1 from repeated as r where r.{{ key }} = copies.{{ key }})
     union all
-    select * from (
-        select
-            *,
-            row_number() over (partition by {{ key }} order by {{ onceonly.copy_order(version) }})
-                as _copy_rank
-        from ({{ query }}) as copies
-        where exists (select 1 from repeated as r where r.{{ key }} = copies.{{ key }})
-    ) as ranked
-    where _copy_rank = 1
+    {{ onceonly.first_copies(
+        '(select * from (' ~ query ~ ') as copies where exists (select 1 from repeated as r'
+        ~ ' where r.' ~ key ~ ' = copies.' ~ key ~ ')) as repeated_copies', key, version) }}
 {%- endmacro %}

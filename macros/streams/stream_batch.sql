@@ -72,13 +72,12 @@
     {%- set as_text = 'cast(c.' ~ key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
     {#- each CTE is read once, or holds keys only: DuckDB materializes a CTE read twice,
         and the batch's whole copies held in memory spill to disk at scale -#}
+    {%- set unpublished = onceonly.unpublished_copies(relation, facts_name) %}
     with unpublished as (
-        {{ onceonly.unpublished_copies(relation, facts_name) }}
+        {{ unpublished }}
     ),
     batch_keys as (
-        select distinct {{ key }} from (
-            {{ onceonly.unpublished_copies(relation, facts_name) }}
-        ) as u
+        select distinct {{ key }} from ({{ unpublished }}) as u
     ),
     repeated as (
         select c.{{ key }} from {{ relation }} as c
@@ -146,12 +145,13 @@
     select {{ onceonly.fact_columns(columns, 'b') }}
     from {{ batch }} as b
     {%- if is_incremental() %}
-    where b._written_over = {{ onceonly.newest_load(this) }} and not b._chosen
+    {%- set unchanged = 'b._written_over = ' ~ onceonly.newest_load(this) %}
+    where {{ unchanged }} and not b._chosen
     {%- if onceonly.has_rows(batch, '_chosen') %}
     union all
     select {{ onceonly.fact_columns(columns, 'b') }}
     from {{ batch }} as b
-    where b._written_over = {{ onceonly.newest_load(this) }} and b._chosen
+    where {{ unchanged }} and b._chosen
         and not exists (select 1 from {{ this }} as p where p.{{ key }} = b.{{ key }})
     {%- endif %}
     {%- endif %}
