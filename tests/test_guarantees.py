@@ -553,6 +553,14 @@ def test_exactly_once_holds_a_conflicting_key_until_resolved(
             cost["write"] + cost["publish checks"] + cost["publish"], abs=0.02
         )
 
+    # a later batch with one more copy of the held key, the same as its first: the key
+    # stays held (its earlier copies landed before the facts' newest load), the rest of
+    # the batch is published
+    deliver("b2.jsonl", _posting(2), _posting(5))
+    build(settings)
+    assert amounts() == {"t1": "1.00", "t3": "3.00", "t4": "4.00", "t5": "5.00"}
+    assert waiting()["held"] == [{"key": "t2", "copies": 3, "versions": 2}]
+
     not_held = resolve("--key", "t1", "--keep", "first")
     assert not_held.returncode == 2
     assert "ledger key 't1' is not held" in not_held.stderr and "t2" in not_held.stderr
@@ -560,7 +568,7 @@ def test_exactly_once_holds_a_conflicting_key_until_resolved(
     assert nowhere.returncode == 2 and f"{second}:1" in nowhere.stderr, nowhere.stderr
     chosen = resolve("--key", "t2", "--keep", f"{second}:1", "--note", "the bank's figure")
     assert chosen.returncode == 0, chosen.stderr
-    assert "keeps" in chosen.stdout and "2 copies" in chosen.stdout
+    assert "keeps" in chosen.stdout and "3 copies" in chosen.stdout
 
     # the chosen copy landed before the facts' newest load: a batch of it alone leaves
     # that load where it was, and the facts run alone twice still publish it once
@@ -570,8 +578,8 @@ def test_exactly_once_holds_a_conflicting_key_until_resolved(
     run_dbt("run", settings, ["-s", contract.relations.facts.name])
     run_dbt("run", settings, ["-s", contract.relations.facts.name])
     build(settings)
-    assert amounts() == {"t1": "1.00", "t2": "20.00", "t3": "3.00", "t4": "4.00"}
-    assert fact_rows() == 4
+    assert amounts() == {"t1": "1.00", "t2": "20.00", "t3": "3.00", "t4": "4.00", "t5": "5.00"}
+    assert fact_rows() == 5
     assert waiting()["held"] == []
 
     # a third amount for t2, after it was published: the facts keep what was published

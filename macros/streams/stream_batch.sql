@@ -60,68 +60,87 @@
     where _newest = 1
 {%- endmacro %}
 
-{#- The write. A key of the batch whose copies differ in content (any copy, however
-    early it landed: `content_columns` compared as the dq models do) is held out of it
-    until `onceonly resolve` chose one of its copies (`resolutions`); the chosen copy then
-    joins the batch, wherever it landed. Only the batch's keys are looked up in the
-    history, so a run's cost follows its batch. -#}
+{#- The write. A key of the batch whose copies differ in content is held out of it until
+    `onceonly resolve` chose one of its copies (`resolutions`); the chosen copy then joins
+    the batch, wherever it landed. A key is held when its copies in the batch differ, or
+    when it was never published yet has a copy landed up to the facts' newest load: such
+    a copy would have been published unless its key was held then (a copy chosen since
+    is published by `chosen`). Only the batch's keys are looked up in the history, so a
+    run's cost follows its batch; a key with one copy in the batch is not ranked.
+
+    The joins on keys are semi-joins (`in`) and anti-joins (`not exists`) on CTEs of keys:
+    DuckDB then hashes keys, not the batch's copies, and holds no copy in memory. -#}
 {% macro stream_batch(
     relation, key, columns, facts_name, content_columns, resolutions, stream
 ) -%}
     {%- set published = onceonly.published_facts(facts_name) -%}
+    {%- set newest = onceonly.newest_load(published) if published is not none
+        else onceonly.timestamp_floor() -%}
     {%- set as_text = 'cast(c.' ~ key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
-    {#- each CTE is read once, or holds keys only: DuckDB materializes a CTE read twice,
-        and the batch's whole copies held in memory spill to disk at scale -#}
     {%- set unpublished = onceonly.unpublished_copies(relation, facts_name) %}
-    with unpublished as (
-        {{ unpublished }}
+    with batch_keys as (
+        select {{ key }}, count(*) as _copies from ({{ unpublished }}) as u
+        group by {{ key }}
     ),
-    batch_keys as (
-        select distinct {{ key }} from ({{ unpublished }}) as u
-    ),
-    repeated as (
-        select c.{{ key }} from {{ relation }} as c
-        inner join batch_keys as k on k.{{ key }} = c.{{ key }}
-        group by c.{{ key }} having count(*) > 1
+    new_keys as (
+        select * from batch_keys as k
+        {%- if published is not none %}
+        where not exists (select 1 from {{ published }} as p where p.{{ key }} = k.{{ key }})
+        {%- endif %}
     ),
     conflicting as (
-        select c.{{ key }}
-        from {{ relation }} as c
-        inner join repeated as r on r.{{ key }} = c.{{ key }}
+        select c.{{ key }} from ({{ unpublished }}) as c
+        where c.{{ key }} in (select {{ key }} from new_keys where _copies > 1)
         group by c.{{ key }}
         having count(distinct {{ onceonly.content_hash(content_columns) }}) > 1
+        {%- if published is not none %}
+        union all
+        select h.{{ key }} from {{ relation }} as h
+        where h._loaded_at <= {{ newest }}
+            and h.{{ key }} in (select {{ key }} from new_keys)
+        {%- endif %}
     ),
     decided as (
         {{ onceonly.newest_resolutions(resolutions, stream) }}
     ),
     chosen as (
-        select c.* from {{ relation }} as c
+        select c.*, true as _chosen from {{ relation }} as c
         inner join decided as d
             on d.key_value = {{ as_text }}
             and d.batch_id = c._batch_id
             and d.source_file = c._source_file
             and d.line_number = c._line_number
+        {%- if published is not none %}
+        where not exists (select 1 from {{ published }} as p where p.{{ key }} = c.{{ key }})
+        {%- endif %}
     ),
-    candidates as (
-        select *, false as _chosen from unpublished as c
-        where not exists (select 1 from conflicting as h where h.{{ key }} = c.{{ key }})
+    several as (
+        {{ onceonly.unheld_copies(unpublished, key, '> 1') }}
         union all
-        select *, true as _chosen from chosen
+        select * from chosen
     ),
     kept as (
-        {{ onceonly.first_copies('candidates', key) }}
+        select *, 1 as _copy_rank from (
+            {{ onceonly.unheld_copies(unpublished, key, '= 1') }}
+                and not exists (select 1 from chosen as s where s.{{ key }} = u.{{ key }})
+        ) as single
+        union all
+        {{ onceonly.first_copies('several', key) }}
     )
     select
         {{ onceonly.fact_columns(columns, 'kept') }},
         kept._chosen,
-        {{ onceonly.newest_load(published) if published is not none
-            else onceonly.timestamp_floor() }} as _written_over
+        {{ newest }} as _written_over
     from kept
-    {%- if published is not none %}
-    where not exists (
-        select 1 from {{ published }} as p where p.{{ key }} = kept.{{ key }}
-    )
-    {%- endif %}
+{%- endmacro %}
+
+{#- The batch's copies of keys neither published nor held whose number of copies in the
+    batch meets `copies` (e.g. '= 1'), read in stream_batch (its CTEs new_keys and
+    conflicting). -#}
+{% macro unheld_copies(unpublished, key, copies) -%}
+    select u.*, false as _chosen from ({{ unpublished }}) as u
+    where u.{{ key }} in (select {{ key }} from new_keys where _copies {{ copies }})
+        and not exists (select 1 from conflicting as h where h.{{ key }} = u.{{ key }})
 {%- endmacro %}
 
 {#- Keys with conflicting copies that are neither resolved nor published: held. -#}
