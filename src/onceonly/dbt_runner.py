@@ -12,6 +12,7 @@ from pathlib import Path
 
 from onceonly.errors import OnceOnlyError
 from onceonly.settings import Settings, environment
+from onceonly.targets.duckdb import release_in_process_dbt
 
 
 class DbtError(OnceOnlyError):
@@ -93,7 +94,8 @@ def run_dbt(
     extra["DBT_PROJECT_DIR"] = str(project)
     with environment(extra):
         outcome = dbtRunner().invoke(cli)
-    _let_go_of_the_warehouse()
+    # (else the DuckDB file stays locked against other processes, e.g. `onceonly resolve`)
+    release_in_process_dbt()
     nodes: dict[str, str] = {}
     seconds: dict[str, float] = {}
     failures: list[str] = []
@@ -109,21 +111,6 @@ def run_dbt(
             failures.append(str(outcome.exception).splitlines()[0])
         raise DbtError(command, failures)
     return DbtResult(command, nodes, seconds)
-
-
-def _let_go_of_the_warehouse() -> None:
-    """Close what dbt keeps open after an invocation in this process: dbt-duckdb holds its
-    DuckDB database until the process exits (its own atexit hook), which keeps the file
-    locked against every other process (a `onceonly resolve` after a run in this one).
-    dbt registers its adapters again at each invocation."""
-    import gc
-
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.adapters.factory import reset_adapters
-
-    reset_adapters()
-    DuckDBConnectionManager.close_all_connections()
-    gc.collect()
 
 
 def dbt_build_process(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:

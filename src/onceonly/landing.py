@@ -406,6 +406,8 @@ def land(
                 on_file(len(chunk.pending) + len(chunk.other))
     finally:
         lander.close()
+    if any(o.landed for o in outcomes.values()):
+        target.refresh_statistics(contract)
     ordered = [outcomes[f.source_file] for f in found.files]
     return LandingSummary(batch_id, contract.stream, ordered, refused)
 

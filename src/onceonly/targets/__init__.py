@@ -44,6 +44,11 @@ class RawWriter(Protocol):
         writing nothing."""
         ...
 
+    def refresh_statistics(self, contract: StreamContract) -> None:
+        """Let the warehouse's query planner see the rows just landed in the stream's raw
+        table (where it plans from sampled statistics)."""
+        ...
+
     def close(self) -> None: ...
 
 

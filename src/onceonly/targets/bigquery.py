@@ -248,6 +248,9 @@ class BigQueryTarget:
             return False
         return True
 
+    def refresh_statistics(self, contract: StreamContract) -> None:
+        """Nothing to do: BigQuery plans without sampled statistics."""
+
     def acquire_landing_lock(self, stream: str) -> None:
         """BigQuery has no lock to take: the landing DAG runs one at a time
         (max_active_runs=1); do not start two landing runs of a stream by hand."""

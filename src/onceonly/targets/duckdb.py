@@ -126,6 +126,9 @@ class DuckDBTarget:
             self.con.execute("rollback")
             raise
 
+    def refresh_statistics(self, contract: StreamContract) -> None:
+        """Nothing to do: DuckDB keeps its statistics as it writes."""
+
     def acquire_landing_lock(self, stream: str) -> None:
         """DuckDB allows one writing process per file: the file lock is the landing lock."""
 

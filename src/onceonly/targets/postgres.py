@@ -137,6 +137,15 @@ class PostgresTarget:
         with self.con.cursor().copy(copy_sql) as copy:
             copy.write(csv_bytes(data, nul_as_text=True))
 
+    def refresh_statistics(self, contract: StreamContract) -> None:
+        """ANALYZE the raw table. Autovacuum analyzes a table only after a tenth of it
+        changed, so an hourly batch would otherwise be planned from statistics without
+        it: rows past the histogram's newest load, estimated at about none, and joins on
+        them planned as nested loops that take quadratic time."""
+        relation = self.dialect.relation(Relation(RAW_SCHEMA, contract.raw_table))
+        self.con.execute(f"analyze {relation}")
+        self.con.commit()
+
     def refused_rows(self, contract: StreamContract, events: pa.Table) -> dict[int, str]:
         """The rows of ``events`` the stream's raw table refuses, by index, with the
         server's reason. Found by bisection: halves are copied into the table inside
