@@ -226,6 +226,14 @@ def test_exactly_once_publishes_a_batch_only_when_its_checks_pass(
     build(settings)
     assert published() == [(f"t{n}", 1) for n in range(1, 7)]
 
+    # `dbt build --full-refresh` (a dbt user's habit) keeps what was published: the facts
+    # are never rebuilt from the batch alone, and the next run publishes as before
+    run_dbt("build", settings, ["--full-refresh"])
+    assert published() == [(f"t{n}", 1) for n in range(1, 7)]
+    deliver("dt=2026-03-31/hour=10", "e.jsonl", _posting(7))
+    build(settings)
+    assert published() == [(f"t{n}", 1) for n in range(1, 8)]
+
 
 def test_exactly_once_under_the_dags_publishes_nothing_past_a_failing_audit(
     tmp_path: Path,

@@ -77,11 +77,14 @@ def _facts_model(
             **layout,
         )
     if contract.guarantee == Guarantee.EXACTLY_ONCE:  # publish: the audited batch, appended
+        # never rebuilt by --full-refresh: the facts are what was published, and the
+        # batch holds only what was not
         batch = f"ref('{contract.relations.unpublished_batch.name}')"
         return _model(
             contract,
             _call("stream_published", batch, key, fields),
             incremental_strategy="onceonly.append_strategy()",
+            full_refresh="false",
             **layout,
         )
     # first landed: the batch's keys the facts do not hold are inserted (insert_absent; a
