@@ -12,7 +12,6 @@ from pathlib import Path
 
 from onceonly.errors import OnceOnlyError
 from onceonly.settings import Settings, environment
-from onceonly.targets.duckdb import release_in_process_dbt
 
 
 class DbtError(OnceOnlyError):
@@ -72,6 +71,8 @@ def run_dbt(
     import json
 
     from dbt.cli.main import dbtRunner
+
+    from onceonly.targets.duckdb import release_in_process_dbt
 
     project = prepare_project(settings)
     if command in ("build", "run", "test", "seed", "snapshot"):
