@@ -216,12 +216,13 @@ def test_exactly_once_publishes_a_batch_only_when_its_checks_pass(
     # written and audited, not yet published (a run stopped between the two): facts as
     # before; the next run publishes it, once
     deliver("dt=2026-03-31/hour=09", "d.jsonl", _posting(6))
-    run_dbt("build", settings, ["-s", contract.relations.unpublished_batch.name])
+    r = contract.relations
+    run_dbt("build", settings, ["-s", r.writes.name, r.unpublished_batch.name])
     assert published() == [(f"t{n}", 1) for n in range(1, 6)]
-    # the facts run alone twice over that one written batch: published once, as the
-    # facts moved past what the batch was written over
-    run_dbt("run", settings, ["-s", contract.relations.facts.name])
-    run_dbt("run", settings, ["-s", contract.relations.facts.name])
+    # the publish run alone twice over that one written batch: published once, as the
+    # batch is empty once its write is published
+    run_dbt("run", settings, ["-s", r.publications.name])
+    run_dbt("run", settings, ["-s", r.publications.name])
     assert published() == [(f"t{n}", 1) for n in range(1, 7)]
     build(settings)
     assert published() == [(f"t{n}", 1) for n in range(1, 7)]
@@ -447,10 +448,10 @@ def test_exactly_once_killed_between_write_and_publish_is_never_half_published(
 
     build_apart()  # the project built once, empty
     kill_points = [
-        (contract.relations.unpublished_batch.name, 0.05),  # while the batch is written
-        (contract.relations.facts.name, 0.0),  # as the publish starts
-        (contract.relations.facts.name, 0.5),  # while it runs
-        (contract.relations.facts.name, 0.7),  # (about when a 60k batch is in, here)
+        (contract.relations.writes.name, 0.05),  # while the batch is written
+        (contract.relations.writes.name, 0.5),  # (about when a 60k batch is in, here)
+        (contract.relations.publications.name, 0.0),  # as the publish starts
+        (contract.relations.facts.name, 0.0),  # after it, as the facts view is made
     ]
     published = 0
     outcomes = []
@@ -478,8 +479,9 @@ def test_exactly_once_killed_between_write_and_publish_is_never_half_published(
         build_apart()
         published += size
         assert facts() == (published, published)
-    # killed while the batch was written, the facts cannot have moved
-    assert outcomes[0] == 0, outcomes
+    # killed while the batch was written, the facts cannot have moved; once its
+    # publication is in, they hold the whole batch
+    assert outcomes[:2] == [0, 0] and outcomes[3] == size, outcomes
 
 
 @pytest.mark.parametrize("target", [*TARGETS, "bigquery"])
@@ -582,9 +584,10 @@ def test_exactly_once_holds_a_conflicting_key_until_resolved(
     # that load where it was, and the facts run alone twice still publish it once
     from onceonly.dbt_runner import run_dbt
 
-    run_dbt("build", settings, ["-s", contract.relations.unpublished_batch.name])
-    run_dbt("run", settings, ["-s", contract.relations.facts.name])
-    run_dbt("run", settings, ["-s", contract.relations.facts.name])
+    r = contract.relations
+    run_dbt("build", settings, ["-s", r.writes.name, r.unpublished_batch.name])
+    run_dbt("run", settings, ["-s", r.publications.name])
+    run_dbt("run", settings, ["-s", r.publications.name])
     build(settings)
     assert amounts() == {"t1": "1.00", "t2": "20.00", "t3": "3.00", "t4": "4.00", "t5": "5.00"}
     assert fact_rows() == 5

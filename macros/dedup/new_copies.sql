@@ -25,7 +25,7 @@
 {% macro watermark(column, relation=none) -%}
     {%- if execute -%}
         {%- set newest_sql -%}
-            select cast(max({{ column }}) as {{ dbt.type_string() }}) from {{ relation or this }}
+            select cast(max({{ column }}) as {{ dbt.type_string() }}) from {{ relation or this }} as newest
         {%- endset -%}
         {%- set newest = run_query(newest_sql).columns[0].values()[0] -%}
     {%- endif -%}

@@ -1,18 +1,37 @@
-{#- Write-audit-publish for exactly_once streams.
+{#- Write-audit-publish for exactly_once streams, each row written once.
 
-    stream_batch (write): the copies landed after the published facts' newest load,
-    deduplicated in themselves and against every key ever published (no window: a copy
-    arriving any time later never reaches the facts). The batch is a table of its own;
-    the tests on it (audit) run before the facts read it, and a failing test leaves the
-    facts, and the marts after them, as they were. A batch that is not published stays
-    the start of the next run's batch: later copies wait behind it.
+    Write (stream_batch, materialized `staged_write`): the copies landed after the
+    published facts' newest load, deduplicated in themselves and against every key ever
+    published (no window: a copy arriving any time later never reaches the facts), are
+    appended to the stream's writes under the next write number; the rows of a write
+    that was never published are deleted first (their copies are in the new write).
+    Audit: the batch is a view of the writes not published, and its tests run before
+    anything reads it. Publish (stream_publication): one row naming the write, appended
+    to the stream's publications, which dbt builds only after every test passed. The
+    facts (stream_published_facts) are a view of the writes up to the newest publication:
+    whatever stops a run, they hold a whole write or none of it, and a failing batch
+    leaves them, and the marts after them, as they were. -#}
 
-    stream_published (publish): the facts take in the audited batch with one append. -#}
+{#- The newest published write number (0 before the first publish), as a scalar
+    subquery read in the statement's own transaction. -#}
+{% macro published_write(publications_name) -%}
+    {%- set publications = onceonly.relation_named('staging', publications_name) -%}
+    {%- if publications is none -%}
+        0
+    {%- else -%}
+        (select coalesce(max(write_id), 0) from {{ publications }})
+    {%- endif -%}
+{%- endmacro %}
 
-{#- The published facts, read without a ref (they depend on the batch, not the other way
-    round); none before the first publish. -#}
-{% macro published_facts(name) -%}
-    {{ return(onceonly.relation_named('analytics', name)) }}
+{#- The published facts read from the writes (the facts view may not exist yet when a
+    run stopped right after a publish), as a subquery; none before the first write. -#}
+{% macro published_facts(writes_name, publications_name) -%}
+    {%- set writes = onceonly.relation_named('staging', writes_name) -%}
+    {%- if writes is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return('(select * from ' ~ writes ~ ' where _write_id <= '
+        ~ onceonly.published_write(publications_name) ~ ')') }}
 {%- endmacro %}
 
 {#- A relation of the project read without a ref (none while it does not exist, and at
@@ -33,8 +52,8 @@
     (all of them before the first publish). The watermark appears twice, as in
     new_copies: a literal the engine prunes by, and a subquery read in the statement's
     own transaction. -#}
-{% macro unpublished_copies(relation, facts_name) -%}
-    {%- set published = onceonly.published_facts(facts_name) -%}
+{% macro unpublished_copies(relation, writes_name, publications_name) -%}
+    {%- set published = onceonly.published_facts(writes_name, publications_name) -%}
     select * from {{ relation }}
     {%- if published is not none %}
     where _loaded_at > {{ onceonly.watermark('_loaded_at', published) }}
@@ -45,7 +64,7 @@
 {#- The newest `_loaded_at` of `relation` (the floor when it is empty), as a scalar
     subquery read in the statement's own transaction. -#}
 {% macro newest_load(relation) -%}
-    (select coalesce(max(_loaded_at), {{ onceonly.timestamp_floor() }}) from {{ relation }})
+    (select coalesce(max(_loaded_at), {{ onceonly.timestamp_floor() }}) from {{ relation }} as loaded)
 {%- endmacro %}
 
 {#- The newest decision of `onceonly resolve` per key of the stream. -#}
@@ -71,13 +90,13 @@
     The joins on keys are semi-joins (`in`) and anti-joins (`not exists`) on CTEs of keys:
     DuckDB then hashes keys, not the batch's copies, and holds no copy in memory. -#}
 {% macro stream_batch(
-    relation, key, columns, facts_name, content_columns, resolutions, stream
+    relation, key, columns, writes_name, publications_name, content_columns, resolutions, stream
 ) -%}
-    {%- set published = onceonly.published_facts(facts_name) -%}
+    {%- set published = onceonly.published_facts(writes_name, publications_name) -%}
     {%- set newest = onceonly.newest_load(published) if published is not none
         else onceonly.timestamp_floor() -%}
     {%- set as_text = 'cast(c.' ~ key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
-    {%- set unpublished = onceonly.unpublished_copies(relation, facts_name) %}
+    {%- set unpublished = onceonly.unpublished_copies(relation, writes_name, publications_name) %}
     with batch_keys as (
         select {{ key }}, count(*) as _copies from ({{ unpublished }}) as u
         group by {{ key }}
@@ -130,7 +149,7 @@
     select
         {{ onceonly.fact_columns(columns, 'kept') }},
         kept._chosen,
-        {{ newest }} as _written_over
+        {{ onceonly.published_write(publications_name) }} + 1 as _write_id
     from kept
 {%- endmacro %}
 
@@ -154,36 +173,31 @@
         and not exists (select 1 from {{ facts }} as f where f.{{ key }} = c.{{ key }})
 {%- endmacro %}
 
-{#- The publish takes in a batch only while the facts are as the batch was written over
-    (`_written_over`): a batch already published, or written before another was, appends
-    nothing (its copies are in the next run's batch). A copy `onceonly resolve` chose may
-    have landed before the facts' newest load, so a batch of such copies alone would leave
-    the facts' newest load where it was: their keys are looked up in the facts (only when
-    the batch holds such a copy: the look-up reads every published key). -#}
-{% macro stream_published(batch, key, columns) -%}
-    select {{ onceonly.fact_columns(columns, 'b') }}
-    from {{ batch }} as b
-    {%- if is_incremental() %}
-    {%- set unchanged = 'b._written_over = ' ~ onceonly.newest_load(this) %}
-    where {{ unchanged }} and not b._chosen
-    {%- if onceonly.has_rows(batch, '_chosen') %}
-    union all
-    select {{ onceonly.fact_columns(columns, 'b') }}
-    from {{ batch }} as b
-    where {{ unchanged }} and b._chosen
-        and not exists (select 1 from {{ this }} as p where p.{{ key }} = b.{{ key }})
-    {%- endif %}
-    {%- endif %}
+{#- The batch: the rows of the writes no publication took (at most one write: each
+    write deletes the unpublished rows before it). Its tests are the audit. -#}
+{% macro stream_unpublished(writes, publications_name) -%}
+    select * from {{ writes }}
+    where _write_id > {{ onceonly.published_write(publications_name) }}
 {%- endmacro %}
 
-{#- Whether `relation` has a row where `condition` holds, read when the model compiles
-    (true at parse time, when nothing runs). -#}
-{% macro has_rows(relation, condition) -%}
-    {%- if not execute -%}
-        {{ return(true) }}
-    {%- endif -%}
-    {%- set found = run_query('select 1 from ' ~ relation ~ ' where ' ~ condition ~ ' limit 1') -%}
-    {{ return(found.rows | length > 0) }}
+{#- The publish: one row naming the batch's write, appended after every test of the batch
+    passed (none when the batch is empty). -#}
+{% macro stream_publication(batch) -%}
+    select write_id, facts_added, published_at from (
+        select
+            max(_write_id) as write_id,
+            count(*) as facts_added,
+            {{ dbt.current_timestamp() }} as published_at
+        from {{ batch }}
+    ) as written
+    where facts_added > 0
+{%- endmacro %}
+
+{#- The facts: the writes up to the newest publication. -#}
+{% macro stream_published_facts(writes, publications, columns) -%}
+    select {{ onceonly.fact_columns(columns, 'w') }}
+    from {{ writes }} as w
+    where w._write_id <= (select coalesce(max(write_id), 0) from {{ publications }})
 {%- endmacro %}
 
 {#- What a mart on an exactly_once stream's facts takes in at each run: the facts landed

@@ -224,9 +224,21 @@ class Relations:
         return Relation("dq", f"{self.stream}_batch_reconciliation")
 
     @property
+    def writes(self) -> Relation:
+        """exactly_once: every row written, each under its write number (``_write_id``):
+        the published facts and the batch that waits for its checks."""
+        return Relation("staging", f"int_{self.stream}__writes")
+
+    @property
     def unpublished_batch(self) -> Relation:
-        """exactly_once: the copies written and audited, not yet published."""
+        """exactly_once: the rows written and audited, not yet published (a view)."""
         return Relation("staging", f"int_{self.stream}__batch")
+
+    @property
+    def publications(self) -> Relation:
+        """exactly_once: one row per published write; the facts are the writes up to the
+        newest."""
+        return Relation("staging", f"int_{self.stream}__publications")
 
     @property
     def held_conflicts(self) -> Relation:

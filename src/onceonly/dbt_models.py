@@ -60,15 +60,24 @@ def _quoted(name: str) -> str:
     return f"'{name}'"
 
 
+#: where ``onceonly resolve`` records which copy of a held key is published
+RESOLUTIONS = "source('raw', 'conflict_resolutions')"
+
+
+def _layout(key: str) -> dict[str, str]:
+    """Partitioned by event date and clustered by the key (on BigQuery)."""
+    return {
+        "partition_by": "onceonly.date_partition('_event_date')",
+        "cluster_by": f"onceonly.clustered_by([{key}])",
+    }
+
+
 def _facts_model(
     contract: StreamContract, staging: str, key: str, fields: str, version: str
 ) -> str:
     """at_least_once: every valid copy appended; effectively_once: a MERGE on the key
-    bounded by the dedup window."""
-    layout = {
-        "partition_by": "onceonly.date_partition('_event_date')",
-        "cluster_by": f"onceonly.clustered_by([{key}])",
-    }
+    bounded by the dedup window; exactly_once: a view of the published writes."""
+    layout = _layout(key)
     if not contract.guarantee.deduplicates:
         return _model(
             contract,
@@ -76,16 +85,17 @@ def _facts_model(
             incremental_strategy="onceonly.append_strategy()",
             **layout,
         )
-    if contract.guarantee == Guarantee.EXACTLY_ONCE:  # publish: the audited batch, appended
-        # never rebuilt by --full-refresh: the facts are what was published, and the
-        # batch holds only what was not
-        batch = f"ref('{contract.relations.unpublished_batch.name}')"
+    if contract.guarantee == Guarantee.EXACTLY_ONCE:  # the writes up to the newest publish
+        r = contract.relations
         return _model(
             contract,
-            _call("stream_published", batch, key, fields),
-            incremental_strategy="onceonly.append_strategy()",
-            full_refresh="false",
-            **layout,
+            _call(
+                "stream_published_facts",
+                f"ref('{r.writes.name}')",
+                f"ref('{r.publications.name}')",
+                fields,
+            ),
+            materialized="'view'",
         )
     # first landed: the batch's keys the facts do not hold are inserted (insert_absent; a
     # MERGE on BigQuery whose update sets the key to itself); highest version: the batch
@@ -103,6 +113,49 @@ def _facts_model(
         incremental_predicates=f"[onceonly.dedup_window_predicate({contract.dedup_window_days})]",
         **layout,
     )
+
+
+def _write_audit_publish(
+    contract: StreamContract, staging: str, key: str, fields: str
+) -> dict[str, str]:
+    """exactly_once: the write (the deduplicated batch appended to the writes), the audit
+    (the batch, a view of the unpublished write, which its tests check) and the publish
+    (a row naming the write, built after the tests; the facts view reads up to it). The
+    writes and the publications are never rebuilt by --full-refresh: they are what was
+    published."""
+    s, r = contract.stream, contract.relations
+    publications = _quoted(r.publications.name)
+    return {
+        f"intermediate/{s}/{r.writes.name}.sql": _model(
+            contract,
+            _call(
+                "stream_batch",
+                staging,
+                key,
+                fields,
+                _quoted(r.writes.name),
+                publications,
+                _list(contract.content_fields),
+                RESOLUTIONS,
+                _quoted(s),
+            ),
+            materialized="'staged_write'",
+            publications=publications,
+            **_layout(key),
+        ),
+        f"intermediate/{s}/{r.unpublished_batch.name}.sql": _model(
+            contract,
+            _call("stream_unpublished", f"ref('{r.writes.name}')", publications),
+            materialized="'view'",
+        ),
+        f"intermediate/{s}/{r.publications.name}.sql": _model(
+            contract,
+            _call("stream_publication", f"ref('{r.unpublished_batch.name}')"),
+            materialized="'incremental'",
+            incremental_strategy="onceonly.append_strategy()",
+            full_refresh="false",
+        ),
+    }
 
 
 def _arrived_events(contract: StreamContract) -> tuple[str, str]:
@@ -134,30 +187,16 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
         materialized="'table'",
     )
     files[f"facts/{s}/{r.facts.name}.sql"] = _facts_model(contract, staging, key, fields, version)
-    if contract.guarantee == Guarantee.EXACTLY_ONCE:  # write: checked by its tests (audit)
+    if contract.guarantee == Guarantee.EXACTLY_ONCE:
+        files.update(_write_audit_publish(contract, staging, key, fields))
         conflicts = f"ref('{r.event_conflicts.name}')"
-        decisions = "source('raw', 'conflict_resolutions')"
-        files[f"intermediate/{s}/{r.unpublished_batch.name}.sql"] = _model(
-            contract,
-            _call(
-                "stream_batch",
-                staging,
-                key,
-                fields,
-                _quoted(r.facts.name),
-                _list(contract.content_fields),
-                decisions,
-                _quoted(s),
-            ),
-            materialized="'table'",
-        )
         files[f"dq/{s}/{r.held_conflicts.name}.sql"] = _model(
             contract,
             _call(
                 "stream_held_conflicts",
                 conflicts,
                 f"ref('{r.facts.name}')",
-                decisions,
+                RESOLUTIONS,
                 key,
                 _quoted(s),
             ),
@@ -331,7 +370,8 @@ def publish_gates(contract: StreamContract) -> list[Gate]:
                 f"no hole in a producer's {p.sequence} across the published facts and the batch",
                 "no_sequence_holes",
                 {
-                    "facts": r.facts.name,
+                    "writes": r.writes.name,
+                    "publications": r.publications.name,
                     "producer": p.id,
                     "sequence": p.sequence,
                     "start": p.sequence_start,
@@ -350,7 +390,8 @@ def publish_gates(contract: StreamContract) -> list[Gate]:
                 "control_totals_match",
                 {
                     "staging": r.staging.name,
-                    "facts": r.facts.name,
+                    "writes": r.writes.name,
+                    "publications": r.publications.name,
                     "stream": contract.stream,
                     "fields": list(contract.control_totals),
                 },
@@ -415,7 +456,8 @@ def _facts_properties(contract: StreamContract) -> dict[str, object]:
         }
     how = (
         f"Published by write-audit-publish: each batch deduplicated against every {key} "
-        "ever published, appended only when its tests pass."
+        "ever published and written once; this view reads the writes up to the newest "
+        "publication, which is recorded only when the batch's tests pass."
         if contract.guarantee == Guarantee.EXACTLY_ONCE
         else f"Incremental: the batch's {key}s the facts do not hold are inserted (a MERGE on "
         f"BigQuery), the look-up bounded to {contract.dedup_window_days} days before the "

@@ -3,13 +3,13 @@
     A file with a quarantined or lost line does not, and holds the batch back until a
     later landing attempt of the same file adds up (say, re-landed with --force once the
     cause was fixed): each file is judged by its newest attempt among those waiting. -#}
-{% test control_totals_match(model, staging, facts, stream, fields) %}
+{% test control_totals_match(model, staging, writes, publications, stream, fields) %}
     {%- set copies = onceonly.relation_named('staging', staging) -%}
     {%- if copies is none %}
     select 1 as nothing_to_check where 1 = 0
     {%- else %}
     with unpublished as (
-        {{ onceonly.unpublished_copies(copies, facts) }}
+        {{ onceonly.unpublished_copies(copies, writes, publications) }}
     ),
     landed as (
         select _batch_id as batch_id, _source_file as source_file

@@ -1,15 +1,15 @@
 {#- No hole in a producer's sequence (per epoch, from `start`) across the published
     facts and the batch about to be published: a batch that would publish past a missing
     event waits until the event arrives. -#}
-{% test no_sequence_holes(model, facts, producer, sequence, start, epoch=none) %}
-    {%- set published = onceonly.published_facts(facts) -%}
+{% test no_sequence_holes(model, writes, publications, producer, sequence, start, epoch=none) %}
+    {%- set published = onceonly.published_facts(writes, publications) -%}
     {%- set epoch_expr = epoch or '0' -%}
     with candidate as (
         select {{ producer }} as producer, {{ epoch_expr }} as epoch, {{ sequence }} as number
         from {{ model }}
         {%- if published is not none %}
         union all
-        select {{ producer }}, {{ epoch_expr }}, {{ sequence }} from {{ published }}
+        select {{ producer }}, {{ epoch_expr }}, {{ sequence }} from {{ published }} as published
         {%- endif %}
     ),
     ordered as (

@@ -223,9 +223,9 @@ def cost_steps(c: StreamContract) -> dict[str, list[str]]:
     r = c.relations
     if c.guarantee == Guarantee.EXACTLY_ONCE:
         return {
-            "write": [r.unpublished_batch.name],
+            "write": [r.writes.name],
             "publish checks": [r.gate(g.name).name for g in publish_gates(c)],
-            "publish": [r.facts.name],
+            "publish": [r.publications.name, r.facts.name],
         }
     if c.guarantee == Guarantee.EFFECTIVELY_ONCE:
         return {"windowed MERGE": [r.facts.name]}
