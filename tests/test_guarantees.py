@@ -15,6 +15,7 @@ from pipeline import build, land_zone, read_csv
 from onceonly.generate.writer import generate
 from onceonly.report.build import build_report
 from onceonly.settings import Settings
+from onceonly.sql import sql
 from onceonly.streams import load_streams
 from onceonly.targets import open_target
 
@@ -232,6 +233,32 @@ def test_exactly_once_publishes_a_batch_only_when_its_checks_pass(
     run_dbt("build", settings, ["--full-refresh"])
     assert published() == [(f"t{n}", 1) for n in range(1, 7)]
     deliver("dt=2026-03-31/hour=10", "e.jsonl", _posting(7))
+    build(settings)
+    assert published() == [(f"t{n}", 1) for n in range(1, 8)]
+
+    # a write that would publish a key again (forged here: a faulty write) fails the
+    # audit of every published key and is never published; the next write replaces it
+    columns = ", ".join(
+        [*contract.field_names, "_event_date", "_extra", "_batch_id", "_source_file"]
+        + ["_line_number", "_arrived_at", "_loaded_at", "_chosen"]
+    )
+    warehouse = open_target(settings)
+    try:
+        warehouse.execute_steps(
+            [
+                sql(
+                    "insert into {w} ({c}, _write_id) select {c}, _write_id + 100 from {w} "
+                    "where txn_id = 't1'",
+                    w=r.writes,
+                    c=columns,
+                )
+            ]
+        )
+    finally:
+        warehouse.close()
+    with pytest.raises(DbtError, match="keys_not_published"):
+        run_dbt("build", settings, ["-s", r.unpublished_batch.name, r.publications.name])
+    assert published() == [(f"t{n}", 1) for n in range(1, 8)]
     build(settings)
     assert published() == [(f"t{n}", 1) for n in range(1, 8)]
 

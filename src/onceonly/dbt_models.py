@@ -358,6 +358,14 @@ def publish_gates(contract: StreamContract) -> list[Gate]:
             ("unique_field", "n_records"),
             key,
         ),
+        Gate(
+            "key_unpublished",
+            f"no {key} of the batch is published already",
+            "keys_not_published",
+            {"writes": r.writes.name, "publications": r.publications.name},
+            (key, *copy),
+            key,
+        ),
         Gate("key_present", f"every copy has a {key}", "not_null", {}, copy, key),
         Gate("time_present", f"every copy has a {time}", "not_null", {}, copy, time),
     ]
@@ -412,15 +420,29 @@ def _batch_properties(contract: StreamContract) -> list[dict[str, object]]:
             columns.setdefault(g.column, []).append(g.properties(contract))
     return [
         {
+            "name": r.writes.name,
+            "description": (
+                f"Every row written (exactly_once), each {key} once, under its write number "
+                "(`_write_id`): the published facts and the batch. Appended, never rebuilt."
+            ),
+        },
+        {
+            "name": r.publications.name,
+            "description": (
+                "One row per published write, recorded after the batch's tests passed; the "
+                "facts are the writes up to the newest."
+            ),
+        },
+        {
             "name": r.unpublished_batch.name,
             "description": (
-                f"The copies written but not yet published (exactly_once): each {key} once, "
-                "none published before. Its tests are the audit: the facts take the batch "
-                "in only when every one passes."
+                f"The rows written but not yet published (exactly_once): each {key} once, "
+                "none published before. Its tests are the audit: the batch is published "
+                "only when every one passes."
             ),
             "data_tests": [g.properties(contract) for g in gates if not g.column],
             "columns": [{"name": c, "data_tests": t} for c, t in columns.items()],
-        }
+        },
     ]
 
 
@@ -438,6 +460,20 @@ def _held_properties(contract: StreamContract) -> list[dict[str, object]]:
             "columns": [{"name": key, "data_tests": ["unique", "not_null"]}],
         }
     ]
+
+
+def _published_key(contract: StreamContract) -> dict[str, object]:
+    """exactly_once: the key's uniqueness is audited before each publish (the batch's
+    checks), not after it, when a failure could no longer keep a row out."""
+    return {
+        "name": contract.key,
+        "description": (
+            "Unique: each batch is checked before it is published (each key once in the "
+            "batch, none published already, over the whole history); the GX checkpoint "
+            "checks every key afterwards."
+        ),
+        "data_tests": ["not_null"],
+    }
 
 
 def _facts_properties(contract: StreamContract) -> dict[str, object]:
@@ -470,7 +506,9 @@ def _facts_properties(contract: StreamContract) -> dict[str, object]:
             f"wins). {how}"
         ),
         "columns": [
-            {
+            _published_key(contract)
+            if contract.guarantee == Guarantee.EXACTLY_ONCE
+            else {
                 "name": key,
                 "description": (
                     "Unique. Each run checks the rows of the last "
