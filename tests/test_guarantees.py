@@ -256,7 +256,7 @@ def test_exactly_once_publishes_a_batch_only_when_its_checks_pass(
         )
     finally:
         warehouse.close()
-    with pytest.raises(DbtError, match="keys_not_published"):
+    with pytest.raises(DbtError, match="unique_in_history"):
         run_dbt("build", settings, ["-s", r.unpublished_batch.name, r.publications.name])
     assert published() == [(f"t{n}", 1) for n in range(1, 8)]
     build(settings)

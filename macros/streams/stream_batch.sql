@@ -88,7 +88,9 @@
     run's cost follows its batch; a key with one copy in the batch is not ranked.
 
     The joins on keys are semi-joins (`in`) and anti-joins (`not exists`) on CTEs of keys:
-    DuckDB then hashes keys, not the batch's copies, and holds no copy in memory. -#}
+    DuckDB then hashes keys, not the batch's copies, and holds no copy in memory. The
+    published keys are looked up among the batch's (a scan of the published keys probing
+    a hash of the batch's), not the other way round (a hash of every published key). -#}
 {% macro stream_batch(
     relation, key, columns, writes_name, publications_name, content_columns, resolutions, stream
 ) -%}
@@ -101,10 +103,16 @@
         select {{ key }}, count(*) as _copies from ({{ unpublished }}) as u
         group by {{ key }}
     ),
+    {%- if published is not none %}
+    published_keys as (
+        select p.{{ key }} from {{ published }} as p
+        where p.{{ key }} in (select {{ key }} from batch_keys)
+    ),
+    {%- endif %}
     new_keys as (
         select * from batch_keys as k
         {%- if published is not none %}
-        where not exists (select 1 from {{ published }} as p where p.{{ key }} = k.{{ key }})
+        where not exists (select 1 from published_keys as p where p.{{ key }} = k.{{ key }})
         {%- endif %}
     ),
     conflicting as (

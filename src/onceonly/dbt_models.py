@@ -352,18 +352,10 @@ def publish_gates(contract: StreamContract) -> list[Gate]:
     gates = [
         Gate(
             "key_unique",
-            f"each {key} once in the batch",
-            "unique",
-            {},
+            f"each {key} once in the batch and the published facts together",
+            "unique_in_history",
+            {"writes": r.writes.name},
             ("unique_field", "n_records"),
-            key,
-        ),
-        Gate(
-            "key_unpublished",
-            f"no {key} of the batch is published already",
-            "keys_not_published",
-            {"writes": r.writes.name, "publications": r.publications.name},
-            (key, *copy),
             key,
         ),
         Gate("key_present", f"every copy has a {key}", "not_null", {}, copy, key),
@@ -469,8 +461,8 @@ def _published_key(contract: StreamContract) -> dict[str, object]:
         "name": contract.key,
         "description": (
             "Unique: each batch is checked before it is published (each key once in the "
-            "batch, none published already, over the whole history); the GX checkpoint "
-            "checks every key afterwards."
+            "batch and the published facts together, over the whole history); the GX "
+            "checkpoint checks every key afterwards."
         ),
         "data_tests": ["not_null"],
     }
