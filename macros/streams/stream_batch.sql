@@ -19,8 +19,13 @@
     {%- if publications is none -%}
         0
     {%- else -%}
-        (select coalesce(max(write_id), 0) from {{ publications }})
+        {{ onceonly.newest_write(publications) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The newest write number of `publications` (0 when it is empty). -#}
+{% macro newest_write(publications) -%}
+    (select coalesce(max(write_id), 0) from {{ publications }})
 {%- endmacro %}
 
 {#- The published facts read from the writes (the facts view may not exist yet when a
@@ -81,50 +86,34 @@
 
 {#- The write. A key of the batch whose copies differ in content is held out of it until
     `onceonly resolve` chose one of its copies (`resolutions`); the chosen copy then joins
-    the batch, wherever it landed. A key is held when its copies in the batch differ, or
-    when it was never published yet has a copy landed up to the facts' newest load: such
-    a copy would have been published unless its key was held then (a copy chosen since
-    is published by `chosen`). Only the batch's keys are looked up in the history, so a
-    run's cost follows its batch; a key with one copy in the batch is not ranked.
+    the batch, wherever it landed. A key is passed over when a copy of it landed up to the
+    published facts' newest load (`earlier`): it is published already, or it was held then
+    (a key with conflicting copies is never published but by `chosen`). Raw is never
+    trimmed, so every published key has such a copy: one scan of the history's keys,
+    probing a hash of the batch's, finds both. Only the batch's keys are looked up in the
+    history, so a run's cost follows its batch.
 
-    The joins on keys are semi-joins (`in`) and anti-joins (`not exists`) on CTEs of keys:
-    DuckDB then hashes keys, not the batch's copies, and holds no copy in memory. The
-    published keys are looked up among the batch's (a scan of the published keys probing
-    a hash of the batch's), not the other way round (a hash of every published key). -#}
+    Most keys land once and are new: their copies are kept by one pass over the batch that
+    probes the small set of keys passed over (`passed_over`: the earlier, the repeated and
+    the chosen keys). The repeated keys' copies alone are ranked. -#}
 {% macro stream_batch(
     relation, key, columns, writes_name, publications_name, content_columns, resolutions, stream
 ) -%}
     {%- set published = onceonly.published_facts(writes_name, publications_name) -%}
-    {%- set newest = onceonly.newest_load(published) if published is not none
-        else onceonly.timestamp_floor() -%}
     {%- set as_text = 'cast(c.' ~ key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
     {%- set unpublished = onceonly.unpublished_copies(relation, writes_name, publications_name) %}
-    with batch_keys as (
-        select {{ key }}, count(*) as _copies from ({{ unpublished }}) as u
+    with repeated as (
+        select {{ key }} from ({{ unpublished }}) as u
         group by {{ key }}
+        having count(*) > 1
     ),
-    {%- if published is not none %}
-    published_keys as (
-        select p.{{ key }} from {{ published }} as p
-        where p.{{ key }} in (select {{ key }} from batch_keys)
-    ),
-    {%- endif %}
-    new_keys as (
-        select * from batch_keys as k
+    earlier as (
         {%- if published is not none %}
-        where not exists (select 1 from published_keys as p where p.{{ key }} = k.{{ key }})
-        {%- endif %}
-    ),
-    conflicting as (
-        select c.{{ key }} from ({{ unpublished }}) as c
-        where c.{{ key }} in (select {{ key }} from new_keys where _copies > 1)
-        group by c.{{ key }}
-        having count(distinct {{ onceonly.content_hash(content_columns) }}) > 1
-        {%- if published is not none %}
-        union all
         select h.{{ key }} from {{ relation }} as h
-        where h._loaded_at <= {{ newest }}
-            and h.{{ key }} in (select {{ key }} from new_keys)
+        where h._loaded_at <= {{ onceonly.newest_load(published) }}
+            and h.{{ key }} in (select u.{{ key }} from ({{ unpublished }}) as u)
+        {%- else %}
+        select {{ key }} from {{ relation }} where 1 = 0
         {%- endif %}
     ),
     decided as (
@@ -141,33 +130,39 @@
         where not exists (select 1 from {{ published }} as p where p.{{ key }} = c.{{ key }})
         {%- endif %}
     ),
-    several as (
-        {{ onceonly.unheld_copies(unpublished, key, '> 1') }}
+    passed_over as (
+        select {{ key }} from earlier
         union all
-        select * from chosen
+        select {{ key }} from repeated
+        union all
+        select {{ key }} from chosen
+    ),
+    conflicting as (
+        select c.{{ key }} from ({{ unpublished }}) as c
+        where c.{{ key }} in (select {{ key }} from repeated)
+        group by c.{{ key }}
+        having count(distinct {{ onceonly.content_hash(content_columns) }}) > 1
+    ),
+    several as (
+        select u.*, false as _chosen from ({{ unpublished }}) as u
+        where u.{{ key }} in (select {{ key }} from repeated)
+            {%- for excluded in ['earlier', 'conflicting', 'chosen'] %}
+            and not exists (select 1 from {{ excluded }} as x where x.{{ key }} = u.{{ key }})
+            {%- endfor %}
     ),
     kept as (
-        select *, 1 as _copy_rank from (
-            {{ onceonly.unheld_copies(unpublished, key, '= 1') }}
-                and not exists (select 1 from chosen as s where s.{{ key }} = u.{{ key }})
-        ) as single
+        select u.*, false as _chosen, 1 as _copy_rank from ({{ unpublished }}) as u
+        where not exists (select 1 from passed_over as x where x.{{ key }} = u.{{ key }})
         union all
         {{ onceonly.first_copies('several', key) }}
+        union all
+        select *, 1 as _copy_rank from chosen
     )
     select
         {{ onceonly.fact_columns(columns, 'kept') }},
         kept._chosen,
         {{ onceonly.published_write(publications_name) }} + 1 as _write_id
     from kept
-{%- endmacro %}
-
-{#- The batch's copies of keys neither published nor held whose number of copies in the
-    batch meets `copies` (e.g. '= 1'), read in stream_batch (its CTEs new_keys and
-    conflicting). -#}
-{% macro unheld_copies(unpublished, key, copies) -%}
-    select u.*, false as _chosen from ({{ unpublished }}) as u
-    where u.{{ key }} in (select {{ key }} from new_keys where _copies {{ copies }})
-        and not exists (select 1 from conflicting as h where h.{{ key }} = u.{{ key }})
 {%- endmacro %}
 
 {#- Keys with conflicting copies that are neither resolved nor published: held. -#}
@@ -205,7 +200,7 @@
 {% macro stream_published_facts(writes, publications, columns) -%}
     select {{ onceonly.fact_columns(columns, 'w') }}
     from {{ writes }} as w
-    where w._write_id <= (select coalesce(max(write_id), 0) from {{ publications }})
+    where w._write_id <= {{ onceonly.newest_write(publications) }}
 {%- endmacro %}
 
 {#- What a mart on an exactly_once stream's facts takes in at each run: the facts landed

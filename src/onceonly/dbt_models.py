@@ -349,6 +349,7 @@ def publish_gates(contract: StreamContract) -> list[Gate]:
         return []
     r, key, time = contract.relations, contract.key, contract.event_time
     copy = ("_batch_id", "_source_file", "_line_number")
+    history = {"writes": r.writes.name, "publications": r.publications.name}
     gates = [
         Gate(
             "key_unique",
@@ -370,8 +371,7 @@ def publish_gates(contract: StreamContract) -> list[Gate]:
                 f"no hole in a producer's {p.sequence} across the published facts and the batch",
                 "no_sequence_holes",
                 {
-                    "writes": r.writes.name,
-                    "publications": r.publications.name,
+                    **history,
                     "producer": p.id,
                     "sequence": p.sequence,
                     "start": p.sequence_start,
@@ -390,8 +390,7 @@ def publish_gates(contract: StreamContract) -> list[Gate]:
                 "control_totals_match",
                 {
                     "staging": r.staging.name,
-                    "writes": r.writes.name,
-                    "publications": r.publications.name,
+                    **history,
                     "stream": contract.stream,
                     "fields": list(contract.control_totals),
                 },
