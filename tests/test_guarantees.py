@@ -301,7 +301,10 @@ def test_exactly_once_under_the_dags_publishes_nothing_past_a_failing_audit(
     # the report is still written, and says what waits and why
     summary = json.loads((tmp_path / "reports" / "ledger" / "summary.json").read_text())
     assert summary["totals"]["unpublished"] == 1
-    assert any("wait unpublished" in line for line in summary["verdict"]), summary["verdict"]
+    assert any(
+        " value waiting unpublished in 1 file of landing run " in line
+        for line in summary["verdict"]
+    ), summary["verdict"]
     deliver("dt=2026-03-01/hour=12", "c.jsonl", _posting(3))
     run_dags(settings, ["ledger"])
     assert published() == ["t1", "t2", "t3", "t4"]

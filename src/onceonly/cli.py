@@ -16,6 +16,7 @@ from rich.table import Table
 
 from onceonly import exit_codes
 from onceonly.errors import OnceOnlyError
+from onceonly.words import counted
 
 app = typer.Typer(
     help="At-least-once events in, exactly-once facts out, and a report that proves it.",
@@ -30,11 +31,6 @@ def printable(value: object) -> str:
     """Text from outside (a path, a name, a message) as the terminal may show it: control
     characters written as escapes, so a file name cannot move the cursor or recolour."""
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(value))
-
-
-def counted(n: int, one: str, many: str | None = None) -> str:
-    """``1 line``, ``2 lines``, ``1,000 files or entries``."""
-    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def shown(value: object) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from onceonly.contract import StreamContract
 from onceonly.quality.checks import fails_the_run
 from onceonly.report.figures import Figures
+from onceonly.words import counted
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -47,54 +48,63 @@ def verdict(
     valid_copies = t["delivered_copies"] - t["quarantined"]
     if dedup and t["fact_rows"] > t["fact_event_ids"]:
         extra = t["fact_rows"] - t["fact_event_ids"]
-        reasons.append(f"{_n(extra)} fact rows repeat a {key} (run the full audit)")
+        reasons.append(
+            f"{key} repeated in the facts: {counted(extra, 'extra row')} (run the full audit)"
+        )
     if not dedup and t["fact_rows"] != valid_copies:
         reasons.append(
-            f"the facts hold {_n(t['fact_rows'])} rows for {_n(valid_copies)} valid copies"
+            f"the facts hold {counted(t['fact_rows'], 'row')} for "
+            f"{counted(valid_copies, 'valid copy', 'valid copies')}"
         )
     failed = [c for c in checks if fails_the_run(c["severity"], c["success"], c["error"])]
     reasons += [
         f"check {c['name']} could not run: {c['error']}"
         if c["error"]
-        else f"check {c['name']} failed ({_n(c['unexpected_count'])} offending rows)"
+        else f"check {c['name']} failed ({counted(c['unexpected_count'], 'offending row')})"
         for c in failed
     ]
     ok = not reasons
     if ok and dedup:
         reasons.append(
-            f"{_n(t['delivered_copies'])} delivered copies became {_n(t['fact_event_ids'])} "
-            f"events, each held once; {_n(t['duplicates_removed'])} duplicate copies removed, "
-            f"{_n(t['quarantined'])} bad lines quarantined, nothing dropped silently"
+            f"{counted(t['delivered_copies'], 'delivered copy', 'delivered copies')} became "
+            f"{counted(t['fact_event_ids'], 'event')}, each held once; "
+            f"{counted(t['duplicates_removed'], 'duplicate copy', 'duplicate copies')} removed, "
+            f"{counted(t['quarantined'], 'bad line')} quarantined, nothing dropped silently"
         )
     elif ok:
         reasons.append(
-            f"{_n(valid_copies)} valid copies of {_n(t['fact_event_ids'])} events all in the "
-            f"facts (at least once); {_n(t['duplicates_removed'])} duplicate copies counted and "
-            f"kept, {_n(t['quarantined'])} bad lines quarantined, nothing dropped silently"
+            f"{counted(valid_copies, 'valid copy', 'valid copies')} of "
+            f"{counted(t['fact_event_ids'], 'event')} all in the facts (at least once); "
+            f"{counted(t['duplicates_removed'], 'duplicate copy', 'duplicate copies')} counted "
+            f"and kept, {counted(t['quarantined'], 'bad line')} quarantined, nothing dropped "
+            "silently"
         )
     if t.get("unpublished"):
         waiting = figures.waiting
         gates = ", ".join(
-            f"{g['name']} ({_n(g['failing_rows'])} failing rows)" for g in waiting["failed_gates"]
+            f"{g['name']} ({counted(g['failing_rows'], 'failing row')})"
+            for g in waiting["failed_gates"]
         )
         runs = sorted({f["batch_id"] for f in waiting["files"]})
         reasons.append(
-            f"{_n(t['unpublished'])} {key} value(s) wait unpublished in "
-            f"{_n(len(waiting['files']))} file(s) of landing run(s) {', '.join(runs)}: "
+            f"{counted(t['unpublished'], key + ' value')} waiting unpublished in "
+            f"{counted(len(waiting['files']), 'file')} of "
+            f"{'landing run' if len(runs) == 1 else 'landing runs'} {', '.join(runs)}: "
             + (f"held by publish check {gates}" if gates else "their batch was not published")
             + "; the facts hold what passed (see Waiting to publish)"
         )
     held = figures.waiting.get("held") if figures.waiting else None
     if held:
         reasons.append(
-            f"{_n(len(held))} {key} value(s) held out of the facts for conflicting copies until "
+            f"{counted(len(held), key + ' value')} held out of the facts for conflicting "
+            "copies until "
             f"`onceonly resolve --stream {contract.stream} --key ... --keep ...` chooses one "
             "(see Waiting to publish)"
         )
     if t["events_lost_in_gaps"]:
         reasons.append(
-            f"upstream loss: {_n(t['events_lost_in_gaps'])} events never arrived "
-            f"({_n(t['sequence_gaps'])} sequence gaps) - reported, not recoverable here"
+            f"upstream loss: {counted(t['events_lost_in_gaps'], 'event')} never arrived "
+            f"({counted(t['sequence_gaps'], 'sequence gap')}) - reported, not recoverable here"
         )
     if t["conflicting_events"]:
         settled = t["conflicting_events"] - len(held or [])
@@ -106,7 +116,8 @@ def verdict(
             else "one copy was kept"
         )
         reasons.append(
-            f"{_n(t['conflicting_events'])} {key} value(s) arrived with differing content; {kept}"
+            f"{counted(t['conflicting_events'], key + ' value')} arrived with differing "
+            f"content; {kept}"
         )
     return ok, reasons
 
