@@ -1,3 +1,3 @@
-from onceonly.cli import main
+from onceonly.cli import entry
 
-main()
+entry()

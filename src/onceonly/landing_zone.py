@@ -291,9 +291,7 @@ def split_lines(
     if not data.endswith(b"\n"):
         data += b"\n"
     bad: dict[int, tuple[str, str]] = {}
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
+    if not _is_utf8(data):
         data, bad = _escape_bad_lines(data)
     ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
     offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
@@ -316,6 +314,20 @@ def split_lines(
                     f"(ONCEONLY_MAX_LINE_BYTES); its first {KEPT_CHARS:,} characters kept",
                 )
     return lines.cast(pa.string()), bad
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, by Arrow's vectorised check: as strict as Python's
+    decoder (no surrogates, overlong forms or code points above U+10FFFF), without
+    building a str of the whole file (1.4 s per 300 MB)."""
+    whole = pa.LargeStringArray.from_buffers(
+        1, pa.py_buffer(np.array([0, len(data)], np.int64)), pa.py_buffer(data)
+    )
+    try:
+        whole.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _escape_bad_lines(data: bytes) -> tuple[bytes, dict[int, tuple[str, str]]]:

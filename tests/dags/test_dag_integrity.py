@@ -104,12 +104,12 @@ def test_each_transform_runs_only_its_streams_models(dagbag) -> None:
 
     def models(dag_id: str) -> set[str]:
         dag = dagbag.get_dag(dag_id)
-        # tests after all models: dbt.<model>_run; after each (exactly_once streams):
-        # dbt.<model>.run, beside dbt.<model>.test
+        # tests after all models: dbt.<model>_run; exactly_once streams build each model
+        # with its tests in one task: dbt.<model>_model_build
         return {
-            t.task_id.removeprefix("dbt.").removesuffix("_run").removesuffix(".run")
+            t.task_id.removeprefix("dbt.").removesuffix("_run").removesuffix("_model_build")
             for t in dag.tasks
-            if type(t).__name__ == "DbtRunLocalOperator"
+            if type(t).__name__ in ("DbtRunLocalOperator", "DbtBuildLocalOperator")
         }
 
     inventory, orders = models("transform_inventory"), models("transform_orders")
@@ -117,8 +117,12 @@ def test_each_transform_runs_only_its_streams_models(dagbag) -> None:
     assert {"fct_orders_events", "fct_orders", "orders_sequence_gaps"} <= orders
     assert not inventory & orders
     # inventory is exactly_once: the batch's tests (audit) come before the facts (publish)
-    publish = dagbag.get_dag("transform_inventory").get_task("dbt.fct_inventory_events.run")
-    assert "dbt.int_inventory__batch.test" in publish.get_flat_relative_ids(upstream=True)
+    publish = dagbag.get_dag("transform_inventory").get_task(
+        "dbt.int_inventory__publications_model_build"
+    )
+    assert "dbt.int_inventory__batch_model_build" in publish.get_flat_relative_ids(upstream=True)
+    facts = dagbag.get_dag("transform_inventory").get_task("dbt.fct_inventory_events_model_build")
+    assert publish.task_id in facts.get_flat_relative_ids(upstream=True)
     asset = dagbag.get_dag("transform_inventory").timetable.asset_condition
     assert "onceonly://raw/inventory_events" in str(asset)
 
