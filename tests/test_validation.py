@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from decimal import Decimal
@@ -9,6 +10,7 @@ from decimal import Decimal
 import pytest
 from conftest import ORDERS, order_placed
 
+from onceonly.contract import UnknownFields
 from onceonly.validation import validate_line
 
 
@@ -114,3 +116,45 @@ def test_conditional_fields_only_where_required() -> None:
     captured = dict(shipped, event_type="payment_captured")
     code, reason = reject(json.dumps(captured))
     assert code == "missing_field" and "payment_captured" in reason
+
+
+def _with_repeat(event: dict[str, object], key: str, value: object, *, first: bool) -> str:
+    """The event as a JSON object with ``key`` written once more (before or after the rest)."""
+    body = json.dumps(event)[1:-1]
+    extra = f"{json.dumps(key)}: {json.dumps(value)}"
+    return "{" + (f"{extra}, {body}" if first else f"{body}, {extra}") + "}"
+
+
+@pytest.mark.parametrize(
+    ("event_change", "key", "value"),
+    [
+        ({}, "event_id", "ev-2"),  # a declared key repeated
+        ({"client": "web"}, "event_id", "ev-2"),  # ... beside an undeclared field
+        ({"client": "web"}, "client", "ios"),  # an undeclared key repeated
+        ({"customer_id": None}, "currency", "EUR"),  # beside a declared field set to null
+        ({"note": None}, "note", None),  # an undeclared key repeated, both null
+    ],
+)
+@pytest.mark.parametrize("first", [True, False])
+def test_a_repeated_key_is_found_wherever_it_is(
+    event_change: dict[str, object], key: str, value: object, first: bool
+) -> None:
+    event = order_placed() | event_change
+    assert reject(_with_repeat(event, key, value, first=first))[0] == "duplicate_key"
+
+
+def test_a_declared_field_set_to_null_is_not_an_undeclared_field() -> None:
+    """JSON null in an optional declared field is that field left empty: it lands in every
+    ``unknown_fields`` mode, with nothing kept or dropped beside it."""
+    event = order_placed(event_type="order_shipped") | {"customer_id": None, "quantity": None}
+    for mode in ("keep", "quarantine", "drop"):
+        declaration = dataclasses.replace(ORDERS, unknown_fields=UnknownFields(mode))
+        verdict = validate_line(declaration, json.dumps(event))
+        assert verdict.rejection is None, (mode, verdict.rejection)
+        assert verdict.values["customer_id"] is None and verdict.values["_extra"] is None
+        assert not verdict.dropped_fields
+    dropped = validate_line(
+        dataclasses.replace(ORDERS, unknown_fields=UnknownFields.DROP),
+        json.dumps(event | {"client": "web"}),
+    )
+    assert dropped.rejection is None and dropped.dropped_fields

@@ -335,9 +335,15 @@ def validation_sql(contract: StreamContract, lines_relation: str = "lines") -> s
     names = contract.field_names
     spec = literal("{" + ", ".join(f'"{n}": "JSON"' for n in names) + "}")
     n_present = " + ".join(f"(v_{n} is not null)::int" for n in names)
+    # A repeated key: hashing every line's key list is the costliest check, so it is made
+    # only where the counts leave room for one. When the declared keys found equal the
+    # declared fields with a value, no declared key repeats and only undeclared ones can.
+    declared_found = "len(keys) - len(other_keys)"
     checks: list[Check] = [
         (
-            f"len(keys) > {n_present} and len(keys) <> len(list_distinct(keys))",
+            f"len(keys) > {n_present} and case when {declared_found} = {n_present} "
+            "then len(other_keys) > 1 and len(other_keys) <> len(list_distinct(other_keys)) "
+            "else len(keys) <> len(list_distinct(keys)) end",
             "duplicate_key",
             literal("JSON object has a repeated key"),
         )
@@ -346,9 +352,7 @@ def validation_sql(contract: StreamContract, lines_relation: str = "lines") -> s
         checks.extend(_checks(f, contract))
     declared = "[" + ", ".join(literal(n) for n in names) + "]"
     if contract.unknown_fields == UnknownFields.QUARANTINE:
-        undeclared = (
-            f"array_to_string(list_filter(keys, lambda k: not list_contains({declared}, k)), ', ')"
-        )
+        undeclared = "array_to_string(other_keys, ', ')"
         checks.append(
             (
                 "has_other_keys",
@@ -399,9 +403,13 @@ fields as (
     select file_index, line_number, line, pre_code, pre_reason, keys, {field_cols}
     from parsed
 ),
-valued as (
-    select *, {value_cols}, len(keys) > {n_present} as has_other_keys
+keyed as (
+    select *, list_filter(keys, lambda k: not list_contains({declared}, k)) as other_keys
     from fields
+),
+valued as (
+    select *, {value_cols}, len(other_keys) > 0 as has_other_keys
+    from keyed
 ),
 numbered as (
     select *, case when pre_code is null then {check_case} end as check_no
@@ -432,6 +440,7 @@ class Verdict:
 
     rejection: Rejection | None
     values: dict[str, Any]
+    dropped_fields: bool = False  # undeclared fields were dropped (``unknown_fields: drop``)
 
 
 def validate_line(contract: StreamContract, line: str | bytes) -> Verdict:
@@ -455,7 +464,8 @@ def validate_line(contract: StreamContract, line: str | bytes) -> Verdict:
     record = dict(zip(columns, row, strict=True))
     if record["_reason_code"] is not None:
         return Verdict(Rejection(record["_reason_code"], record["_reason"]), {})
-    return Verdict(None, {k: record[k] for k in (*contract.field_names, contract.extra_column)})
+    values = {k: record[k] for k in (*contract.field_names, contract.extra_column)}
+    return Verdict(None, values, record["_dropped_fields"] and contract.unknown_fields == "drop")
 
 
 def lines_table(
