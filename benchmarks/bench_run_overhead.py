@@ -82,17 +82,16 @@ def main() -> None:
     airflow_home = Path(
         env.get("AIRFLOW_HOME") or Path(args.onceonly).resolve().parents[2] / ".airflow"
     )
+
+    def run_into(db: Path) -> list[str]:
+        landing = ["--landing", str(zone), "--stream", args.stream]
+        return [args.onceonly, "run", *landing, "--duckdb-path", str(db)]
+
     # not timed: Airflow's metadata database is created on first use, files get cached
-    _timed(
-        [args.onceonly, "run", "--landing", str(zone), "--duckdb-path", str(work / "warm.duckdb")]
-        + ["--stream", args.stream],
-        env,
-    )
+    _timed(run_into(work / "warm.duckdb"), env)
     results = []
     for i in range(args.runs):
-        db = work / f"w{i}.duckdb"
-        command = [args.onceonly, "run", "--landing", str(zone), "--duckdb-path", str(db)]
-        command += ["--stream", args.stream]
+        command = run_into(work / f"w{i}.duckdb")
         first = _timed(command, env)
         tasks_first = _task_seconds(airflow_home, args.stream)
         again = _timed(command, env)

@@ -214,13 +214,24 @@ def test_interval_selects_arrival_hours(landing: Path, write_file: WriteFile, ta
 def test_accounting_holds_for_every_file_and_crlf_bom_are_line_endings(
     landing: Path, write_file: WriteFile, target, contract
 ) -> None:
-    crlf = b"\xef\xbb\xbf" + jsonl(order_placed("e-1", 0)).replace(b"\n", b"\r\n") + b"x\r\n"
+    crlf = (
+        b"\xef\xbb\xbf"
+        + jsonl(order_placed("e-1", 0)).replace(b"\n", b"\r\n")
+        + b'x\r\n \r\r\n{"a": 1}\r\r\n'
+    )
     write_file("crlf.jsonl", crlf)
     write_file("empty.jsonl", b"")
     write_file("nonl.jsonl", json.dumps(order_placed("e-2", 1)).encode())  # no final newline
     summary = land(landing, target, contract)
     got = {Path(f.source_file).name: (f.lines, f.landed, f.quarantined) for f in summary.files}
-    assert got == {"crlf.jsonl": (2, 1, 1), "empty.jsonl": (0, 0, 0), "nonl.jsonl": (1, 1, 0)}
+    assert got == {"crlf.jsonl": (4, 1, 3), "empty.jsonl": (0, 0, 0), "nonl.jsonl": (1, 1, 0)}
+    # the quarantine keeps each line's text without its line ending (LF and the CRs before)
+    kept = "select line_number, reason_code, raw_text from raw.quarantine order by line_number"
+    assert rows(target, kept) == [
+        (2, "invalid_json", "x"),
+        (3, "blank_line", " "),
+        (4, "missing_field", '{"a": 1}'),
+    ]
     check = rows(
         target,
         "select count(*) from raw.load_ledger where lines_read <> rows_landed + rows_quarantined",

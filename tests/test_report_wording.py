@@ -82,3 +82,18 @@ def test_a_failed_check_and_a_repeated_key_name_their_counts(tmp_path: Path) -> 
     assert "id repeated in the facts: 1 extra row (run the full audit)" in reasons, reasons
     assert "check amount_positive failed (1 offending row)" in reasons, reasons
     assert "1 id value arrived with differing content; one copy was kept" in reasons, reasons
+
+
+@pytest.mark.parametrize(
+    ("conflicting", "held", "says"),
+    [(2, 2, "all of them held"), (3, 1, "2 published with one copy, 1 held")],
+)
+def test_conflicting_copies_say_how_many_are_held(
+    tmp_path: Path, conflicting: int, held: int, says: str
+) -> None:
+    contract = _payments(tmp_path, "effectively_once")
+    figures = _figures(5, conflicting_events=conflicting)
+    figures.waiting = {"held": [f"p-{i}" for i in range(held)]}
+    _, reasons = verdict(figures, [], contract)
+    text = " | ".join(reasons)
+    assert f"{conflicting} id values arrived with differing content; {says}" in text, text

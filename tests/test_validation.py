@@ -7,11 +7,12 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
+import duckdb
 import pytest
 from conftest import ORDERS, order_placed
 
 from onceonly.contract import UnknownFields
-from onceonly.validation import validate_line
+from onceonly.validation import Rejection, validate_line
 
 
 def reject(line: str | bytes) -> tuple[str, str]:
@@ -158,3 +159,41 @@ def test_a_declared_field_set_to_null_is_not_an_undeclared_field() -> None:
         json.dumps(event | {"client": "web"}),
     )
     assert dropped.rejection is None and dropped.dropped_fields
+
+
+def _validated(lines: list[str], undeclared: list[str]) -> list[tuple[object, ...]]:
+    from onceonly.landing_zone import split_lines
+    from onceonly.validation import lines_table, validation_sql
+
+    split, pre = split_lines("".join(line + "\n" for line in lines).encode())
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.register("lines", lines_table([(split, {i: Rejection(*r) for i, r in pre.items()})]))
+    rows = con.execute(validation_sql(ORDERS, "lines", undeclared) + " order by 2").fetchall()
+    con.close()
+    return rows
+
+
+def test_undeclared_fields_parsed_with_the_line_keep_the_same_extra() -> None:
+    """The undeclared keys named to ``validation_sql`` are parsed in the same pass as the
+    declared fields; ``_extra`` is then built from them instead of parsing the line again.
+    Both ways give the same rows, whatever the keys and values, and for lines holding keys
+    that were not named."""
+    extras: list[dict[str, object]] = [
+        {"client": {"app": "ios", "v": [1, 2.50, None, {"deep": True}]}},
+        {"client": None, "note": 'caf\u00e9 \u2603 "quoted" back\\slash\nline'},
+        {"Amount": 5, "a/b~c": 1, "": "empty key", "sp ace": 1e2, "big": 2**70},
+        {"esc\u00e9": "\ud83d\ude00", "unnamed_only_here": [{}]},
+        {"client": "web", "client_version": -0.0},
+    ]
+    lines = [json.dumps(order_placed(f"e-{i}") | extra) for i, extra in enumerate(extras)]
+    lines.append(json.dumps(order_placed("e-plain")))
+    lines.append('{"event_id": "x", "client": 1, "client": 2}')  # quarantined, either way
+    named = ["client", "note", "Amount", "a/b~c", "", "sp ace", "big", "escé", "client_version"]
+    reparsed = _validated(lines, [])
+    assert _validated(lines, named) == reparsed
+    assert _validated(lines, named[:2]) == reparsed
+    extra_at = 5 + len(ORDERS.field_names)  # after file, line, code, reason, raw text
+    for row, extra in zip(reparsed, extras, strict=False):
+        assert json.loads(str(row[extra_at])) == json.loads(json.dumps(extra))
+    assert reparsed[-2][extra_at] is None and reparsed[-1][2] == "duplicate_key"

@@ -20,7 +20,7 @@ from queue import Empty, Queue
 import duckdb
 import pyarrow as pa
 
-from onceonly.contract import StreamContract
+from onceonly.contract import StreamContract, UnknownFields
 from onceonly.errors import AccountingError, RowsRefused
 from onceonly.landing_zone import (
     Discovery,
@@ -41,7 +41,13 @@ from onceonly.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_LIMITS, Limit
 from onceonly.sql import ident
 from onceonly.targets import RawWriter, Warehouse
 from onceonly.targets.duckdb import configure
-from onceonly.validation import Rejection, lines_table, validation_sql
+from onceonly.validation import (
+    LINE_TEXT_SQL,
+    Rejection,
+    lines_table,
+    undeclared_keys_sql,
+    validation_sql,
+)
 
 #: Lines validated and written per transaction.
 CHUNK_LINES = 250_000
@@ -124,7 +130,15 @@ class Lander:
         self.loaded_at = datetime.now(UTC).replace(tzinfo=None)
         self.validator = duckdb.connect()
         configure(self.validator, memory_limit)
-        self._sql = validation_sql(contract, "lines")
+        self._undeclared: dict[str, None] = {}  # undeclared keys seen so far, in order
+
+    def _validation_sql(self) -> str:
+        """The validation of the registered ``lines``, parsing the undeclared keys seen in
+        them and in earlier chunks in the same pass as the declared fields."""
+        if self.contract.unknown_fields == UnknownFields.KEEP:
+            found = self.validator.execute(undeclared_keys_sql(self.contract, "lines"))
+            self._undeclared.update((str(key), None) for (key,) in found.fetchall())
+        return validation_sql(self.contract, "lines", list(self._undeclared))
 
     def _ledger_row(self, lf: LandingFile, content: FileContent | None, out: FileOutcome) -> dict:
         return {
@@ -160,7 +174,7 @@ class Lander:
         )
         con.register("lines", chunk.lines)
         con.register("files", files)
-        con.execute(f"create or replace temp table validated as {self._sql}")
+        con.execute(f"create or replace temp table validated as {self._validation_sql()}")
         con.unregister("lines")
         try:
             outcomes, events, quarantine = self._split(pending)
@@ -247,7 +261,7 @@ class Lander:
         con.register("lines", lines)
         con.execute(
             "update validated v set _reason_code = 'refused_by_target', _reason = r.reason, "
-            "_raw_text = l.line "
+            f"_raw_text = {LINE_TEXT_SQL} "
             "from refused r join files f on f.source_file = r.source_file "
             "join lines l on l.file_index = f.file_index and l.line_number = r.line_number "
             "where v._file_index = f.file_index and v._line_number = r.line_number"

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from onceonly.bytescan import positions
 from onceonly.errors import LandingPathError
 from onceonly.settings import DEFAULT_LIMITS, Limits
 
@@ -160,7 +161,7 @@ def discover(
 class FileContent:
     sha256: str | None  # None when the file was not read whole (see manifest_problem)
     size_bytes: int | None
-    lines: pa.StringArray  # one element per line, without its line ending
+    lines: pa.LargeStringArray  # one element per line, with its line ending (split_lines)
     pre_codes: dict[int, tuple[str, str]]  # 0-based line -> (code, reason) found while reading
     manifest_problem: str | None  # set: the file is rejected whole, for this reason
     manifest_record_count: int | None
@@ -276,44 +277,41 @@ def _read_regular(path: Path, limit: int, what: str, setting: str = "") -> tuple
 
 def split_lines(
     data: bytes, max_line_bytes: int = DEFAULT_LIMITS.line_bytes
-) -> tuple[pa.StringArray, dict[int, tuple[str, str]]]:
-    """Split on LF (trailing CRs belong to the line ending); strip a leading BOM.
+) -> tuple[pa.LargeStringArray, dict[int, tuple[str, str]]]:
+    """Split on LF; strip a leading BOM. Each line keeps its line ending (the LF and the
+    CRs before it, see ``validation.line_text``): the lines are a view of the file's bytes, with no
+    copy and no Python object per line.
 
-    Lines are cut out of the file's bytes without a Python object per line. Lines that are
-    not valid UTF-8 are reported by 0-based index, their text kept with bad bytes escaped;
-    lines longer than ``max_line_bytes`` are reported and cut to their first
-    ``KEPT_CHARS`` characters (what the quarantine keeps of them).
+    Lines that are not valid UTF-8 are reported by 0-based index, their text kept with bad
+    bytes escaped; lines longer than ``max_line_bytes`` (line ending aside) are reported and
+    cut to their first ``KEPT_CHARS`` characters (what the quarantine keeps of them).
     """
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM) :]
     if not data:
-        return pa.array([], pa.string()), {}
+        return pa.array([], pa.large_string()), {}
     if not data.endswith(b"\n"):
         data += b"\n"
     bad: dict[int, tuple[str, str]] = {}
     if not _is_utf8(data):
         data, bad = _escape_bad_lines(data)
-    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    ends = positions(np.frombuffer(data, np.uint8), ord("\n"))
     offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
-    with_newline = pa.LargeStringArray.from_buffers(
-        len(ends), pa.py_buffer(offsets), pa.py_buffer(data)
-    )
-    lines = pc.utf8_rtrim(pc.utf8_slice_codeunits(with_newline, 0, -1), characters="\r")
+    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
     lengths = np.diff(offsets) - 1
     if int(lengths.max()) > max_line_bytes:
         long = np.flatnonzero(lengths > max_line_bytes)
-        if len(long):
-            mask = np.zeros(len(ends), dtype=bool)
-            mask[long] = True
-            kept = pc.utf8_slice_codeunits(lines, 0, KEPT_CHARS)
-            lines = pc.if_else(pa.array(mask), kept, lines)
-            for i in long.tolist():
-                bad[i] = (
-                    "line_too_long",
-                    f"line is {int(lengths[i]):,} bytes, above the limit of {max_line_bytes:,} "
-                    f"(ONCEONLY_MAX_LINE_BYTES); its first {KEPT_CHARS:,} characters kept",
-                )
-    return lines.cast(pa.string()), bad
+        mask = np.zeros(len(ends), dtype=bool)
+        mask[long] = True
+        kept = pc.utf8_slice_codeunits(lines, 0, KEPT_CHARS)
+        lines = pc.if_else(pa.array(mask), kept, lines)
+        for i in long.tolist():
+            bad[i] = (
+                "line_too_long",
+                f"line is {int(lengths[i]):,} bytes, above the limit of {max_line_bytes:,} "
+                f"(ONCEONLY_MAX_LINE_BYTES); its first {KEPT_CHARS:,} characters kept",
+            )
+    return lines, bad
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -390,7 +388,7 @@ def read_file(
     A manifest mismatch, an unreadable/corrupt or oversized file sets
     ``manifest_problem``: the file must then be rejected whole.
     """
-    empty: pa.StringArray = pa.array([], pa.string())
+    empty: pa.LargeStringArray = pa.array([], pa.large_string())
     raw, problem = _read_regular(lf.path, limits.file_bytes, "file", "ONCEONLY_MAX_FILE_BYTES")
     if problem is not None:
         return FileContent(None, None, empty, {}, problem, None)

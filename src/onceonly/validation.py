@@ -12,6 +12,7 @@ Validation runs in two stages, one place each:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from onceonly.bytescan import positions
 from onceonly.contract import Field, Kind, StreamContract, UnknownFields
 from onceonly.raw_tables import logical_type
 from onceonly.settings import DEFAULT_LIMITS
@@ -42,11 +44,20 @@ LINES_SCHEMA = pa.schema(
     [
         ("file_index", pa.int32()),
         ("line_number", pa.int64()),
-        ("line", pa.string()),
+        ("line", pa.large_string()),  # with its line ending: see line_text
         ("pre_code", pa.string()),
         ("pre_reason", pa.string()),
     ]
 )
+
+
+#: A line of LINES_SCHEMA without its line ending (the LF and the CRs before it), in SQL.
+LINE_TEXT_SQL = "rtrim(line, chr(13) || chr(10))"
+
+
+def line_text(line: str) -> str:
+    """A line of LINES_SCHEMA without its line ending, as LINE_TEXT_SQL."""
+    return line.rstrip("\r\n")
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,7 @@ LENIENT_JSON_SUSPECT = r"[:,\[]\s*[-+]?(nan|inf)|,\s*[\]}]"
 
 
 def prevalidate_lines(
-    lines: pa.StringArray, max_depth: int = DEFAULT_LIMITS.json_depth
+    lines: pa.ChunkedArray, max_depth: int = DEFAULT_LIMITS.json_depth
 ) -> dict[int, Rejection]:
     """Rejections by 0-based line index for the checks that SQL cannot make exactly.
 
@@ -114,22 +125,33 @@ def prevalidate_lines(
     their nesting measured) and the few lines that might be lenient JSON, which alone are
     parsed strictly by orjson. Everything else is screened per line in ``validation_sql``
     (valid JSON, an object). Over-long lines were cut and marked when the file was split.
+    ``lines`` end with their line endings, so a blank line is one of whitespace only.
     """
     if len(lines) == 0:
         return {}
     flagged = pc.or_(
-        pc.or_(
-            pc.equal(pc.utf8_trim_whitespace(lines), ""),
-            pc.greater(pc.count_substring_regex(lines, r"[\[{]"), max_depth),
-        ),
+        pc.utf8_is_space(lines),
         pc.match_substring_regex(lines, LENIENT_JSON_SUSPECT, ignore_case=True),
-    )
+    ).to_numpy() | (_opening_brackets(lines) > max_depth)
     out: dict[int, Rejection] = {}
-    for i in np.flatnonzero(flagged.to_numpy(zero_copy_only=False)):
-        rejection = prevalidate(lines[int(i)].as_py(), max_depth)
+    for i in np.flatnonzero(flagged):
+        rejection = prevalidate(line_text(lines[int(i)].as_py()), max_depth)
         if rejection is not None:
             out[int(i)] = rejection
     return out
+
+
+def _opening_brackets(lines: pa.ChunkedArray) -> np.ndarray:
+    """How many ``{`` and ``[`` bytes each line holds, counted on the arrays' bytes (about
+    a quarter of the time of a regex count)."""
+    counts = [np.empty(0, np.int64)]
+    for chunk in lines.chunks:
+        first = chunk.offset
+        offsets = np.frombuffer(chunk.buffers()[1], np.int64)[first : first + len(chunk) + 1]
+        data = np.frombuffer(chunk.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
+        found = positions(data, ord("{"), ord("["))
+        counts.append(np.diff(np.searchsorted(found, offsets - offsets[0])))
+    return np.concatenate(counts)
 
 
 def _type_name(v: str) -> str:
@@ -324,16 +346,58 @@ def _typed(f: Field) -> str:
     return f"case when reason_code is null then {expr} end as {ident(f.name)}"
 
 
-def validation_sql(contract: StreamContract, lines_relation: str = "lines") -> str:
+#: Most undeclared keys ``validation_sql`` parses into columns of their own.
+MAX_KEPT_KEYS = 64
+
+
+def _kept_keys(contract: StreamContract, undeclared: Sequence[str]) -> list[str]:
+    """The undeclared keys that can be columns of the parsed struct: not empty, and unique
+    with the declared names ignoring case (struct field names ignore case)."""
+    if contract.unknown_fields != UnknownFields.KEEP:
+        return []
+    seen = {n.lower() for n in contract.field_names}
+    kept: list[str] = []
+    for key in undeclared:
+        if key and key.lower() not in seen and len(kept) < MAX_KEPT_KEYS:
+            seen.add(key.lower())
+            kept.append(key)
+    return kept
+
+
+def undeclared_keys_sql(
+    contract: StreamContract, lines_relation: str = "lines", sample: int = 10_000
+) -> str:
+    """The undeclared keys found in a sample of ``lines_relation``'s JSON objects: passed to
+    ``validation_sql``, they are parsed with the declared fields in the same pass."""
+    declared = "[" + ", ".join(literal(n) for n in contract.field_names) + "]"
+    return f"""
+select distinct unnest(list_filter(keys, lambda k: not list_contains({declared}, k)))
+from (
+    select case when json_valid(line) and left(ltrim(line), 1) = '{{' then json_keys(line) end
+        as keys
+    from (select line from {lines_relation} where pre_code is null
+        using sample reservoir({sample} rows) repeatable (1))
+)
+order by 1
+"""
+
+
+def validation_sql(
+    contract: StreamContract, lines_relation: str = "lines", undeclared: Sequence[str] = ()
+) -> str:
     """SELECT over ``lines_relation`` (see LINES_SCHEMA) giving typed fields, ``_extra``,
     and ``_reason_code``/``_reason`` (NULL when the line is valid). Every column but the
     declared fields starts with ``_``, which no field name may.
 
     Each line is parsed once into its contract fields (``json_transform``); the rules are
-    evaluated once into the number of the first failing one.
+    evaluated once into the number of the first failing one. The ``undeclared`` keys
+    expected in the lines (see ``undeclared_keys_sql``) are parsed in the same pass, so
+    that ``_extra`` is built from them; a line with other undeclared keys is parsed again
+    for its ``_extra`` (the same value, more slowly).
     """
     names = contract.field_names
-    spec = literal("{" + ", ".join(f'"{n}": "JSON"' for n in names) + "}")
+    kept = _kept_keys(contract, undeclared)
+    spec = literal("{" + ", ".join(f'{json.dumps(n)}: "JSON"' for n in (*names, *kept)) + "}")
     n_present = " + ".join(f"(v_{n} is not null)::int" for n in names)
     # A repeated key: hashing every line's key list is the costliest check, so it is made
     # only where the counts leave room for one. When the declared keys found equal the
@@ -375,23 +439,39 @@ def validation_sql(contract: StreamContract, lines_relation: str = "lines") -> s
     value_cols = ", ".join(c for f in contract.fields for c in _value_columns(f))
     null_patch = literal("{" + ", ".join(f'"{n}": null' for n in names) + "}")
     typed = ",\n    ".join(_typed(f) for f in contract.fields)
+    others = f"json_merge_patch(line, {null_patch})::varchar"
+    if kept:
+        field_cols += ", " + ", ".join(
+            f"struct_extract(j, {literal(k)}) as u_{i}" for i, k in enumerate(kept)
+        )
+        value_of = " ".join(f"when {literal(k)} then u_{i}" for i, k in enumerate(kept))
+        kept_list = "[" + ", ".join(literal(k) for k in kept) + "]"
+        others = (
+            f"case when list_has_all({kept_list}, other_keys) then to_json(map(other_keys, "
+            f"list_transform(other_keys, lambda k: case k {value_of} end)))::varchar "
+            f"else {others} end"
+        )
     extra = (
         "cast(null as json)"
         if contract.unknown_fields == UnknownFields.DROP
-        else "case when reason_code is null and has_other_keys then "
-        f"nullif(json_merge_patch(line, {null_patch})::varchar, '{{}}') end"
+        else f"case when reason_code is null and has_other_keys then nullif({others}, '{{}}') end"
     )
     return f"""
-with screened as (
-    select file_index, line_number, line,
+with screened_code as (
+    select file_index, line_number, line, pre_reason,
         case when pre_code is not null then pre_code
             when not json_valid(line) then 'invalid_json'
             when left(ltrim(line), 1) <> '{{' then 'not_an_object' end as pre_code,
-        case when pre_code is not null then pre_reason
-            when not json_valid(line) then 'line is not valid JSON'
-            when left(ltrim(line), 1) <> '{{' then 'JSON value is not an object' end
-            as pre_reason
+        pre_code is null as unscreened
     from {lines_relation}
+),
+screened as (
+    select file_index, line_number, line, pre_code,
+        case when not unscreened then pre_reason
+            when pre_code = 'invalid_json' then 'line is not valid JSON'
+            when pre_code = 'not_an_object' then 'JSON value is not an object' end
+            as pre_reason
+    from screened_code
 ),
 parsed as (
     select file_index, line_number, line, pre_code, pre_reason,
@@ -426,7 +506,7 @@ select
     line_number as _line_number,
     reason_code as _reason_code,
     reason as _reason,
-    case when reason_code is not null then line end as _raw_text,
+    case when reason_code is not null then {LINE_TEXT_SQL} end as _raw_text,
     {typed},
     {extra} as {ident(contract.extra_column)},
     reason_code is null and has_other_keys as _dropped_fields
@@ -450,7 +530,7 @@ def validate_line(contract: StreamContract, line: str | bytes) -> Verdict:
     data = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
     lines, pre = split_lines(data.replace(b"\n", b" ") + b"\n")
     if len(lines) == 0:
-        lines = pa.array([""], pa.string())
+        lines = pa.array(["\n"], pa.large_string())
     table = lines_table([(lines, {i: Rejection(*r) for i, r in pre.items()})])
     con = duckdb.connect()
     try:
@@ -469,29 +549,27 @@ def validate_line(contract: StreamContract, line: str | bytes) -> Verdict:
 
 
 def lines_table(
-    files: Sequence[tuple[pa.StringArray, dict[int, Rejection]]],
+    files: Sequence[tuple[pa.LargeStringArray, dict[int, Rejection]]],
     max_depth: int = DEFAULT_LIMITS.json_depth,
 ) -> pa.Table:
     """The LINES_SCHEMA table for a group of files: each file's lines (``file_index`` is
-    the position in ``files``) with the line-level rejections, known and found here."""
+    the position in ``files``) with the line-level rejections, known and found here. The
+    lines stay the files' own arrays (one chunk each), uncopied."""
     if not files:
         return LINES_SCHEMA.empty_table()
-    lines = pa.concat_arrays([f[0] for f in files])
+    lines = pa.chunked_array([f[0] for f in files], pa.large_string())
     sizes = np.array([len(f[0]) for f in files], dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     rejected = prevalidate_lines(lines, max_depth)
     for start, (_, known) in zip(starts, files, strict=True):
         rejected.update({int(start) + j: r for j, r in known.items()})
     n = len(lines)
-    codes: pa.Array = pa.nulls(n, pa.string())
-    reasons: pa.Array = pa.nulls(n, pa.string())
-    if rejected:
-        codes = pa.array(
-            [rejected[j].code if j in rejected else None for j in range(n)], pa.string()
-        )
-        reasons = pa.array(
-            [rejected[j].reason if j in rejected else None for j in range(n)], pa.string()
-        )
+    # each line's rejection by position in a list whose last entry is none
+    slot = np.full(n, len(rejected), np.int64)
+    slot[np.fromiter(rejected, np.int64, len(rejected))] = np.arange(len(rejected))
+    found = list(rejected.values())
+    codes = pa.array([r.code for r in found] + [None], pa.string()).take(slot)
+    reasons = pa.array([r.reason for r in found] + [None], pa.string()).take(slot)
     file_index = np.repeat(np.arange(len(files), dtype=np.int32), sizes)
     line_number = np.arange(1, n + 1, dtype=np.int64) - np.repeat(starts, sizes)
     return pa.table(

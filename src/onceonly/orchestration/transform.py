@@ -27,8 +27,8 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
     # exactly_once: each model is built with its tests in one task (`dbt build` of the
     # model), so the batch's audit runs before the facts take the batch in and a failing
     # one stops them (write-audit-publish). One dbt invocation per model instead of two
-    # (a model task, then a test task) takes 13 tasks instead of 23 for inventory, about
-    # 13 s less per run (benchmarks/README.md). Such a task is retried as a whole: a
+    # (a model task, then a test task): see "The fixed cost of a run" in
+    # benchmarks/README.md. Such a task is retried as a whole: a
     # failing audit runs again with its write (which first deletes the unpublished one)
     # before the run fails.
     gated = declared is not None and declared.guarantee == Guarantee.EXACTLY_ONCE

@@ -111,9 +111,11 @@ def verdict(
         kept = (
             "every copy was kept"
             if not dedup
-            else f"{_n(settled)} published with one copy, the rest held"
-            if held
             else "one copy was kept"
+            if not held
+            else f"{_n(settled)} published with one copy, {_n(len(held))} held"
+            if settled
+            else "all of them held"
         )
         reasons.append(
             f"{counted(t['conflicting_events'], key + ' value')} arrived with differing "
@@ -367,7 +369,7 @@ def render(
             else "duplicate copies kept (at least once)",
         ),
         ("quarantined", "lines quarantined"),
-        ("files_rejected", "files rejected (control total)"),
+        ("files_rejected", "files rejected whole"),
         ("events_lost_in_gaps", "events lost (sequence gaps)"),
         ("conflicting_events", "conflicting events"),
         ("late_duplicates", "late duplicates"),
