@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from pipeline import build, copy_of, land_zone, read_csv
 from onceonly.generate.writer import generate
 from onceonly.quality.checkpoint import run_checkpoint
 from onceonly.report.build import build_report
+from onceonly.report.html import SHOWN_CHARS
 from onceonly.settings import Settings
 
 
@@ -162,6 +164,37 @@ def test_a_fact_row_deleted_fails_the_checkpoint_naming_it(built: Settings, tmp_
     assert written.held is False and written.checks_passed is False
 
 
+def test_evidence_lists_every_quarantined_line_and_rejected_file(
+    built: Settings, report_dir: Path, zone: Path, tmp_path: Path
+) -> None:
+    """The CSVs beside the page hold every row the truth expects; the page shows the first
+    ONCEONLY_REPORT_ROWS of them, escaped, and says where the rest are."""
+    truth = zone / "_truth" / "orders"
+    page = report_dir / "orders"
+    quarantined = read_csv(page / "quarantined_lines.csv")
+    assert sorted((q["file"], q["line"], q["reason code"]) for q in quarantined) == sorted(
+        (q["source_file"], q["line_number"], q["reason_code"])
+        for q in read_csv(truth / "quarantine.csv")
+    )
+    assert all(q["reason"] and q["line as delivered"] is not None for q in quarantined)
+    rejected = read_csv(page / "rejected_files.csv")
+    expected = [
+        f["source_file"] for f in read_csv(truth / "files.csv") if f["status"] == "rejected"
+    ]
+    assert sorted(r["file"] for r in rejected) == sorted(expected) and expected
+    assert all(r["why"] for r in rejected)
+
+    few = tmp_path / "few"
+    build_report(built.with_(report_rows=3), [ORDERS], few, checked={"checks": []})
+    html = (few / "orders" / "index.html").read_text()
+    assert f"The first 3 below; all {len(quarantined):,} in" in html
+    table = html.split('<table data-testid="quarantined-lines"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 1 + 3  # the header and three rows
+    shown = [q["line as delivered"] for q in quarantined[:3]]
+    assert all(escape(text[:SHOWN_CHARS]) in table for text in shown)
+    assert any('"' in text for text in shown)  # JSON's quotes, shown escaped
+
+
 def test_report_in_headless_chromium(report_dir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -201,6 +234,7 @@ def test_report_in_headless_chromium(report_dir: Path) -> None:
                 )
             }
             day_rows = page.locator('[data-testid="days"] tbody tr').count()
+            quarantine_rows = page.locator('[data-testid="quarantined-lines"] tbody tr').count()
             charts = page.locator("svg").count()
             page.screenshot(path=str(report_dir / "screenshot.png"), full_page=True)
         finally:
@@ -210,6 +244,7 @@ def test_report_in_headless_chromium(report_dir: Path) -> None:
     for key, shown in figures.items():
         assert shown == f"{summary['totals'][key]:,}", key
     assert day_rows == len(summary["days"])
+    assert quarantine_rows == min(100, summary["totals"]["quarantined"]) > 0
     assert charts >= 3
     assert requests and all(u.startswith("file://") for u in requests), requests
     assert (report_dir / "screenshot.png").stat().st_size > 10_000

@@ -213,6 +213,10 @@ class Settings:
         "ONCEONLY_STREAMS_DIR", parse=_absolute, factory=lambda: PROJECT_ROOT / "streams"
     )
     reports_dir: Path = _setting("ONCEONLY_REPORTS_DIR", Path("reports"), parse=_absolute)
+    #: rows of each evidence list shown on a report page (all of them in its CSV)
+    report_rows: int = _setting(
+        "ONCEONLY_REPORT_ROWS", 100, parse=_positive, expected="a number of rows"
+    )
     dbt_project_dir: Path = _setting(
         "ONCEONLY_DBT_PROJECT_DIR", parse=_absolute, factory=lambda: PROJECT_ROOT / "dbt_project"
     )

@@ -22,6 +22,7 @@ from onceonly.contract import StreamContract
 from onceonly.findings import require_built
 from onceonly.quality.checks import fails_the_run
 from onceonly.relay import lag_summary, read_passes
+from onceonly.report.evidence import read_evidence
 from onceonly.report.figures import read_figures
 from onceonly.report.html import render, render_index, verdict
 from onceonly.settings import Settings
@@ -88,6 +89,7 @@ def _stream_page(
     warehouse = open_target(settings)
     try:
         figures = read_figures(warehouse, contract)
+        evidence = read_evidence(warehouse, contract)
     finally:
         warehouse.close()
     if contract.outbox is not None:
@@ -98,8 +100,11 @@ def _stream_page(
     folder.mkdir(parents=True, exist_ok=True)
     docs = os.path.relpath(data_docs, folder.resolve()) if data_docs else None
     ok, reasons = verdict(figures, checks, contract)
+    for listed in evidence:
+        listed.write_csv(folder)
     (folder / "index.html").write_text(
-        render(figures, checks, meta, docs, contract), encoding="utf-8"
+        render(figures, checks, meta, docs, contract, evidence, settings.report_rows),
+        encoding="utf-8",
     )
     summary = {
         **meta,

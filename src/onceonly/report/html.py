@@ -3,11 +3,13 @@ no URL outside the file except the relative link to the local Data Docs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 from onceonly.contract import StreamContract
 from onceonly.quality.checks import fails_the_run
+from onceonly.report.evidence import EvidenceList
 from onceonly.report.figures import Figures
 from onceonly.words import counted
 
@@ -24,6 +26,8 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid #e3e7ee;padding:.3rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}td.l,th.l{text-align:left}
 table[data-testid="checks"] td,table[data-testid="streams"] td{text-align:left}
+td span.l{display:block;text-align:left;white-space:pre-wrap;word-break:break-all}
+table[data-testid="rejected-files"] th,table[data-testid="quarantined-lines"] th{text-align:left}
 .error{color:#c62828;font-weight:600}.warn{color:#a86500;font-weight:600}.ok{color:#2e7d32}
 svg text{font:11px system-ui,sans-serif;fill:#1d2433}.legend span{margin-right:1rem}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
@@ -214,6 +218,32 @@ def _table(headers: list[str], rows: list[list[str]], testid: str) -> str:
     )
 
 
+#: characters of a quarantined line shown on the page (the CSV keeps more)
+SHOWN_CHARS = 200
+
+
+def _cell(value: str) -> str:
+    cut = value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
+    return f'<span class="l">{escape(cut)}</span>'
+
+
+def _evidence_section(evidence: EvidenceList, shown: int) -> str:
+    """One evidence list: its count, its first ``shown`` rows, and a link to its CSV."""
+    total = len(evidence.rows)
+    testid = evidence.csv_name.removesuffix(".csv").replace("_", "-")
+    head = f"<h2>{escape(evidence.title)} ({_n(total)})</h2>"
+    if not total:
+        return head + '<p class="muted">None.</p>'
+    link = f'<a href="{escape(evidence.csv_name)}">{escape(evidence.csv_name)}</a>'
+    note = (
+        f"All of them below, and in {link} beside this page."
+        if total <= shown
+        else f"The first {_n(shown)} below; all {_n(total)} in {link} beside this page."
+    )
+    rows = [[_cell(v) for v in row] for row in evidence.rows[:shown]]
+    return head + f'<p class="muted">{note}</p>' + _table(list(evidence.columns), rows, testid)
+
+
 def _cost_line(cost: dict[str, Any], contract: StreamContract) -> str:
     """What the guarantee cost in the stream's last run, step by step (dbt's timings)."""
     if not cost:
@@ -354,8 +384,10 @@ def render(
     meta: dict[str, str],
     data_docs_link: str | None,
     contract: StreamContract,
+    evidence: Sequence[EvidenceList] = (),
+    shown: int = 100,
 ) -> str:
-    """One stream's page."""
+    """One stream's page; ``shown`` rows of each ``evidence`` list."""
     key = contract.key
     ok, reasons = verdict(figures, checks, contract)
     t = figures.totals
@@ -486,6 +518,7 @@ earlier file; replay: a file landed again on purpose (forced). Files re-delivere
 byte are skipped at landing: {_n(t["files_redelivered_skipped"])}.</p>
 {_bars(causes, "duplicates by cause")}
 <h2>Quarantined lines, by reason</h2>{_bars(reasons_q, "quarantined by reason")}
+{"".join(_evidence_section(e, shown) for e in evidence)}
 <h2>Per day</h2>
 {
         _table(

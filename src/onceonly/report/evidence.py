@@ -1,0 +1,74 @@
+"""The rows behind a stream's counts: every rejected file and every quarantined line.
+
+The page shows the first rows of each list (``ONCEONLY_REPORT_ROWS``); a CSV beside the
+page holds them all. Read with the same SQL on every engine.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from onceonly.contract import StreamContract
+from onceonly.landing_zone import KEPT_CHARS
+from onceonly.raw_tables import QUARANTINE_RELATION
+from onceonly.sql import Param, sql
+from onceonly.targets import Warehouse
+
+
+@dataclass(frozen=True)
+class EvidenceList:
+    """One list of evidence: its columns, every row, and the CSV file written beside."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    csv_name: str
+
+    def write_csv(self, folder: Path) -> Path:
+        path = folder / self.csv_name
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(self.columns)
+            writer.writerows(self.rows)
+        return path
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def read_evidence(warehouse: Warehouse, contract: StreamContract) -> list[EvidenceList]:
+    """The stream's rejected files (each file once, its decisive attempt) and its
+    quarantined lines (each line's kept text cut to ``KEPT_CHARS`` characters)."""
+    rejected = warehouse.query(
+        sql(
+            "select source_file, arrived_at, detail, attempts from {files} "
+            "where status = 'rejected' order by arrived_at, source_file",
+            files=contract.relations.file_outcomes,
+        )
+    )
+    quarantined = warehouse.query(
+        sql(
+            "select source_file, line_number, reason_code, reason, "
+            f"substr(raw_text, 1, {KEPT_CHARS}) from {{quarantine}} "
+            "where stream = {stream} order by source_file, line_number, quarantined_at",
+            quarantine=QUARANTINE_RELATION,
+            stream=Param(contract.stream),
+        )
+    )
+    return [
+        EvidenceList(
+            "Files rejected whole",
+            ("file", "arrived at (UTC)", "why", "attempts"),
+            [tuple(_text(v) for v in row) for row in rejected],
+            "rejected_files.csv",
+        ),
+        EvidenceList(
+            "Quarantined lines",
+            ("file", "line", "reason code", "reason", "line as delivered"),
+            [tuple(_text(v) for v in row) for row in quarantined],
+            "quarantined_lines.csv",
+        ),
+    ]
