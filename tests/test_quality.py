@@ -184,6 +184,16 @@ def test_evidence_lists_every_quarantined_line_and_rejected_file(
     assert sorted(r["file"] for r in rejected) == sorted(expected) and expected
     assert all(r["why"] for r in rejected)
 
+    conflicts = read_csv(page / "conflicts.csv")
+    assert sorted((c["event_id"], c["copies"]) for c in conflicts) == sorted(
+        (c["event_id"], c["copies"]) for c in read_csv(truth / "event_conflicts.csv")
+    )
+    for c in conflicts:  # each names the fields whose values differ, and the values
+        differing = [d.split(": ", 1) for d in c["fields that differ"].split("; ")]
+        assert differing and all(name in ORDERS.content_fields for name, _ in differing), c
+        assert all(len(set(values.split(" | "))) > 1 for _, values in differing), c
+        assert len(c["copies as file:line, in landing order"].split("; ")) == int(c["copies"])
+
     few = tmp_path / "few"
     build_report(built.with_(report_rows=3), [ORDERS], few, checked={"checks": []})
     html = (few / "orders" / "index.html").read_text()

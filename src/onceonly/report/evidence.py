@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 from onceonly.contract import StreamContract
 from onceonly.landing_zone import KEPT_CHARS
 from onceonly.raw_tables import QUARANTINE_RELATION
-from onceonly.sql import Param, sql
+from onceonly.sql import Param, ident, sql
 from onceonly.targets import Warehouse
 
 
@@ -39,9 +40,55 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _differences(contract: StreamContract, copies: list[tuple[object, ...]]) -> list[str]:
+    """For one key's copies (key, file, line, content fields...): each content field whose
+    values differ, with the values in landing order, e.g. ``amount: 19.90 | 21.00``."""
+    out = []
+    for i, name in enumerate(contract.content_fields, start=3):
+        values = [_text(c[i]) if c[i] is not None else "null" for c in copies]
+        if len(set(values)) > 1:
+            out.append(f"{name}: {' | '.join(values)}")
+    return out
+
+
+def _conflicts(warehouse: Warehouse, contract: StreamContract) -> EvidenceList:
+    """Each conflicting key: its copies (file:line, in landing order) and the content
+    fields that differ between them (what ``content_hash`` compares)."""
+    r = contract.relations
+    columns = ", ".join(f"c.{ident(n)}" for n in contract.content_fields)
+    copies = warehouse.query(
+        sql(
+            f"select c.{{key}}, c._source_file, c._line_number, {columns} "
+            "from {ranked} as c join {conflicts} as e on c.{key} = e.{key} "
+            "order by c.{key}, c.landed_rank",
+            key=ident(contract.key),
+            ranked=r.copies_ranked,
+            conflicts=r.event_conflicts,
+        )
+    )
+    rows: list[tuple[str, ...]] = []
+    for key, group in groupby(copies, key=lambda c: c[0]):
+        found = list(group)
+        rows.append(
+            (
+                _text(key),
+                str(len(found)),
+                "; ".join(f"{c[1]}:{c[2]}" for c in found),
+                "; ".join(_differences(contract, found)),
+            )
+        )
+    return EvidenceList(
+        "Conflicting copies, field by field",
+        (contract.key, "copies", "copies as file:line, in landing order", "fields that differ"),
+        rows,
+        "conflicts.csv",
+    )
+
+
 def read_evidence(warehouse: Warehouse, contract: StreamContract) -> list[EvidenceList]:
-    """The stream's rejected files (each file once, its decisive attempt) and its
-    quarantined lines (each line's kept text cut to ``KEPT_CHARS`` characters)."""
+    """The stream's rejected files (each file once, its decisive attempt), its quarantined
+    lines (each line's kept text cut to ``KEPT_CHARS`` characters) and its conflicting
+    copies with the fields that differ."""
     rejected = warehouse.query(
         sql(
             "select source_file, arrived_at, detail, attempts from {files} "
@@ -71,4 +118,5 @@ def read_evidence(warehouse: Warehouse, contract: StreamContract) -> list[Eviden
             [tuple(_text(v) for v in row) for row in quarantined],
             "quarantined_lines.csv",
         ),
+        _conflicts(warehouse, contract),
     ]

@@ -27,7 +27,8 @@ th,td{border-bottom:1px solid #e3e7ee;padding:.3rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}td.l,th.l{text-align:left}
 table[data-testid="checks"] td,table[data-testid="streams"] td{text-align:left}
 td span.l{display:block;text-align:left;white-space:pre-wrap;word-break:break-all}
-table[data-testid="rejected-files"] th,table[data-testid="quarantined-lines"] th{text-align:left}
+table[data-testid="rejected-files"] th,table[data-testid="quarantined-lines"] th,
+table[data-testid="conflicts"] th{text-align:left}
 .error{color:#c62828;font-weight:600}.warn{color:#a86500;font-weight:600}.ok{color:#2e7d32}
 svg text{font:11px system-ui,sans-serif;fill:#1d2433}.legend span{margin-right:1rem}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
@@ -388,7 +389,6 @@ def render(
     shown: int = 100,
 ) -> str:
     """One stream's page; ``shown`` rows of each ``evidence`` list."""
-    key = contract.key
     ok, reasons = verdict(figures, checks, contract)
     t = figures.totals
     tiles = [
@@ -454,9 +454,6 @@ def render(
             _n(g["missing_count"]),
         ]
         for g in figures.gaps[:100]
-    ]
-    conflict_rows = [
-        [escape(c["key"]), _n(c["copies"]), _n(c["versions"])] for c in figures.conflicts[:100]
     ]
     gaps_html = (
         f"<h2>Sequence gaps ({_n(len(figures.gaps))})</h2>"
@@ -543,8 +540,6 @@ byte are skipped at landing: {_n(t["files_redelivered_skipped"])}.</p>
 <h2>Checks (Great Expectations)</h2>{docs}
 {_table(["check", "status", "offending rows", "what it checks", "examples"], check_rows, "checks")}
 {gaps_html}
-<h2>Conflicting events ({_n(len(figures.conflicts))})</h2>
-{_table([key, "copies", "versions"], conflict_rows, "conflicts")}
 </body></html>
 """
 
