@@ -172,3 +172,19 @@ def test_unknown_fields_keep_quarantine_or_drop(tmp_path: Path) -> None:
         load_stream(_declare(tmp_path / "d", GOOD + "unknown_fields: drop\n")), line
     )
     assert dropped.rejection is None and dropped.values["_extra"] is None
+
+
+def test_missing_hours_are_checked_only_for_a_stream_with_an_hourly_cadence(
+    tmp_path: Path,
+) -> None:
+    """Quiet hours are normal for many streams: without `cadence: hourly` a sparse stream
+    gets no missing-hour check (and so no false alarm); with it, the check is there."""
+    from onceonly.quality.checks import stream_checks
+
+    sparse = load_stream(_declare(tmp_path / "sparse", GOOD))
+    hourly = load_stream(_declare(tmp_path / "hourly", GOOD + "cadence: hourly\n"))
+    assert sparse.cadence is None and hourly.cadence == "hourly"
+    assert "gaps.missing_hours" not in {c.name for c in stream_checks(sparse)}
+    assert "gaps.missing_hours" in {c.name for c in stream_checks(hourly)}
+    with pytest.raises(DeclarationError, match="cadence"):
+        load_stream(_declare(tmp_path / "bad", GOOD + "cadence: weekly\n"))

@@ -138,6 +138,9 @@ class StreamContract:
     unknown_fields: UnknownFields = UnknownFields.KEEP
     control_totals: tuple[str, ...] = ()
     severities: tuple[tuple[str, str], ...] = ()  # check or group -> error | warn | off
+    #: "hourly": every hour between the first and the last event has events (checked);
+    #: None: quiet hours are normal, not a sign of loss
+    cadence: str | None = None
     description: str = ""
     source: Path | None = None  # the declaration file
     outbox: Outbox | None = None

@@ -371,6 +371,7 @@ def _contract(doc: _Document) -> StreamContract:
         unknown_fields=UnknownFields(d.get("unknown_fields", UnknownFields.KEEP.value)),
         control_totals=totals,
         severities=severities,
+        cadence=d.get("cadence"),
         description=str(d.get("description", "")),
         source=doc.path,
         outbox=outbox,

@@ -214,15 +214,18 @@ def stream_checks(c: StreamContract) -> tuple[Check, ...]:
                 ),
             ),
         ]
+    if c.cadence == "hourly":
+        checks.append(
+            Check(
+                "gaps.missing_hours",
+                c.stream,
+                f"{c.stream}.{facts_model}.gaps",
+                r.facts,
+                "every hour inside the stream's observed range has events (cadence: hourly)",
+                sql=_missing_hours(time),
+            )
+        )
     checks += [
-        Check(
-            "gaps.missing_hours",
-            c.stream,
-            f"{c.stream}.{facts_model}.gaps",
-            r.facts,
-            "every hour inside the stream's observed range has events",
-            sql=_missing_hours(time),
-        ),
         Check(
             "reconciliation.events_in_facts",
             c.stream,
