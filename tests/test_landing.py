@@ -269,3 +269,38 @@ def test_stray_files_are_reported_not_landed(landing: Path, write_file: WriteFil
         "orders/2026/b/b.jsonl",
         f"{HOUR_DIR}/notes.txt",
     ]
+
+
+def test_undeclared_fields_land_the_same_with_or_without_parsing_them_in_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the generator's messy profile, landing with the sampled undeclared keys parsed in
+    the validation's one pass, and with none of them (every `_extra` parsed again, the
+    fallback), gives the same rows, quarantine and ledger."""
+    import onceonly.landing as landing_module
+    from onceonly.generate.writer import generate
+    from onceonly.streams import example
+    from onceonly.targets.duckdb import DuckDBTarget
+
+    zone = tmp_path / "zone"
+    generate(zone, n_events=2000, days=1, seed=5, profile="messy")
+    tables = {
+        "events": "select * exclude (_batch_id, _loaded_at) from raw.orders_events",
+        "quarantine": "select * exclude (batch_id, quarantined_at) from raw.quarantine",
+        "ledger": "select * exclude (batch_id, attempted_at) from raw.load_ledger",
+        "extras": "select count(_extra) from raw.orders_events",
+    }
+
+    def landed(name: str) -> dict[str, list[tuple]]:
+        target = DuckDBTarget(tmp_path / f"{name}.duckdb")
+        try:
+            land(zone, target, example("orders"))
+            return {k: sorted(rows(target, q), key=repr) for k, q in tables.items()}
+        finally:
+            target.close()
+
+    one_pass = landed("one_pass")
+    monkeypatch.setattr(landing_module, "undeclared_keys_sql", lambda *_: "select 'x' where false")
+    parsed_again = landed("parsed_again")
+    assert one_pass == parsed_again
+    assert one_pass["extras"][0][0] > 0 and one_pass["quarantine"]
