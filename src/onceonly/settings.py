@@ -243,6 +243,12 @@ class Settings:
     max_json_depth: int = _setting(
         "ONCEONLY_MAX_JSON_DEPTH", Limits.json_depth, parse=_positive, expected="a number of levels"
     )
+    #: a mail when a transform run's verdict fails: the Airflow SMTP connection to send it
+    #: through, and to whom (comma-separated); no alert unless both are set
+    alert_smtp_conn_id: str = _setting("ONCEONLY_ALERT_SMTP_CONN_ID", "")
+    alert_to: str = _setting("ONCEONLY_ALERT_TO", "")
+    #: the sender; empty: the connection's from_email
+    alert_from: str = _setting("ONCEONLY_ALERT_FROM", "")
     #: fault injection points (tests and chaos runs only): see faults.py
     faults: str = _setting("ONCEONLY_FAULTS", "")
     #: the outbox's database for `onceonly relay` (a libpq connection string); empty: the

@@ -6,6 +6,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, dag, task
 
+from onceonly.orchestration.alerts import verdict_notifiers
 from onceonly.orchestration.common import START_DATE, TAGS, raw_asset_uri, retry_args
 from onceonly.settings import Settings
 
@@ -115,7 +116,11 @@ def transform_dag(stream: str) -> DAG:
 
             return write_report(stream, checked, int(context["ti"].try_number))
 
-        @task(task_id="verdict", retries=0)
+        @task(
+            task_id="verdict",
+            retries=0,
+            on_failure_callback=verdict_notifiers(Settings.from_env(), stream) or None,
+        )
         def verdict(written: dict[str, Any]) -> None:
             """Fails the run when an error-severity check failed (after the report exists)."""
             from onceonly.orchestration.tasks import enforce_verdict
