@@ -14,7 +14,7 @@ from pathlib import Path
 from onceonly.contract import StreamContract
 from onceonly.landing_zone import KEPT_CHARS
 from onceonly.raw_tables import QUARANTINE_RELATION
-from onceonly.sql import Param, ident, sql
+from onceonly.sql import Param, sql
 from onceonly.targets import Warehouse
 
 
@@ -55,13 +55,14 @@ def _conflicts(warehouse: Warehouse, contract: StreamContract) -> EvidenceList:
     """Each conflicting key: its copies (file:line, in landing order) and the content
     fields that differ between them (what ``content_hash`` compares)."""
     r = contract.relations
-    columns = ", ".join(f"c.{ident(n)}" for n in contract.content_fields)
+    # names checked by the declaration's schema, written as every target reads them
+    columns = ", ".join(f"c.{n}" for n in contract.content_fields)
     copies = warehouse.query(
         sql(
             f"select c.{{key}}, c._source_file, c._line_number, {columns} "
             "from {ranked} as c join {conflicts} as e on c.{key} = e.{key} "
             "order by c.{key}, c.landed_rank",
-            key=ident(contract.key),
+            key=contract.key,
             ranked=r.copies_ranked,
             conflicts=r.event_conflicts,
         )
