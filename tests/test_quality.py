@@ -82,6 +82,9 @@ def test_every_injected_gap_and_conflict_is_reported_and_nothing_else(
         for row in read_csv(truth / "sequence_gaps.csv")
     ]
     assert gaps  # the messy profile lost some events
+    # its truncated file is delivered again whole: no gap is explained by a rejected file
+    assert all(g.pop("in_rejected_files") == 0 for g in summary["gaps"])
+    assert all(g.pop("rejected_files") == [] for g in summary["gaps"])
     assert sorted(summary["gaps"], key=str) == sorted(gaps, key=str)
     conflicts = [
         {"key": r["event_id"], "copies": int(r["copies"]), "versions": int(r["versions"])}
@@ -194,6 +197,13 @@ def test_evidence_lists_every_quarantined_line_and_rejected_file(
         assert all(len(set(values.split(" | "))) > 1 for _, values in differing), c
         assert len(c["copies as file:line, in landing order"].split("; ")) == int(c["copies"])
 
+    late = read_csv(page / "late_duplicates.csv")
+    assert sorted((r["event_id"], r["file"], r["line"]) for r in late) == sorted(
+        (r["event_id"], r["source_file"], r["line_number"])
+        for r in read_csv(truth / "late_duplicates.csv")
+    )
+    assert late  # the messy profile delivers some copies weeks late
+
     few = tmp_path / "few"
     build_report(built.with_(report_rows=3), [ORDERS], few, checked={"checks": []})
     html = (few / "orders" / "index.html").read_text()
@@ -280,3 +290,51 @@ def test_daily_control_totals_equal_the_truth(report_dir: Path, zone: Path) -> N
     assert shown == {day: (events[day], expected[day]) for day in events}
     page = (report_dir / "orders" / "index.html").read_text()
     assert 'data-testid="control-totals"' in page
+
+
+def test_gap_events_in_a_rejected_file_are_named_not_counted_as_loss(
+    landing: Path, write_file, tmp_path: Path
+) -> None:
+    """A file rejected whole still says which events it carried: a sequence gap those
+    events fill is reported as "arrived in rejected file X", not as upstream loss."""
+    from conftest import jsonl, order_placed
+
+    def events(*seqs: int) -> bytes:
+        return jsonl(*(order_placed(f"e-{s}", s) for s in seqs))
+
+    write_file("a.jsonl", events(0, 1, 2, 3))
+    whole = events(4, 5, 6, 7, 8, 9)  # read whole, but its manifest counts 7 lines
+    write_file("b.jsonl", whole, manifest={"record_count": 7, "sha256": _sha(whole)})
+    cut = write_file("d.jsonl", events(12, 13, 14), manifest=True)
+    cut.write_bytes(events(12, 13))  # 14 cut off in transit: the sha256 no longer matches
+    write_file("c.jsonl", events(10, 11, 15, 17))  # 16 never sent
+    settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
+    land_zone(settings, landing)
+    build(settings)
+    out = tmp_path / "report"
+    build_report(settings, [ORDERS], out, checked={"checks": []})
+
+    rejected = {
+        Path(r["file"]).name: r["file"] for r in read_csv(out / "orders/rejected_files.csv")
+    }
+    assert sorted(rejected) == ["b.jsonl", "d.jsonl"]
+    gaps = read_csv(out / "orders" / "sequence_gaps.csv")
+    assert [(g["first missing"], g["last missing"], g["cause"]) for g in gaps] == [
+        ("4", "9", f"arrived in rejected file {rejected['b.jsonl']}"),
+        ("12", "14", f"2 arrived in rejected file {rejected['d.jsonl']}; 1 event never arrived"),
+        ("16", "16", "never arrived (upstream loss)"),
+    ]
+    summary = json.loads((out / "orders" / "summary.json").read_text())
+    assert summary["totals"]["events_lost_in_gaps"] == 2  # 14 and 16
+    assert summary["totals"]["gap_events_in_rejected_files"] == 8
+    verdict = " | ".join(summary["verdict"])
+    assert "upstream loss: 2 events never arrived (2 sequence gaps)" in verdict, verdict
+    assert "8 missing events arrived in rejected files" in verdict, verdict
+    html = (out / "orders" / "index.html").read_text()
+    assert escape(f"arrived in rejected file {rejected['b.jsonl']}") in html
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()

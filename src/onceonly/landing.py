@@ -33,10 +33,12 @@ from onceonly.landing_zone import (
 from onceonly.raw_tables import (
     LEDGER,
     MANIFEST_TOTALS,
+    REJECTED_SEQUENCES,
     event_columns,
     landed_hashes_sql,
     rejections_sql,
 )
+from onceonly.sequences import runs_in_lines
 from onceonly.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_LIMITS, Limits
 from onceonly.sql import ident
 from onceonly.targets import RawWriter, Warehouse
@@ -180,8 +182,9 @@ class Lander:
             outcomes, events, quarantine = self._split(pending)
             ledger = self._ledger(chunk, outcomes)
             totals = self._manifest_totals(pending)
+            rejected = self._rejected_sequences(chunk.other)
             try:
-                self.target.write_batch(self.contract, events, quarantine, ledger, totals)
+                self.target.write_batch(self.contract, events, quarantine, ledger, totals, rejected)
             except RowsRefused:
                 refused = self.target.refused_rows(self.contract, events)
                 if not refused:
@@ -189,7 +192,7 @@ class Lander:
                 self._quarantine_refused(chunk.lines, events, refused)
                 outcomes, events, quarantine = self._split(pending)
                 ledger = self._ledger(chunk, outcomes)
-                self.target.write_batch(self.contract, events, quarantine, ledger, totals)
+                self.target.write_batch(self.contract, events, quarantine, ledger, totals, rejected)
         finally:
             con.unregister("files")
             con.execute("drop table if exists validated")
@@ -292,6 +295,29 @@ class Lander:
             for name, value in p.content.manifest_totals.items()
         ]
         return pa.Table.from_pylist(rows, schema=_arrow_schema(MANIFEST_TOTALS))
+
+    def _rejected_sequences(
+        self, other: list[tuple[LandingFile, FileContent, FileOutcome]]
+    ) -> pa.Table:
+        """The sequence runs of the events in the files rejected whole (none without
+        producer roles)."""
+        producer = self.contract.producer
+        rows = [
+            {
+                "batch_id": self.batch_id,
+                "stream": self.contract.stream,
+                "source_file": lf.source_file,
+                "producer": run.producer,
+                "epoch": run.epoch,
+                "first_sequence": run.first,
+                "last_sequence": run.last,
+                "recorded_at": self.loaded_at,
+            }
+            for lf, content, outcome in other
+            if producer is not None and outcome.status == "rejected"
+            for run in runs_in_lines(producer, content.lines.to_pylist())
+        ]
+        return pa.Table.from_pylist(rows, schema=_arrow_schema(REJECTED_SEQUENCES))
 
     def close(self) -> None:
         self.validator.close()

@@ -15,11 +15,13 @@ LEDGER_TABLE = "load_ledger"
 QUARANTINE_TABLE = "quarantine"
 MANIFEST_TOTALS_TABLE = "manifest_totals"
 RESOLUTIONS_TABLE = "conflict_resolutions"
+REJECTED_SEQUENCES_TABLE = "rejected_sequences"
 #: The load ledger and the quarantine, shared by every stream (a ``stream`` column).
 LEDGER_RELATION = Relation(RAW_SCHEMA, LEDGER_TABLE)
 QUARANTINE_RELATION = Relation(RAW_SCHEMA, QUARANTINE_TABLE)
 MANIFEST_TOTALS_RELATION = Relation(RAW_SCHEMA, MANIFEST_TOTALS_TABLE)
 RESOLUTIONS_RELATION = Relation(RAW_SCHEMA, RESOLUTIONS_TABLE)
+REJECTED_SEQUENCES_RELATION = Relation(RAW_SCHEMA, REJECTED_SEQUENCES_TABLE)
 
 Columns = list[tuple[str, str]]
 
@@ -88,6 +90,20 @@ RESOLUTIONS: Columns = [
 ]
 
 
+#: The events a file rejected whole carried, as runs of each producer's sequence (streams
+#: with producer roles): the report names these files for the sequence gaps they explain.
+REJECTED_SEQUENCES: Columns = [
+    ("batch_id", "varchar"),
+    ("stream", "varchar"),
+    ("source_file", "varchar"),
+    ("producer", "varchar"),
+    ("epoch", "bigint"),
+    ("first_sequence", "bigint"),
+    ("last_sequence", "bigint"),
+    ("recorded_at", "timestamp"),
+]
+
+
 def logical_type(kind: Kind, precision: int = 18, scale: int = 2) -> str:
     return {
         Kind.STRING: "varchar",
@@ -137,9 +153,11 @@ def raw_writes(
     quarantine: pa.Table | None,
     ledger: pa.Table,
     totals: pa.Table | None = None,
+    rejected: pa.Table | None = None,
 ) -> list[tuple[str, pa.Table]]:
     """(table, rows) to append, in order (the ledger last), skipping empty ones. Without a
-    contract only the ledger and the quarantine are written (attempts of no stream)."""
+    contract only the ledger and the quarantine are written (attempts of no stream).
+    ``rejected``: the sequence runs of the files rejected whole."""
     writes = []
     if contract is not None and events is not None:
         writes.append((contract.raw_table, events))
@@ -147,6 +165,8 @@ def raw_writes(
         writes.append((QUARANTINE_TABLE, quarantine))
     if totals is not None:
         writes.append((MANIFEST_TOTALS_TABLE, totals))
+    if rejected is not None:
+        writes.append((REJECTED_SEQUENCES_TABLE, rejected))
     writes.append((LEDGER_TABLE, ledger))
     return [(table, data) for table, data in writes if data.num_rows]
 
@@ -160,6 +180,7 @@ def raw_tables(contract: StreamContract | None) -> list[tuple[str, Columns]]:
         (QUARANTINE_TABLE, QUARANTINE),
         (MANIFEST_TOTALS_TABLE, MANIFEST_TOTALS),
         (RESOLUTIONS_TABLE, RESOLUTIONS),
+        (REJECTED_SEQUENCES_TABLE, REJECTED_SEQUENCES),
     ]
 
 

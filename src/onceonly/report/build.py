@@ -89,7 +89,7 @@ def _stream_page(
     warehouse = open_target(settings)
     try:
         figures = read_figures(warehouse, contract)
-        evidence = read_evidence(warehouse, contract)
+        evidence = read_evidence(warehouse, contract, figures.gaps)
     finally:
         warehouse.close()
     if contract.outbox is not None:

@@ -1,4 +1,5 @@
-"""The rows behind a stream's counts: every rejected file and every quarantined line.
+"""The rows behind a stream's counts: rejected files, quarantined lines, conflicting copies,
+late duplicates and sequence gaps with their cause.
 
 The page shows the first rows of each list (``ONCEONLY_REPORT_ROWS``); a CSV beside the
 page holds them all. Read with the same SQL on every engine.
@@ -10,12 +11,14 @@ import csv
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 from onceonly.contract import StreamContract
 from onceonly.landing_zone import KEPT_CHARS
 from onceonly.raw_tables import QUARANTINE_RELATION
 from onceonly.sql import Param, sql
 from onceonly.targets import Warehouse
+from onceonly.words import counted
 
 
 @dataclass(frozen=True)
@@ -86,10 +89,73 @@ def _conflicts(warehouse: Warehouse, contract: StreamContract) -> EvidenceList:
     )
 
 
-def read_evidence(warehouse: Warehouse, contract: StreamContract) -> list[EvidenceList]:
+def _late_duplicates(warehouse: Warehouse, contract: StreamContract) -> EvidenceList:
+    """Copies that arrived after the dedup window, when their key had landed long before."""
+    rows = warehouse.query(
+        sql(
+            "select {key}, source_file, line_number, {time}, arrived_at, first_source_file "
+            "from {late} order by arrived_at, source_file, line_number",
+            key=contract.key,
+            time=contract.event_time,
+            late=contract.relations.late_duplicates,
+        )
+    )
+    return EvidenceList(
+        "Late duplicates",
+        (
+            contract.key,
+            "file",
+            "line",
+            f"{contract.event_time} (UTC)",
+            "arrived at (UTC)",
+            "first copy in file",
+        ),
+        [tuple(_text(v) for v in row) for row in rows],
+        "late_duplicates.csv",
+    )
+
+
+def gap_cause(gap: dict[str, Any]) -> str:
+    """Why a sequence gap's events are missing: in rejected files, or never arrived."""
+    held, missing = gap["in_rejected_files"], gap["missing_count"]
+    files = ", ".join(gap["rejected_files"])
+    word = "rejected file" if len(gap["rejected_files"]) == 1 else "rejected files"
+    if not held:
+        return "never arrived (upstream loss)"
+    if held == missing:
+        return f"arrived in {word} {files}"
+    return f"{held} arrived in {word} {files}; {counted(missing - held, 'event')} never arrived"
+
+
+def _gaps(contract: StreamContract, gaps: list[dict[str, Any]]) -> EvidenceList:
+    p = contract.producer
+    assert p is not None
+    epoch = (p.epoch,) if p.epoch else ()
+    return EvidenceList(
+        "Sequence gaps",
+        (p.id, *epoch, "first missing", "last missing", "missing", "cause"),
+        [
+            (
+                g["producer"],
+                *((str(g["epoch"]),) if p.epoch else ()),
+                str(g["first_missing"]),
+                str(g["last_missing"]),
+                str(g["missing_count"]),
+                gap_cause(g),
+            )
+            for g in gaps
+        ],
+        "sequence_gaps.csv",
+    )
+
+
+def read_evidence(
+    warehouse: Warehouse, contract: StreamContract, gaps: list[dict[str, Any]]
+) -> list[EvidenceList]:
     """The stream's rejected files (each file once, its decisive attempt), its quarantined
-    lines (each line's kept text cut to ``KEPT_CHARS`` characters) and its conflicting
-    copies with the fields that differ."""
+    lines (each line's kept text cut to ``KEPT_CHARS`` characters), its conflicting
+    copies with the fields that differ, its late duplicates and, with producer roles, its
+    sequence ``gaps`` (read with the figures) with their cause."""
     rejected = warehouse.query(
         sql(
             "select source_file, arrived_at, detail, attempts from {files} "
@@ -120,4 +186,6 @@ def read_evidence(warehouse: Warehouse, contract: StreamContract) -> list[Eviden
             "quarantined_lines.csv",
         ),
         _conflicts(warehouse, contract),
+        _late_duplicates(warehouse, contract),
+        *([_gaps(contract, gaps)] if contract.producer is not None else []),
     ]

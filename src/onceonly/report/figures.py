@@ -8,7 +8,12 @@ from datetime import date
 from typing import Any
 
 from onceonly.contract import StreamContract
-from onceonly.raw_tables import LEDGER_RELATION, QUARANTINE_RELATION
+from onceonly.raw_tables import (
+    LEDGER_RELATION,
+    QUARANTINE_RELATION,
+    REJECTED_SEQUENCES_RELATION,
+)
+from onceonly.sequences import Run, explained
 from onceonly.sql import Param, Relation, Statement, sql
 from onceonly.targets import Warehouse
 
@@ -144,30 +149,7 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         "join {ranked} as c on c.{key} = e.{key} and c.landed_rank = 1 group by 1"
     ):
         day(d).conflicting_events = int(str(n))
-    gaps: list[dict[str, Any]] = []
-    p = contract.producer
-    if p is not None:
-        epoch = p.epoch or "0"
-        gaps = [
-            {
-                "producer": str(prod),
-                "epoch": int(str(e)),
-                "first_missing": int(str(a)),
-                "last_missing": int(str(b)),
-                "missing_count": int(str(m)),
-            }
-            for prod, e, a, b, m in warehouse.query(
-                sql(
-                    "select {producer}, {epoch}, first_missing, last_missing, missing_count "
-                    "from {gaps} order by {order}",
-                    producer=p.id,
-                    epoch=epoch,
-                    gaps=r.sequence_gaps,
-                    # by name: BigQuery takes no ordinal of a constant (no epoch declared)
-                    order=", ".join([p.id, *([p.epoch] if p.epoch else []), "first_missing"]),
-                )
-            )
-        ]
+    gaps = _gaps(warehouse, contract)
     conflicts = [
         {"key": str(e), "copies": int(str(c)), "versions": int(str(v))}
         for e, c, v in query("select {key}, copies, versions from {conflicts} order by 1")
@@ -193,7 +175,10 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         "files_redelivered_skipped": sum(d.files_redelivered_skipped for d in ordered),
         "files_rejected": sum(d.files_rejected for d in ordered),
         "sequence_gaps": len(gaps),
-        "events_lost_in_gaps": sum(int(str(g["missing_count"])) for g in gaps),
+        # missing events no rejected file holds: lost before they reached the landing zone
+        "events_lost_in_gaps": sum(g["missing_count"] - g["in_rejected_files"] for g in gaps),
+        "gaps_with_loss": sum(g["missing_count"] > g["in_rejected_files"] for g in gaps),
+        "gap_events_in_rejected_files": sum(g["in_rejected_files"] for g in gaps),
         "conflicting_events": len(conflicts),
         "late_duplicates": sum(d.late_duplicates for d in ordered),
     }
@@ -208,6 +193,65 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         waiting,
         _cost(warehouse, contract),
     )
+
+
+def _rejected_runs(warehouse: Warehouse, contract: StreamContract) -> dict[str, list[Run]]:
+    """Per file rejected whole: the runs of producer sequence numbers it carried."""
+    if not warehouse.exists(REJECTED_SEQUENCES_RELATION):
+        return {}
+    runs: dict[str, list[Run]] = defaultdict(list)
+    for file, producer, epoch, first, last in warehouse.query(
+        sql(
+            "select distinct source_file, producer, epoch, first_sequence, last_sequence "
+            "from {rejected} where stream = {stream}",
+            rejected=REJECTED_SEQUENCES_RELATION,
+            stream=Param(contract.stream),
+        )
+    ):
+        runs[str(file)].append(
+            Run(
+                str(producer),
+                None if epoch is None else int(str(epoch)),
+                int(str(first)),
+                int(str(last)),
+            )
+        )
+    return runs
+
+
+def _gaps(warehouse: Warehouse, contract: StreamContract) -> list[dict[str, Any]]:
+    """Each hole in a producer's sequence, with how many of its events a file rejected
+    whole carried, and those files (the rest never arrived)."""
+    p = contract.producer
+    if p is None:
+        return []
+    runs = _rejected_runs(warehouse, contract)
+    gaps = []
+    for prod, e, a, b, m in warehouse.query(
+        sql(
+            "select {producer}, {epoch}, first_missing, last_missing, missing_count "
+            "from {gaps} order by {order}",
+            producer=p.id,
+            epoch=p.epoch or "0",
+            gaps=contract.relations.sequence_gaps,
+            # by name: BigQuery takes no ordinal of a constant (no epoch declared)
+            order=", ".join([p.id, *([p.epoch] if p.epoch else []), "first_missing"]),
+        )
+    ):
+        first, last = int(str(a)), int(str(b))
+        held, files = explained(str(prod), int(str(e)) if p.epoch else None, first, last, runs)
+        gaps.append(
+            {
+                "producer": str(prod),
+                "epoch": int(str(e)),
+                "first_missing": first,
+                "last_missing": last,
+                "missing_count": int(str(m)),
+                "in_rejected_files": held,
+                "rejected_files": files,
+            }
+        )
+    return gaps
 
 
 #: where dbt's on-run-end hook records each model and test it ran (macros/runs/)

@@ -27,8 +27,7 @@ th,td{border-bottom:1px solid #e3e7ee;padding:.3rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}td.l,th.l{text-align:left}
 table[data-testid="checks"] td,table[data-testid="streams"] td{text-align:left}
 td span.l{display:block;text-align:left;white-space:pre-wrap;word-break:break-all}
-table[data-testid="rejected-files"] th,table[data-testid="quarantined-lines"] th,
-table[data-testid="conflicts"] th{text-align:left}
+table.evidence th{text-align:left}
 .error{color:#c62828;font-weight:600}.warn{color:#a86500;font-weight:600}.ok{color:#2e7d32}
 svg text{font:11px system-ui,sans-serif;fill:#1d2433}.legend span{margin-right:1rem}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
@@ -109,7 +108,16 @@ def verdict(
     if t["events_lost_in_gaps"]:
         reasons.append(
             f"upstream loss: {counted(t['events_lost_in_gaps'], 'event')} never arrived "
-            f"({counted(t['sequence_gaps'], 'sequence gap')}) - reported, not recoverable here"
+            f"({counted(t.get('gaps_with_loss', t['sequence_gaps']), 'sequence gap')}) - "
+            "reported, not recoverable here"
+        )
+    if t.get("gap_events_in_rejected_files"):
+        files = sorted({f for g in figures.gaps for f in g["rejected_files"]})
+        reasons.append(
+            f"{counted(t['gap_events_in_rejected_files'], 'missing event')} arrived in "
+            f"{'rejected file' if len(files) == 1 else 'rejected files'} {', '.join(files)}: "
+            "not lost upstream; they land when the file is delivered again whole "
+            "(see Sequence gaps)"
         )
     if t["conflicting_events"]:
         settled = t["conflicting_events"] - len(held or [])
@@ -211,11 +219,13 @@ def _bars(values: dict[str, int], label: str) -> str:
     return "".join(parts)
 
 
-def _table(headers: list[str], rows: list[list[str]], testid: str) -> str:
+def _table(headers: list[str], rows: list[list[str]], testid: str, cls: str = "") -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    css = f' class="{cls}"' if cls else ""
     return (
-        f'<table data-testid="{testid}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        f'<table data-testid="{testid}"{css}><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
     )
 
 
@@ -242,7 +252,11 @@ def _evidence_section(evidence: EvidenceList, shown: int) -> str:
         else f"The first {_n(shown)} below; all {_n(total)} in {link} beside this page."
     )
     rows = [[_cell(v) for v in row] for row in evidence.rows[:shown]]
-    return head + f'<p class="muted">{note}</p>' + _table(list(evidence.columns), rows, testid)
+    return (
+        head
+        + f'<p class="muted">{note}</p>'
+        + _table(list(evidence.columns), rows, testid, "evidence")
+    )
 
 
 def _cost_line(cost: dict[str, Any], contract: StreamContract) -> str:
@@ -445,21 +459,8 @@ def render(
         ]
         for c in checks
     ]
-    gap_rows = [
-        [
-            escape(g["producer"]),
-            str(g["epoch"]),
-            _n(g["first_missing"]),
-            _n(g["last_missing"]),
-            _n(g["missing_count"]),
-        ]
-        for g in figures.gaps[:100]
-    ]
     gaps_html = (
-        f"<h2>Sequence gaps ({_n(len(figures.gaps))})</h2>"
-        + _table(
-            ["producer", "epoch", "first missing", "last missing", "missing"], gap_rows, "gaps"
-        )
+        ""
         if contract.producer is not None
         else '<h2>Sequence gaps</h2><p class="muted">The stream declares no producer sequence, '
         "so losses cannot be seen from the events.</p>"

@@ -32,10 +32,12 @@ class RawWriter(Protocol):
         quarantine: pa.Table | None,
         ledger: pa.Table,
         totals: pa.Table | None = None,
+        rejected: pa.Table | None = None,
     ) -> None:
         """Append all of them in one transaction: all of it lands or none of it (only the
         ledger, and the quarantine, without a stream). ``totals``: the control totals the
-        landed files' manifests declare. Rows the target refuses although
+        landed files' manifests declare; ``rejected``: the sequence runs of the files
+        rejected whole. Rows the target refuses although
         validation accepted them raise RowsRefused."""
         ...
 

@@ -28,6 +28,7 @@ from onceonly.raw_tables import (
     MANIFEST_TOTALS_TABLE,
     QUARANTINE_TABLE,
     RAW_SCHEMA,
+    REJECTED_SEQUENCES_TABLE,
     RESOLUTIONS_TABLE,
     Columns,
     create_table_sql,
@@ -55,6 +56,7 @@ _PARTITION_COLUMNS = {
     LEDGER_TABLE: "attempted_at",
     QUARANTINE_TABLE: "quarantined_at",
     MANIFEST_TOTALS_TABLE: "recorded_at",
+    REJECTED_SEQUENCES_TABLE: "recorded_at",
     RESOLUTIONS_TABLE: "resolved_at",
 }
 #: No lock across load jobs: the landing DAG runs one at a time (max_active_runs=1).
@@ -220,6 +222,7 @@ class BigQueryTarget:
             (contract.raw_table, "_batch_id", "_source_file", "_loaded_at"),
             (QUARANTINE_TABLE, "batch_id", "source_file", "quarantined_at"),
             (MANIFEST_TOTALS_TABLE, "batch_id", "source_file", "recorded_at"),
+            (REJECTED_SEQUENCES_TABLE, "batch_id", "source_file", "recorded_at"),
         ):
 
             def since(alias: str, loaded: str = loaded) -> str:
@@ -290,11 +293,12 @@ class BigQueryTarget:
         quarantine: pa.Table | None,
         ledger: pa.Table,
         totals: pa.Table | None = None,
+        rejected: pa.Table | None = None,
     ) -> None:
-        """Up to four load jobs, the ledger's last: a file counts as landed only once its
+        """Up to five load jobs, the ledger's last: a file counts as landed only once its
         ledger row is in (see discard_unrecorded_loads)."""
         columns = dict(raw_tables(contract))
-        for table, data in raw_writes(contract, events, quarantine, ledger, totals):
+        for table, data in raw_writes(contract, events, quarantine, ledger, totals, rejected):
             self._load(table, data, columns[table])
 
     def refused_rows(self, contract: StreamContract, events: pa.Table) -> dict[int, str]:

@@ -86,11 +86,12 @@ class DuckDBTarget:
         quarantine: pa.Table | None,
         ledger: pa.Table,
         totals: pa.Table | None = None,
+        rejected: pa.Table | None = None,
     ) -> None:
         con = self.con
         con.execute("begin transaction")
         try:
-            for table, data in raw_writes(contract, events, quarantine, ledger, totals):
+            for table, data in raw_writes(contract, events, quarantine, ledger, totals, rejected):
                 if data.num_rows:
                     con.register("_incoming", data)
                     names = ", ".join(ident(n) for n in data.column_names)

@@ -118,12 +118,15 @@ class PostgresTarget:
         quarantine: pa.Table | None,
         ledger: pa.Table,
         totals: pa.Table | None = None,
+        rejected: pa.Table | None = None,
     ) -> None:
         import psycopg
 
         try:
             with self.con.transaction():
-                for table, data in raw_writes(contract, events, quarantine, ledger, totals):
+                for table, data in raw_writes(
+                    contract, events, quarantine, ledger, totals, rejected
+                ):
                     self._copy(table, data)
         except psycopg.Error as exc:
             if _refused_by_row(exc):
