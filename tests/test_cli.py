@@ -289,3 +289,51 @@ def test_land_exit_codes_tell_clean_quarantined_and_rejected_input_apart(tmp_pat
             "group by 1 order by 1"
         ).fetchall()
     assert rows == [("landed", 1), ("rejected", 1)]
+
+
+LEDGER = """\
+name: ledger
+guarantee: exactly_once
+fields:
+  txn_id: {type: string, required: true}
+  amount: {type: "decimal(12, 2)", required: true}
+  posted_at: {type: timestamp, required: true}
+roles:
+  key: txn_id
+  event_time: posted_at
+"""
+
+
+def test_run_exits_5_while_an_exactly_once_stream_holds_keys_unpublished(
+    tmp_path: Path,
+) -> None:
+    """Two copies of t2 with different amounts: exactly_once publishes t1 and holds t2
+    until `onceonly resolve` chooses; the run completes and says so with exit code 5."""
+    import json
+
+    (tmp_path / "streams").mkdir()
+    (tmp_path / "streams" / "ledger.yml").write_text(LEDGER)
+    hour = tmp_path / "zone" / "ledger" / "dt=2026-03-01" / "hour=10"
+    hour.mkdir(parents=True)
+
+    def posting(txn: str, amount: str) -> str:
+        return json.dumps({"txn_id": txn, "amount": amount, "posted_at": "2026-03-01T09:00:00Z"})
+
+    lines = [posting("t1", "1.00"), posting("t2", "2.00"), posting("t2", "2.50")]
+    (hour / "a.jsonl").write_text("\n".join(lines) + "\n")
+    done = run(
+        "run",
+        "--landing",
+        "zone",
+        "--streams-dir",
+        "streams",
+        cwd=tmp_path,
+        AIRFLOW_HOME=str(tmp_path / "airflow"),
+        ONCEONLY_REPORTS_DIR=str(tmp_path / "reports"),
+    )
+    assert done.returncode == 5, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "not published: ledger: 1 key held out of the facts" in done.stderr, done.stderr
+    db = tmp_path / "warehouse" / "onceonly.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select txn_id from analytics.fct_ledger_events").fetchall() == [("t1",)]
+        assert con.execute("select txn_id from dq.ledger_held_conflicts").fetchall() == [("t2",)]

@@ -246,25 +246,33 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _exit_for_input(settings, since: datetime) -> None:  # type: ignore[no-untyped-def]
-    """Exit 3 when the landing since ``since`` rejected a file or entry, 4 when it
-    quarantined lines (both recorded): a scheduler alerts on them."""
-    from onceonly.summary import not_landed
+def _exit_for_input(settings, since: datetime, published=()) -> None:  # type: ignore[no-untyped-def]
+    """Exit 5 when a stream of ``published`` holds keys out of its facts, else 3 when the
+    landing since ``since`` rejected a file or entry, 4 when it quarantined lines (all
+    recorded): a scheduler alerts on them."""
+    from onceonly.summary import not_landed, not_published
     from onceonly.targets import open_target
 
     warehouse = open_target(settings, create=False)
     try:
         rejected, quarantined = not_landed(warehouse, since)
+        unpublished = not_published(warehouse, published)
     finally:
         warehouse.close()
-    code = exit_codes.for_input(rejected, quarantined)
+    code = exit_codes.for_input(rejected, quarantined, sum(unpublished.values()))
+    for stream, keys in unpublished.items():
+        err_console.print(
+            f"not published: {stream}: {counted(keys, 'key')} held out of the facts "
+            "(see Waiting to publish in its report)"
+        )
     if code != exit_codes.OK:
         parts = []
         if rejected:
             parts.append(counted(rejected, "file or entry rejected", "files or entries rejected"))
         if quarantined:
             parts.append(counted(quarantined, "line quarantined", "lines quarantined"))
-        err_console.print(f"not landed: {', '.join(parts)} (recorded; exit {code})")
+        if parts:
+            err_console.print(f"not landed: {', '.join(parts)} (recorded; exit {code})")
         raise typer.Exit(code)
 
 
@@ -285,8 +293,9 @@ def run(
     """Land, deduplicate and check each stream through its Airflow DAGs, in-process
     (dag.test()).
 
-    Exits 1 when a DAG task or an error-severity check fails; else 3 when files were
-    rejected, 4 when lines were quarantined (both recorded).
+    Exits 1 when a DAG task or an error-severity check fails; else 5 when an exactly_once
+    stream holds keys unpublished, 3 when files were rejected, 4 when lines were
+    quarantined (all recorded).
     """
     import json
 
@@ -352,7 +361,7 @@ def run(
                 failed = True
     if failed:
         raise typer.Exit(exit_codes.FAILED)
-    _exit_for_input(settings, began)
+    _exit_for_input(settings, began, [c for c in contracts if c.stream in ran])
 
 
 def _settled_copy(settings, folder: Path, contract):  # type: ignore[no-untyped-def]

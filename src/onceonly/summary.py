@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from rich.table import Table
 
+from onceonly.contract import StreamContract
 from onceonly.landing import LandingSummary
 from onceonly.raw_tables import LEDGER_RELATION, QUARANTINE_RELATION
 from onceonly.reconcile import AuditResult
@@ -94,3 +96,17 @@ def not_landed(warehouse: Warehouse, since: datetime) -> tuple[int, int]:
         )
     )
     return int(str(rejected or 0)), int(str(quarantined or 0))
+
+
+def not_published(warehouse: Warehouse, streams: Iterable[StreamContract]) -> dict[str, int]:
+    """Per exactly_once stream of ``streams`` that holds keys out of its facts: how many
+    (keys of a batch a publish check held, and keys held for conflicting copies)."""
+    from onceonly.report.figures import read_waiting
+
+    out = {}
+    for contract in streams:
+        waiting = read_waiting(warehouse, contract)
+        keys = waiting["keys"] + len(waiting["held"])
+        if keys:
+            out[contract.stream] = keys
+    return out

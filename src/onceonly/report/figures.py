@@ -182,7 +182,7 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         "conflicting_events": len(conflicts),
         "late_duplicates": sum(d.late_duplicates for d in ordered),
     }
-    waiting = _waiting(warehouse, contract)
+    waiting = read_waiting(warehouse, contract)
     totals["unpublished"] = waiting["keys"]
     return Figures(
         ordered,
@@ -336,7 +336,7 @@ def _control_totals(warehouse: Warehouse, c: StreamContract) -> list[dict[str, A
 GATE_ROWS_SHOWN = 20
 
 
-def _waiting(warehouse: Warehouse, c: StreamContract) -> dict[str, Any]:
+def read_waiting(warehouse: Warehouse, c: StreamContract) -> dict[str, Any]:
     """exactly_once: what waits unpublished and why. The keys written in the last batch
     and not in the facts, per landing run and file; each publish gate whose last run
     failed, with its first failing rows (dbt stores them in dq); and the keys held for
