@@ -338,3 +338,63 @@ def _sha(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def test_history_charts_each_day_and_flags_the_volume_drop_on_day_4(tmp_path: Path) -> None:
+    """Five days of deliveries, landed by five runs, with most of day 4's files never
+    delivered: dq.run_history keeps a row per run, the page charts five days, and the
+    volume check flags day 4 alone, naming the band it left."""
+    from datetime import timedelta
+
+    from onceonly.generate.writer import DEFAULT_START
+
+    zone = tmp_path / "zone"
+    generate(zone, n_events=2000, days=5, seed=2, profile="clean")
+    start = DEFAULT_START.replace(tzinfo=None)
+    days = [start + timedelta(days=i) for i in range(5)]
+    day4 = sorted((zone / "orders" / f"dt={days[3]:%Y-%m-%d}").rglob("*.jsonl"))
+    for path in day4[: len(day4) * 7 // 10]:  # 70 % of day 4 lost on the way
+        path.unlink()
+        path.with_name(path.name + ".manifest.json").unlink(missing_ok=True)
+    settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
+    out = tmp_path / "report"
+
+    def run_days(*indexes: int) -> dict:
+        for i in indexes:
+            land_zone(settings, zone, start=days[i], end=days[i] + timedelta(days=1))
+        build(settings)
+        build_report(settings, [ORDERS], out, checked={"checks": []})
+        return json.loads((out / "orders" / "summary.json").read_text())
+
+    first = run_days(0, 1, 2)
+    assert [d["day"] for d in first["history"]] == [f"{d:%Y-%m-%d}" for d in days[:3]]
+    assert first["volume_findings"] == []  # three days: too few to learn a band from
+    summary = run_days(3, 4)
+    build_report(settings, [ORDERS], out, checked={"checks": []})  # records nothing twice
+    history = summary["history"]
+    assert [d["day"] for d in history] == [f"{d:%Y-%m-%d}" for d in days]
+    import duckdb
+
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        runs = con.execute(
+            "select count(distinct batch_id), count(*), sum(new_events) from dq.run_history"
+        ).fetchone()
+        [(facts,)] = con.execute("select count(*) from analytics.fct_orders_events").fetchall()
+    assert runs is not None and runs[0] == runs[1] == 5 and runs[2] == facts
+    assert history[0]["counts"] == first["history"][0]["counts"]  # a row is never rewritten
+    new = [d["counts"]["new_events"] for d in history]
+    [finding] = summary["volume_findings"]
+    assert finding["day"] == f"{days[3]:%Y-%m-%d}" and finding["new_events"] == new[3]
+    assert finding["baseline_days"] == 3 and finding["new_events"] < finding["low"]
+    assert finding["low"] <= min(new[0], new[1], new[2], new[4])  # the band holds the others
+    assert (
+        sum(d["counts"]["events_lost"] for d in history) == summary["totals"]["events_lost_in_gaps"]
+    )
+    assert any(
+        line.startswith(f"volume: {days[3]:%Y-%m-%d} brought {new[3]:,} new events, outside")
+        for line in summary["verdict"]
+    )
+    page = (out / "orders" / "index.html").read_text()
+    chart = page.split('data-testid="trend-volume"', 1)[1].split("</svg>", 1)[0]
+    assert chart.count("<circle") == 5 and chart.count('fill="#d9534f"') == 1
+    assert "learned from 3 earlier days" in page

@@ -126,6 +126,10 @@ class Dialect:
         """A timestamp truncated to its hour."""
         return f"date_trunc('hour', {expr})"
 
+    def seconds_between(self, lo: str, hi: str) -> str:
+        """The seconds from timestamp ``lo`` to timestamp ``hi``."""
+        return f"extract(epoch from ({hi} - {lo}))"
+
     def hours_between(self, lo: str, hi: str, source: str) -> str:
         """A query of one column ``hour``: every hour from ``lo`` to ``hi`` of ``source``."""
         return (

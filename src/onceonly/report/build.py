@@ -6,6 +6,7 @@ Layout of the reports folder::
     summary.json             the verdict per stream, machine-readable
     <stream>/index.html      the stream's page (figures, checks, gaps, conflicts)
     <stream>/summary.json    the same figures, machine-readable
+    <stream>/*.csv           every row of each evidence list on the page
     data_docs/               GX Data Docs
 """
 
@@ -24,6 +25,7 @@ from onceonly.quality.checks import fails_the_run
 from onceonly.relay import lag_summary, read_passes
 from onceonly.report.evidence import read_evidence
 from onceonly.report.figures import read_figures
+from onceonly.report.history import read_trend, record_history, volume_findings
 from onceonly.report.html import render, render_index, verdict
 from onceonly.settings import Settings
 from onceonly.targets import open_target
@@ -90,6 +92,9 @@ def _stream_page(
     try:
         figures = read_figures(warehouse, contract)
         evidence = read_evidence(warehouse, contract, figures.gaps)
+        record_history(warehouse, contract, figures.gaps)
+        figures.trend = read_trend(warehouse, contract)
+        figures.volume = volume_findings(figures.trend)
     finally:
         warehouse.close()
     if contract.outbox is not None:

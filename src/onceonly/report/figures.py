@@ -13,6 +13,7 @@ from onceonly.raw_tables import (
     QUARANTINE_RELATION,
     REJECTED_SEQUENCES_RELATION,
 )
+from onceonly.report.history import DayTrend, VolumeFinding, trend_dicts
 from onceonly.sequences import Run, explained
 from onceonly.sql import Param, Relation, Statement, sql
 from onceonly.targets import Warehouse
@@ -72,6 +73,9 @@ class Figures:
     cost: dict[str, Any] = field(default_factory=dict)
     #: an outbox stream: its relay's last pass and lag (from the relay's log)
     relay: dict[str, Any] = field(default_factory=dict)
+    #: per arrival day, what the runs recorded in dq.run_history, and the volume check
+    trend: list[DayTrend] = field(default_factory=list)
+    volume: list[VolumeFinding] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +87,8 @@ class Figures:
             "waiting": self.waiting,
             "cost": self.cost,
             "relay": self.relay,
+            "history": trend_dicts(self.trend),
+            "volume_findings": [asdict(v) for v in self.volume],
         }
 
 

@@ -11,6 +11,7 @@ from onceonly.contract import StreamContract
 from onceonly.quality.checks import fails_the_run
 from onceonly.report.evidence import EvidenceList
 from onceonly.report.figures import Figures
+from onceonly.report.history import DELAY_LABELS, DELAYS, DayTrend
 from onceonly.words import counted
 
 CSS = """
@@ -30,6 +31,8 @@ td span.l{display:block;text-align:left;white-space:pre-wrap;word-break:break-al
 table.evidence th{text-align:left}
 .error{color:#c62828;font-weight:600}.warn{color:#a86500;font-weight:600}.ok{color:#2e7d32}
 svg text{font:11px system-ui,sans-serif;fill:#1d2433}.legend span{margin-right:1rem}
+.trends{display:grid;grid-template-columns:repeat(2,1fr);gap:.8rem}
+figure.trend{margin:0}figure.trend figcaption{font-weight:600;margin-bottom:.2rem}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
 """
 
@@ -119,6 +122,7 @@ def verdict(
             "not lost upstream; they land when the file is delivered again whole "
             "(see Sequence gaps)"
         )
+    reasons += [v.words() for v in figures.volume]
     if t["conflicting_events"]:
         settled = t["conflicting_events"] - len(held or [])
         kept = (
@@ -200,6 +204,138 @@ def _day_chart(figures: Figures) -> str:
         f'<span><i class="sw" style="background:{c}"></i>{k}</span>' for k, c in COLORS.items()
     )
     return "".join(parts) + f'<p class="legend">{legend}</p>'
+
+
+def _line_chart(
+    title: str,
+    testid: str,
+    days: list[DayTrend],
+    values: Sequence[float | None],
+    shown: list[str],
+    flagged: frozenset[str] = frozenset(),
+) -> str:
+    """A small chart of one value per day: a point per day that has one (flagged days in
+    red), each with its day and value as a tooltip."""
+    width, height, left, bottom = 520, 150, 8, 22
+    peak = max((v for v in values if v is not None), default=0) or 1
+    step = (width - left - 10) / max(len(days) - 1, 1)
+    parts = [
+        f'<figure class="trend"><figcaption>{escape(title)}</figcaption>'
+        f'<svg role="img" aria-label="{escape(title)}" data-testid="{testid}" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" '
+        'stroke="#999"/>'
+    ]
+    points = []
+    for i, (d, v, text) in enumerate(zip(days, values, shown, strict=True)):
+        x = left + 4 + i * step
+        if i in (0, len(days) - 1) or len(days) <= 8:
+            parts.append(f'<text x="{x - 4:.1f}" y="{height - 6}">{escape(d.day[5:])}</text>')
+        if v is None:
+            continue
+        y = height - bottom - 8 - (height - bottom - 24) * v / peak
+        points.append(f"{x:.1f},{y:.1f}")
+        color = "#d9534f" if d.day in flagged else "#3f7fd8"
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}">'
+            f"<title>{escape(d.day)}: {escape(text)}</title></circle>"
+        )
+    if len(points) > 1:
+        parts.insert(2, f'<polyline fill="none" stroke="#9bb8e8" points="{" ".join(points)}"/>')
+    parts.append(f'<text x="{left}" y="12">{escape(_peak(peak))}</text></svg></figure>')
+    return "".join(parts)
+
+
+def _peak(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2f}"
+
+
+def _delay_chart(days: list[DayTrend]) -> str:
+    """Per day, the share of new events by how late they arrived (stacked)."""
+    width, height, bottom = 520, 150, 22
+    step = (width - 10) / max(len(days), 1)
+    shades = ["#2e7d32", "#7cb342", "#fbc02d", "#f57c00", "#c62828"]
+    parts = [
+        '<figure class="trend"><figcaption>Arrival delay of new events (share per day)'
+        '</figcaption><svg role="img" aria-label="arrival delay" data-testid="trend-delay" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+    ]
+    for i, d in enumerate(days):
+        total = sum(d.counts.get(name, 0) for name, _ in DELAYS)
+        x, y = 4 + i * step, float(height - bottom)
+        if len(days) <= 8 or i in (0, len(days) - 1):
+            parts.append(f'<text x="{x:.1f}" y="{height - 6}">{escape(d.day[5:])}</text>')
+        for (name, _), shade in zip(DELAYS, shades, strict=True):
+            n = d.counts.get(name, 0)
+            if not total or not n:
+                continue
+            h = (height - bottom - 8) * n / total
+            y -= h
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(step * 0.7, 2):.1f}" '
+                f'height="{h:.1f}" fill="{shade}"><title>{escape(d.day)} '
+                f"{escape(DELAY_LABELS[name])}: {_n(n)} ({n / total:.0%})</title></rect>"
+            )
+    legend = "".join(
+        f'<span><i class="sw" style="background:{c}"></i>{escape(DELAY_LABELS[n])}</span>'
+        for (n, _), c in zip(DELAYS, shades, strict=True)
+    )
+    return "".join(parts) + f'</svg><p class="legend">{legend}</p></figure>'
+
+
+def _trend_section(figures: Figures) -> str:
+    """The stream's days across runs (dq.run_history), with the volume check's findings."""
+    days = figures.trend
+    head = "<h2>Across runs, per arrival day</h2>"
+    if not days:
+        return head + '<p class="muted">No run recorded yet.</p>'
+    flagged = frozenset(v.day for v in figures.volume)
+    new = [float(d.counts.get("new_events", 0)) for d in days]
+    copies = [d.copies_per_event for d in days]
+    rates = [None if r is None else 100 * r for r in (d.quarantine_rate for d in days)]
+    lost = [float(d.counts.get("events_lost", 0)) for d in days]
+    findings = (
+        "<ul data-testid='volume-findings'>"
+        + "".join(f"<li class='warn'>{escape(v.words())}</li>" for v in figures.volume)
+        + "</ul>"
+        if figures.volume
+        else "<p class='muted'>The volume check found every complete day within its band.</p>"
+    )
+    return (
+        head + "<p class='muted'>What each run recorded in <code>dq.run_history</code>, summed "
+        "per UTC arrival day (a day with no arrival counts as zero). The volume check "
+        "compares each complete day's new events with the band learned from up to 14 "
+        "earlier days (mean ± 3 standard deviations, at least ± 20%), flagged days left "
+        "out.</p>"
+        + findings
+        + '<div class="trends">'
+        + _line_chart(
+            "New events per day", "trend-volume", days, new, [_n(int(v)) for v in new], flagged
+        )
+        + _line_chart(
+            "Copies per event (duplicate rate)",
+            "trend-copies",
+            days,
+            copies,
+            ["no new event" if c is None else f"{c:.3f}" for c in copies],
+        )
+        + _line_chart(
+            "Quarantined lines, % of lines",
+            "trend-quarantine",
+            days,
+            rates,
+            ["no line" if r is None else f"{r:.2f} %" for r in rates],
+        )
+        + _line_chart(
+            "Events found lost (sequence gaps)",
+            "trend-loss",
+            days,
+            lost,
+            [_n(int(v)) for v in lost],
+        )
+        + _delay_chart(days)
+        + "</div>"
+    )
 
 
 def _bars(values: dict[str, int], label: str) -> str:
@@ -510,6 +646,7 @@ def render(
 {waiting_html}
 {relay_html}
 <h2>Copies per arrival day</h2>{_day_chart(figures)}
+{_trend_section(figures)}
 <h2>Duplicate copies removed, by cause</h2>
 <p class="muted">in_file: repeated within one file; cross_file: already delivered in an
 earlier file; replay: a file landed again on purpose (forced). Files re-delivered byte for

@@ -150,6 +150,9 @@ class BigQueryDialect(Dialect):
     def hour_of(self, expr: str) -> str:
         return f"timestamp_trunc({expr}, hour)"
 
+    def seconds_between(self, lo: str, hi: str) -> str:
+        return f"timestamp_diff({hi}, {lo}, second)"
+
     def hours_between(self, lo: str, hi: str, source: str) -> str:
         return (
             f"select hour from {source}, "
