@@ -262,8 +262,10 @@ class _DiesBeforeTheLedger:
     def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
-    def write_batch(self, contract, events, quarantine, ledger: pa.Table, totals=None):
-        self.inner.write_batch(contract, events, quarantine, ledger.slice(0, 0), totals)
+    def write_batch(
+        self, contract, events, quarantine, ledger: pa.Table, totals=None, rejected=None
+    ):
+        self.inner.write_batch(contract, events, quarantine, ledger.slice(0, 0), totals, rejected)
         raise RuntimeError("killed between load jobs")
 
 
@@ -368,6 +370,13 @@ def test_land_and_transform_dags_on_bigquery_end_with_a_passing_verdict(
     assert summary["totals"]["fact_rows"] == len(
         read_csv(zone / "_truth/orders/fct_orders_events.csv")
     )
+    # the run's summary went into dq.run_history on BigQuery too
+    history = summary["history"]
+    assert (
+        history
+        and sum(d["counts"]["new_events"] for d in history) == (summary["totals"]["fact_rows"])
+    )
+    assert sum(d["counts"]["lines"] for d in history) == summary["totals"]["delivered_copies"]
 
 
 def test_an_at_least_once_stream_appends_every_valid_copy_on_bigquery(

@@ -1,5 +1,6 @@
-"""Render the report as one self-contained HTML file: inline CSS and SVG, no script, and
-no URL outside the file except the relative link to the local Data Docs."""
+"""Render the report as one self-contained HTML file: inline CSS, SVG and one small inline
+script (filter and sort the evidence tables), and no URL outside the file except relative
+links to the CSVs beside it and the local Data Docs."""
 
 from __future__ import annotations
 
@@ -28,12 +29,49 @@ th,td{border-bottom:1px solid #e3e7ee;padding:.3rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}td.l,th.l{text-align:left}
 table[data-testid="checks"] td,table[data-testid="streams"] td{text-align:left}
 td span.l{display:block;text-align:left;white-space:pre-wrap;word-break:break-all}
-table.evidence th{text-align:left}
+table.evidence th{text-align:left;cursor:pointer}
+th[data-dir="up"]::after{content:" ▲"}th[data-dir="down"]::after{content:" ▼"}
+input.filter{margin:.2rem 0 .4rem;padding:.25rem .4rem;width:18rem}
 .error{color:#c62828;font-weight:600}.warn{color:#a86500;font-weight:600}.ok{color:#2e7d32}
 svg text{font:11px system-ui,sans-serif;fill:#1d2433}.legend span{margin-right:1rem}
 .trends{display:grid;grid-template-columns:repeat(2,1fr);gap:.8rem}
 figure.trend{margin:0}figure.trend figcaption{font-weight:600;margin-bottom:.2rem}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
+"""
+
+#: filter and sort for the evidence tables: vanilla JS, no request, the page reads the
+#: same without it
+SCRIPT = """
+document.querySelectorAll('input.filter').forEach(function (box) {
+  var table = document.querySelector('table[data-testid="' + box.dataset.filter + '"]');
+  box.addEventListener('input', function () {
+    var q = box.value.toLowerCase();
+    table.tBodies[0].querySelectorAll('tr').forEach(function (tr) {
+      tr.hidden = q !== '' && tr.textContent.toLowerCase().indexOf(q) < 0;
+    });
+  });
+});
+function cellValue(tr, i) {
+  var text = tr.cells[i].textContent.trim();
+  var n = text.replace(/,/g, '');
+  return n !== '' && !isNaN(n) ? Number(n) : text.toLowerCase();
+}
+document.querySelectorAll('table.evidence th').forEach(function (th) {
+  th.title = 'sort';
+  th.addEventListener('click', function () {
+    var body = th.closest('table').tBodies[0], i = th.cellIndex;
+    var up = th.dataset.dir !== 'up';
+    th.closest('tr').querySelectorAll('th').forEach(function (h) { delete h.dataset.dir; });
+    th.dataset.dir = up ? 'up' : 'down';
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = cellValue(a, i), y = cellValue(b, i);
+      var c = typeof x === typeof y ? (x < y ? -1 : x > y ? 1 : 0) : typeof x === 'number' ? -1 : 1;
+      return up ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+});
 """
 
 COLORS = {"new": "#3f7fd8", "duplicates": "#f0a030", "quarantined": "#d9534f"}
@@ -388,9 +426,16 @@ def _evidence_section(evidence: EvidenceList, shown: int) -> str:
         else f"The first {_n(shown)} below; all {_n(total)} in {link} beside this page."
     )
     rows = [[_cell(v) for v in row] for row in evidence.rows[:shown]]
+    search = (
+        f'<input type="search" class="filter" data-filter="{testid}" '
+        f'aria-label="filter {escape(evidence.title.lower())}" '
+        'placeholder="Filter the rows on this page"> '
+        '<span class="muted">click a column heading to sort</span>'
+    )
     return (
         head
         + f'<p class="muted">{note}</p>'
+        + search
         + _table(list(evidence.columns), rows, testid, "evidence")
     )
 
@@ -678,6 +723,7 @@ byte are skipped at landing: {_n(t["files_redelivered_skipped"])}.</p>
 <h2>Checks (Great Expectations)</h2>{docs}
 {_table(["check", "status", "offending rows", "what it checks", "examples"], check_rows, "checks")}
 {gaps_html}
+<script>{SCRIPT}</script>
 </body></html>
 """
 
