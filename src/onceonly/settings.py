@@ -249,6 +249,9 @@ class Settings:
     alert_to: str = _setting("ONCEONLY_ALERT_TO", "")
     #: the sender; empty: the connection's from_email
     alert_from: str = _setting("ONCEONLY_ALERT_FROM", "")
+    #: a Slack message when a transform run's verdict fails: the Airflow Slack incoming
+    #: webhook connection to post through (its token or URL stays in the connection)
+    alert_slack_conn_id: str = _setting("ONCEONLY_ALERT_SLACK_CONN_ID", "")
     #: fault injection points (tests and chaos runs only): see faults.py
     faults: str = _setting("ONCEONLY_FAULTS", "")
     #: the outbox's database for `onceonly relay` (a libpq connection string); empty: the

@@ -1,12 +1,16 @@
-"""A failed verdict is told by mail, through Airflow's SMTP notifier and connection, to a
-real SMTP server on loopback; a verdict that holds sends nothing."""
+"""A failed verdict is told by mail and on Slack, through Airflow's SMTP and Slack webhook
+notifiers and connections, to a real SMTP server and an HTTP webhook on loopback; a
+verdict that holds sends nothing."""
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -46,7 +50,39 @@ def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Inbox]:
         server.stop()
 
 
-def test_a_failed_verdict_sends_one_mail_and_a_held_one_none(inbox: _Inbox, tmp_path: Path) -> None:
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict]]:
+    """An incoming webhook on loopback answering as Slack does ("ok"): the posted bodies."""
+    posted: list[dict] = []
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            posted.append({"path": self.path, **json.loads(body)})
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/secret"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ONCEONLY_SLACK", json.dumps({"conn_type": "slackwebhook", "password": url})
+    )
+    try:
+        yield posted
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_failed_verdict_sends_one_mail_and_one_slack_message_and_a_held_one_none(
+    inbox: _Inbox, slack: list[dict], tmp_path: Path
+) -> None:
     zone = tmp_path / "zone"
     generate(zone, n_events=300, days=1, seed=3, profile="messy")
     db = tmp_path / "w.duckdb"
@@ -59,9 +95,10 @@ def test_a_failed_verdict_sends_one_mail_and_a_held_one_none(inbox: _Inbox, tmp_
         alert_smtp_conn_id="onceonly_smtp",
         alert_to="analyst@example.com",
         alert_from="onceonly@example.com",
+        alert_slack_conn_id="onceonly_slack",
     )
     run_dags(settings, ["orders"])
-    assert inbox.mails == []  # the verdict held: nobody is disturbed
+    assert inbox.mails == [] and slack == []  # the verdict held: nobody is disturbed
 
     # a copy written straight into the facts: the checkpoint's key check fails the verdict
     target = open_target(settings)
@@ -84,3 +121,6 @@ def test_a_failed_verdict_sends_one_mail_and_a_held_one_none(inbox: _Inbox, tmp_
         if part.get_content_type() == "text/html"
     )
     assert "transform_orders" in body and "key_unique" in body, body
+    [message] = slack
+    assert message["path"] == "/services/T000/B000/secret"
+    assert "transform_orders" in message["text"] and "key_unique" in message["text"], message
