@@ -406,8 +406,9 @@ def test_history_charts_each_day_and_flags_the_volume_drop_on_day_4(tmp_path: Pa
     assert history[0]["counts"] == first["history"][0]["counts"]  # a row is never rewritten
     new = [d["counts"]["new_events"] for d in history]
     [finding] = summary["volume_findings"]
-    assert finding["day"] == f"{days[3]:%Y-%m-%d}" and finding["new_events"] == new[3]
-    assert finding["baseline_days"] == 3 and finding["new_events"] < finding["low"]
+    assert finding["day"] == finding["last_day"] == f"{days[3]:%Y-%m-%d}"
+    assert finding["new_events"] == [new[3]]
+    assert finding["baseline_days"] == 3 and new[3] < finding["low"]
     assert finding["low"] <= min(new[0], new[1], new[2], new[4])  # the band holds the others
     assert (
         sum(d["counts"]["events_lost"] for d in history) == summary["totals"]["events_lost_in_gaps"]

@@ -15,7 +15,7 @@ baselines after it; a day with no arrival at all counts as zero.
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -226,8 +226,11 @@ class DayTrend:
 
 @dataclass(frozen=True)
 class VolumeFinding:
-    day: str
-    new_events: int
+    """Consecutive complete days outside one band, on the same side of it."""
+
+    day: str  # the first of them
+    last_day: str
+    new_events: list[int]  # per day
     low: float
     high: float
     baseline_days: int
@@ -235,10 +238,17 @@ class VolumeFinding:
     last_baseline_day: str
 
     def words(self) -> str:
+        band = (
+            f"the band {max(self.low, 0):,.0f}–{self.high:,.0f} learned from "
+            f"{self.baseline_days} earlier days ({self.first_baseline_day} to "
+            f"{self.last_baseline_day})"
+        )
+        if len(self.new_events) == 1:
+            return f"volume: {self.day} brought {self.new_events[0]:,} new events, outside {band}"
+        side = "below" if max(self.new_events) < self.low else "above"
         return (
-            f"volume: {self.day} brought {self.new_events:,} new events, outside the band "
-            f"{max(self.low, 0):,.0f}–{self.high:,.0f} learned from {self.baseline_days} "
-            f"earlier days ({self.first_baseline_day} to {self.last_baseline_day})"
+            f"volume: {self.day} to {self.last_day} ({len(self.new_events)} days) brought "
+            f"{min(self.new_events):,}–{max(self.new_events):,} new events a day, {side} {band}"
         )
 
 
@@ -284,9 +294,11 @@ def _complete(days: list[DayTrend]) -> list[DayTrend]:
 
 
 def volume_findings(days: list[DayTrend]) -> list[VolumeFinding]:
-    """The complete days whose new events leave the band learned from earlier days."""
-    findings = []
+    """The complete days whose new events leave the band learned from earlier days;
+    consecutive days outside the same band on the same side make one finding."""
+    findings: list[VolumeFinding] = []
     baseline: list[DayTrend] = []
+    previous: DayTrend | None = None
     for d in _complete(days):
         n = d.counts.get("new_events", 0)
         window = baseline[-BASELINE_DAYS:]
@@ -294,20 +306,34 @@ def volume_findings(days: list[DayTrend]) -> list[VolumeFinding]:
             values = [b.counts.get("new_events", 0) for b in window]
             mean = statistics.fmean(values)
             spread = max(SIGMAS * statistics.pstdev(values), MIN_SPREAD * mean)
-            if not mean - spread <= n <= mean + spread:
-                findings.append(
-                    VolumeFinding(
-                        d.day,
-                        n,
-                        mean - spread,
-                        mean + spread,
-                        len(window),
-                        window[0].day,
-                        window[-1].day,
+            low, high = mean - spread, mean + spread
+            if not low <= n <= high:
+                last = findings[-1] if findings else None
+                if (
+                    last is not None
+                    and previous is not None
+                    and last.last_day == previous.day
+                    and (last.low, last.high) == (low, high)
+                    and (n < low) == (last.new_events[-1] < low)
+                ):
+                    findings[-1] = replace(last, last_day=d.day, new_events=[*last.new_events, n])
+                else:
+                    findings.append(
+                        VolumeFinding(
+                            d.day,
+                            d.day,
+                            [n],
+                            low,
+                            high,
+                            len(window),
+                            window[0].day,
+                            window[-1].day,
+                        )
                     )
-                )
+                previous = d
                 continue
         baseline.append(d)
+        previous = d
     return findings
 
 

@@ -268,7 +268,7 @@ def _line_chart(
     for i, (d, v, text) in enumerate(zip(days, values, shown, strict=True)):
         x = left + 4 + i * step
         if i in (0, len(days) - 1) or len(days) <= 8:
-            parts.append(f'<text x="{x - 4:.1f}" y="{height - 6}">{escape(d.day[5:])}</text>')
+            parts.append(_day_label(x, height - 6, d.day, i == len(days) - 1 and i > 0))
         if v is None:
             continue
         y = height - bottom - 8 - (height - bottom - 24) * v / peak
@@ -282,6 +282,12 @@ def _line_chart(
         parts.insert(2, f'<polyline fill="none" stroke="#9bb8e8" points="{" ".join(points)}"/>')
     parts.append(f'<text x="{left}" y="12">{escape(_peak(peak))}</text></svg></figure>')
     return "".join(parts)
+
+
+def _day_label(x: float, y: int, day: str, last: bool) -> str:
+    """A day's month-day under a chart; the last one ends at its point."""
+    anchor = ' text-anchor="end"' if last else ""
+    return f'<text x="{x + (8 if last else -4):.1f}" y="{y}"{anchor}>{escape(day[5:])}</text>'
 
 
 def _peak(value: float) -> str:
@@ -302,7 +308,7 @@ def _delay_chart(days: list[DayTrend]) -> str:
         total = sum(d.counts.get(name, 0) for name, _ in DELAYS)
         x, y = 4 + i * step, float(height - bottom)
         if len(days) <= 8 or i in (0, len(days) - 1):
-            parts.append(f'<text x="{x:.1f}" y="{height - 6}">{escape(d.day[5:])}</text>')
+            parts.append(_day_label(x, height - 6, d.day, i == len(days) - 1 and i > 0))
         for (name, _), shade in zip(DELAYS, shades, strict=True):
             n = d.counts.get(name, 0)
             if not total or not n:
@@ -327,7 +333,7 @@ def _trend_section(figures: Figures) -> str:
     head = "<h2>Across runs, per arrival day</h2>"
     if not days:
         return head + '<p class="muted">No run recorded yet.</p>'
-    flagged = frozenset(v.day for v in figures.volume)
+    flagged = frozenset(d.day for d in days for v in figures.volume if v.day <= d.day <= v.last_day)
     new = [float(d.counts.get("new_events", 0)) for d in days]
     copies = [d.copies_per_event for d in days]
     rates = [None if r is None else 100 * r for r in (d.quarantine_rate for d in days)]
