@@ -1,6 +1,6 @@
 """Wall time of the data-quality checkpoint (all suites) on a warehouse of N fact rows.
 
-Builds N events of history (as bench_dedup.py does) with a full `dbt build`, then times
+Builds N events of history (`onceonly.bench.data.write_history`) with a full `dbt build`, then times
 `run_checkpoint` (GX import excluded, measured separately).
 
 Usage: .venv/bin/python benchmarks/bench_checkpoint.py [--events 10000000] [--workdir DIR]
@@ -15,8 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_dedup import HISTORY_SQL
-
+from onceonly.bench.data import write_history
 from onceonly.dbt_runner import run_dbt
 from onceonly.settings import Settings
 from onceonly.streams import example
@@ -34,7 +33,7 @@ def main() -> None:
     db.unlink(missing_ok=True)
     target = DuckDBTarget(db)
     target.ensure_raw_tables(example("orders"))
-    target.con.execute(HISTORY_SQL.replace("$history", str(args.events)))
+    write_history(target.con, args.events)
     target.close()
     settings = Settings(target="duckdb", duckdb_path=db)
     t0 = time.perf_counter()

@@ -66,6 +66,57 @@ def test_gx_duckdb_shim_is_what_makes_sql_expectations_work(tmp_path: Path) -> N
     assert set(result.result["partial_unexpected_list"]) == {"b"}
 
 
+def test_a_check_counts_every_offending_row_from_one_query_and_fetches_a_sample(
+    tmp_path: Path,
+) -> None:
+    """ExpectNoUnexpectedRows: the observed value counts all the rows the query returns,
+    the details hold the first SAMPLE_ROWS, and the warehouse runs the query once."""
+    import duckdb
+    import great_expectations as gx
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from onceonly.quality.expectations import SAMPLE_ROWS, ExpectNoUnexpectedRows
+    from onceonly.quality.gx_duckdb import enable_duckdb_persisted_connection
+
+    enable_duckdb_persisted_connection()
+    db = tmp_path / "t.duckdb"
+    offending = SAMPLE_ROWS + 5
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"create table t as select range % {offending} as id from range(100)")
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_sql(name="s", connection_string=f"duckdb:///{db}")
+    batch = source.add_query_asset(name="t", query="select * from t")
+    query = "select id, count(*) as n from {batch} group by id having count(*) > 3"
+    ran: list[str] = []
+
+    def record(*args: object) -> None:
+        ran.append(str(args[2]))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        result = (
+            batch.add_batch_definition_whole_table("all")
+            .get_batch()
+            .validate(ExpectNoUnexpectedRows(unexpected_rows_query=query), result_format="COMPLETE")
+        )
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    # ids 0..24 appear 4 times each (range(100) % 25): all 25 offend
+    assert result.success is False
+    assert result.result["observed_value"] == offending
+    rows = result.result["details"]["unexpected_rows"]
+    assert len(rows) == SAMPLE_ROWS and all(r["n"] == 4 and set(r) == {"id", "n"} for r in rows)
+    assert sum("having count(*) > 3" in statement for statement in ran) == 1
+    ok = (
+        source.get_asset("t")
+        .get_batch_definition("all")
+        .get_batch()
+        .validate(ExpectNoUnexpectedRows(unexpected_rows_query=query.replace("3", "4")))
+    )
+    assert ok.success is True and ok.result["observed_value"] == 0
+
+
 def test_every_injected_gap_and_conflict_is_reported_and_nothing_else(
     report_dir: Path, zone: Path
 ) -> None:
@@ -144,7 +195,8 @@ def test_a_duplicate_written_into_the_facts_fails_the_checkpoint_naming_it(
     outcome = run_checkpoint(settings, tmp_path / "r", [ORDERS])
     failed = {o.check.name: o for o in outcome.errors}
     assert "duplicates.key_unique" in failed
-    assert failed["duplicates.key_unique"].sample == [victim]
+    assert failed["duplicates.key_unique"].sample == [{"event_id": victim, "copies": 2}]
+    assert failed["duplicates.key_unique"].unexpected_count == 1
     assert not outcome.success
 
 
