@@ -6,8 +6,9 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 EMULATOR := tools/bigquery-emulator
+DLT_PEER := tools/dlt-peer
 
-.PHONY: setup emulator demo demo-outbox test lint bench clean
+.PHONY: setup emulator peer-dlt demo demo-outbox test lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,6 +30,13 @@ $(EMULATOR)/.venv/.synced: $(EMULATOR)/uv.lock $(EMULATOR)/pyproject.toml | $(UV
 
 emulator: $(EMULATOR)/.venv/.synced
 
+# dlt, the peer `onceonly bench --peer dlt` measures, in its own locked environment
+$(DLT_PEER)/.venv/.synced: $(DLT_PEER)/uv.lock $(DLT_PEER)/pyproject.toml | $(UV)
+	cd $(DLT_PEER) && ../../$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	touch $@
+
+peer-dlt: $(DLT_PEER)/.venv/.synced
+
 demo: setup
 	$(VENV)/bin/onceonly demo
 
@@ -37,7 +45,7 @@ demo: setup
 demo-outbox: setup
 	bash scripts/test-services.sh $(VENV)/bin/python scripts/with-postgres.py $(VENV)/bin/onceonly demo --outbox
 
-test: setup emulator
+test: setup emulator peer-dlt
 	bash scripts/test-services.sh $(VENV)/bin/pytest
 
 lint: setup
@@ -48,4 +56,4 @@ bench: setup
 	$(VENV)/bin/python benchmarks/bench_landing.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(EMULATOR)/.venv warehouse reports .airflow demo-landing
+	rm -rf $(VENV) $(TOOLS) $(EMULATOR)/.venv $(DLT_PEER)/.venv warehouse reports .airflow demo-landing

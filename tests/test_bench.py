@@ -50,7 +50,7 @@ def test_bench_on_a_tiny_n_writes_every_figure(tmp_path: Path) -> None:
 
     (tmp_path / "bench-work").mkdir()
     (tmp_path / "bench-work" / "mine.txt").write_text("not the bench's")
-    tiny = ["--events", "3000", "--history", "8000", "--batch", "1000"]
+    tiny = ["--events", "3000", "--history", "8000", "--batch", "1000", "--peer", "dlt"]
     command = [sys.executable, "-m", "onceonly", "bench", *tiny, "--target", "duckdb"]
 
     def bench() -> subprocess.CompletedProcess[str]:
@@ -63,6 +63,10 @@ def test_bench_on_a_tiny_n_writes_every_figure(tmp_path: Path) -> None:
             timeout=1200,
         )
 
+    unknown = subprocess.run(
+        [*command[:4], "--peer", "airbyte"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert unknown.returncode == 2 and "--peer airbyte: unknown peer" in unknown.stderr
     refused = bench()  # a folder it did not make is never emptied
     assert refused.returncode == 2 and "bench-work" in refused.stderr, refused.stderr
     assert (tmp_path / "bench-work" / "mine.txt").exists()
@@ -101,6 +105,13 @@ def test_bench_on_a_tiny_n_writes_every_figure(tmp_path: Path) -> None:
     assert at_history["effectively_once"]["facts"] == at_history["exactly_once"]["facts"] == 8950
     for run in body["history"]:
         assert run["incremental_seconds"] > 0 and run["full_refresh_seconds"] > 0
+    # the peer on the same files: dlt's merge holds each event once; insert-only, in one
+    # load, keeps every copy the load holds
+    dlt = body["peers"]["dlt"]
+    assert dlt["delete-insert"]["rows"] == dlt["delete-insert"]["distinct_keys"] == data["events"]
+    assert dlt["insert-only"]["rows"] == data["lines"]
+    assert dlt["insert-only"]["duplicate_rows"] == data["lines"] - data["events"] > 0
+    assert "dlt 1.31.0 delete-insert" in result.stdout
     assert set(body["aims"]) == set(AIMS)
     for name, aim in body["aims"].items():
         assert isinstance(aim["figure"], int | float), name

@@ -971,16 +971,25 @@ def bench(
     out: Annotated[Path, typer.Option(help="Where to write the JSON.")] = Path(
         "benchmarks/results/bench.json"
     ),
+    peer: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also run this loader on the same landing zone, from its own environment "
+            "under tools/ (`make peer-<name>`): dlt."
+        ),
+    ] = None,
 ) -> None:
     """Measure the pipeline against the hand-written floor, append-only and full refresh,
     with scaling by history and peak memory; print the ratios and write JSON."""
     import json
     import shutil
 
+    from onceonly.bench.peers import peer as find_peer
     from onceonly.bench.suite import run_bench, table_rows
     from onceonly.errors import ConfigError
 
     settings = _settings(target, None)
+    peers = tuple(find_peer(name) for name in peer or [])
     histories = history if history is not None else [5_000_000, 20_000_000, 50_000_000]
     marker = workdir / ".onceonly-bench"
     if workdir.exists():
@@ -992,7 +1001,9 @@ def bench(
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     marker.touch()
-    result = run_bench(events, histories, batch, settings, workdir, lambda m: err_console.print(m))
+    result = run_bench(
+        events, histories, batch, settings, workdir, lambda m: err_console.print(m), peers
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     table = Table("measure", "figure", "aim", title=f"onceonly bench on {settings.target}")

@@ -10,6 +10,8 @@ alternatives, on the same data in one run, with scaling and memory.
 4. Incremental cost as history grows: ``history`` events written straight into raw and
    built, then a batch of ``batch`` copies taken in incrementally; full refresh of the same.
 5. Airflow: DAG parse time; the dbt stage through Cosmos vs a bare `dbt build`.
+6. Peers (``--peer``, bench/peers.py): the loader a user would pick instead, on the same
+   landing zone from its own environment, beside ours' landing plus dedup and facts.
 
 Every step runs in a process of its own (bench/steps.py) for its own peak RSS. The
 alternatives are DuckDB by definition (they read the same files landed into DuckDB), and
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from onceonly import exit_codes
+from onceonly.bench.peers import Peer, run_peer
 from onceonly.bench.steps import MART_MODELS, copy_database, run_process, run_step
 from onceonly.contract import Guarantee
 from onceonly.settings import Settings
@@ -58,7 +61,9 @@ def run_bench(
     settings: Settings,
     work: Path,
     progress: Callable[[str], None] = lambda _: None,
+    peers: tuple[Peer, ...] = (),
 ) -> dict[str, Any]:
+    from onceonly.streams import example
     from onceonly.targets import scratch
 
     work = work.resolve()  # every child process means the same folders
@@ -130,6 +135,14 @@ def run_bench(
     append_db = copy_database(alternatives, work / "append.duckdb")
     append = run_step("append_only", duckdb_path=str(append_db))
 
+    orders = example("orders")  # the stream bench/data.py delivers
+    ran_peers = {}
+    for p in peers:
+        progress(f"peer: {p.name} on the same landing zone")
+        ran_peers[p.name] = run_peer(
+            p, landing / orders.stream, orders.key, work / f"peer-{p.name}"
+        )
+
     distinct = out["data"]["events"]
     if floor["facts"] != distinct:
         raise AssertionError(f"floor holds {floor['facts']} facts, {distinct} events delivered")
@@ -141,6 +154,8 @@ def run_bench(
         "onceonly_run": e2e,
     }
     out["alternatives"] = {"floor": floor, "append_only": append}
+    if ran_peers:
+        out["peers"] = ran_peers
     cheapest = levels[Guarantee.AT_LEAST_ONCE.value]["seconds"]
     out["guarantees"] = {
         g: {**level, "over_at_least_once": _r(level["seconds"] / cheapest)}
@@ -161,6 +176,11 @@ def run_bench(
             max(s["peak_rss_bytes"] for s in (land, facts, bare, cosmos, e2e)) / GIB
         ),
     }
+    for name, strategies in ran_peers.items():
+        for strategy, figures in strategies.items():
+            ratios[f"ours_pipeline_over_{name}_{strategy}"] = _r(
+                ours_pipeline / figures["wall_seconds"]
+            )
 
     if histories:
         out["history"] = []
@@ -277,6 +297,24 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("DAG parse, s", f"{result['airflow']['dag_parse_seconds_median_of_3']:.2f}", ""),
         ("Cosmos dbt stage / bare dbt build", f"{result['airflow']['cosmos_over_bare']:.2f}", ""),
     ]
+    ours_pipeline = ours["landing"]["seconds"] + ours["dedup_and_facts"]["seconds"]
+    rows.append(("ours: landing + dedup and facts, s", f"{ours_pipeline:.1f}", ""))
+    for name, strategies in result.get("peers", {}).items():
+        for strategy, p in strategies.items():
+            rows.append(
+                (
+                    f"{p['peer']} {strategy}, s (duplicate rows kept)",
+                    f"{p['wall_seconds']:.1f} ({p['duplicate_rows']:,})",
+                    "",
+                )
+            )
+            rows.append(
+                (
+                    f"ours / {name} {strategy}",
+                    f"{result['ratios'][f'ours_pipeline_over_{name}_{strategy}']:.2f}",
+                    "",
+                )
+            )
     for name, aim in result["aims"].items():
         figure = "not measured" if aim["figure"] is None else f"{aim['figure']:.2f}"
         met = "" if aim["met"] is None else (" met" if aim["met"] else " NOT met")
