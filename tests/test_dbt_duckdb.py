@@ -99,6 +99,44 @@ def test_daily_batches_equal_one_batch_after_the_audit(
     assert differences(settings, zone / "_truth" / "orders") == {}
 
 
+def test_an_order_touched_days_later_is_recomputed_from_all_its_events(tmp_path: Path) -> None:
+    """fct_orders reads a touched order's events from the earliest of the new events' dates
+    and the order's stored order_date: an order placed on the 5th and refunded on the 9th,
+    in a batch whose other events are all of the 9th, keeps what the 5th said."""
+    settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
+    zone = tmp_path / "zone"
+    placed = order_placed("e-a", 0, occurred_at="2026-01-05T10:00:00Z")
+    write_events(zone, "orders/dt=2026-01-05/hour=10/a.jsonl", placed)
+    land_zone(settings, zone)
+    build(settings)
+    refund = order_placed(
+        "e-b",
+        1,
+        event_type="order_refunded",
+        order_id="ord-e-a",
+        amount="5.00",
+        occurred_at="2026-01-09T08:00:00Z",
+    )
+    other = order_placed("e-c", 2, occurred_at="2026-01-09T08:30:00Z")
+    write_events(zone, "orders/dt=2026-01-09/hour=08/b.jsonl", refund, other)
+    land_zone(settings, zone)
+    build(settings)
+    target = open_target(settings)
+    try:
+        rows = target.query(
+            "select order_id, cast(order_date as varchar), customer_id, order_amount, "
+            "refunded_amount, status from analytics.fct_orders order by order_id"
+        )
+    finally:
+        target.close()
+    money = [(float(a), float(r)) for *_, a, r, _ in rows]
+    assert [(o, d, c, s) for o, d, c, *_, s in rows] == [
+        ("ord-e-a", "2026-01-05", "cust-1", "order_refunded"),
+        ("ord-e-c", "2026-01-09", "cust-1", "order_placed"),
+    ]
+    assert money == [(19.90, 5.00), (19.90, 0.0)]
+
+
 def test_duplicate_older_than_the_window_is_found_and_repaired_once(tmp_path: Path) -> None:
     settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
     zone = tmp_path / "zone"

@@ -111,14 +111,10 @@ def _not_held(c: StreamContract, alias: str) -> Statement | str:
 
 
 def _control_totals(c: StreamContract) -> Statement:
-    """Daily sums of the control-total fields: the facts' first copies against raw's
-    (but for held keys). Facts that deduplicate hold each key once, so they are summed as
-    they are: ranking them would only hide a duplicate, which the sums should show."""
-    facts = (
-        _first_copies(BATCH, c)
-        if not c.guarantee.deduplicates
-        else sql("select * from {batch} as facts_rows", batch=BATCH)
-    )
+    """Daily sums of the control-total fields: the facts' first copies against raw's (but
+    for held keys). The facts are ranked too: a copy that slipped past the dedup window
+    is duplicates.key_unique's finding, and the sums then still compare the events'
+    content."""
     return sql(
         "with facts as (select {day} as day, {sums} from ({facts}) as x group by 1), "
         "recomputed as (select {day} as day, {sums} from ({raw}) as y group by 1) "
@@ -126,7 +122,7 @@ def _control_totals(c: StreamContract) -> Statement:
         "from facts as f full outer join recomputed as r on f.day = r.day where {differs}",
         day=f"cast({c.event_time} as date)",
         sums=", ".join(f"sum({f}) as {f}" for f in c.control_totals),
-        facts=facts,
+        facts=_first_copies(BATCH, c),
         raw=sql(
             "select * from ({first}) as firsts where true{not_held}",
             first=_first_copies(c.relations.raw_events, c),
