@@ -100,3 +100,10 @@ def write_events(root: Path, rel: str, *events: dict[str, object]) -> None:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(jsonl(*events))
+
+
+def deliver_and_build(settings: Settings, root: Path, rel: str, *events: dict[str, object]) -> None:
+    """One more delivered file, ``root/rel`` with the events, landed and built."""
+    write_events(root, rel, *events)
+    land_zone(settings, root)
+    build(settings)

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 from conftest import ORDERS, order_placed
-from pipeline import build, copy_of, differences, fact_checksums, land_zone, write_events
+from pipeline import (
+    build,
+    copy_of,
+    deliver_and_build,
+    differences,
+    fact_checksums,
+    land_zone,
+)
 
 from onceonly import reconcile
 from onceonly.generate.writer import generate
@@ -100,15 +107,14 @@ def test_daily_batches_equal_one_batch_after_the_audit(
 
 
 def test_an_order_touched_days_later_is_recomputed_from_all_its_events(tmp_path: Path) -> None:
-    """fct_orders reads a touched order's events from the earliest of the new events' dates
-    and the order's stored order_date: an order placed on the 5th and refunded on the 9th,
-    in a batch whose other events are all of the 9th, keeps what the 5th said."""
+    """fct_orders recomputes a touched order from all its events, not from the batch's: an
+    order placed on the 5th and refunded on the 9th, in a batch whose other events are all
+    of the 9th, keeps what the 5th said (a bound on the events read that left out the
+    order's first date fails here)."""
     settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
     zone = tmp_path / "zone"
     placed = order_placed("e-a", 0, occurred_at="2026-01-05T10:00:00Z")
-    write_events(zone, "orders/dt=2026-01-05/hour=10/a.jsonl", placed)
-    land_zone(settings, zone)
-    build(settings)
+    deliver_and_build(settings, zone, "orders/dt=2026-01-05/hour=10/a.jsonl", placed)
     refund = order_placed(
         "e-b",
         1,
@@ -118,9 +124,7 @@ def test_an_order_touched_days_later_is_recomputed_from_all_its_events(tmp_path:
         occurred_at="2026-01-09T08:00:00Z",
     )
     other = order_placed("e-c", 2, occurred_at="2026-01-09T08:30:00Z")
-    write_events(zone, "orders/dt=2026-01-09/hour=08/b.jsonl", refund, other)
-    land_zone(settings, zone)
-    build(settings)
+    deliver_and_build(settings, zone, "orders/dt=2026-01-09/hour=08/b.jsonl", refund, other)
     target = open_target(settings)
     try:
         rows = target.query(
@@ -141,14 +145,10 @@ def test_duplicate_older_than_the_window_is_found_and_repaired_once(tmp_path: Pa
     settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
     zone = tmp_path / "zone"
     old = order_placed("e-old", 0, occurred_at="2026-01-05T10:00:00Z")
-    write_events(zone, "orders/dt=2026-01-05/hour=10/a.jsonl", old)
-    land_zone(settings, zone)
-    build(settings)
+    deliver_and_build(settings, zone, "orders/dt=2026-01-05/hour=10/a.jsonl", old)
     # nine days later: the same event again, plus a fresh one
     fresh = order_placed("e-new", 1, occurred_at="2026-01-14T09:00:00Z")
-    write_events(zone, "orders/dt=2026-01-14/hour=10/b.jsonl", old, fresh)
-    land_zone(settings, zone)
-    build(settings)
+    deliver_and_build(settings, zone, "orders/dt=2026-01-14/hour=10/b.jsonl", old, fresh)
     target = open_target(settings)
     try:
         assert target.query(
@@ -180,13 +180,9 @@ def test_duplicate_inside_the_window_never_reaches_the_facts(tmp_path: Path) -> 
     settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb")
     zone = tmp_path / "zone"
     event = order_placed("e-1", 0, occurred_at="2026-01-05T10:00:00Z")
-    write_events(zone, "orders/dt=2026-01-05/hour=10/a.jsonl", event)
-    land_zone(settings, zone)
-    build(settings)
+    deliver_and_build(settings, zone, "orders/dt=2026-01-05/hour=10/a.jsonl", event)
     conflicting = dict(event, amount="99.00", occurred_at="2026-01-05T12:00:00+02:00")
-    write_events(zone, "orders/dt=2026-01-08/hour=10/b.jsonl", conflicting)
-    land_zone(settings, zone)
-    build(settings)
+    deliver_and_build(settings, zone, "orders/dt=2026-01-08/hour=10/b.jsonl", conflicting)
     target = open_target(settings)
     try:
         assert target.query(

@@ -68,26 +68,3 @@
     {%- endfor -%}
     {{ return(resolved) }}
 {%- endmacro %}
-
-{#- The earliest `date_column` among the rows of every key that `new_rows` touches, as a
-    date literal read when the model is compiled: the smaller of the new rows' own dates
-    and the `low_column` that `this` holds for those keys (a key's rows never date before
-    it). A model that recomputes touched keys from all their rows can then skip the older
-    row groups (DuckDB) or partitions (BigQuery) of those rows instead of scanning history.
-    The floor date on a first run, or when nothing is new. -#}
-{% macro touched_since(new_rows, key, date_column, low_column) -%}
-    {%- set lo = none -%}
-    {%- if execute and is_incremental() -%}
-        {%- set bound_sql -%}
-            with new_rows as ({{ new_rows }})
-            select cast(min(since) as {{ dbt.type_string() }}) from (
-                select min({{ date_column }}) as since from new_rows
-                union all
-                select min(touched.{{ low_column }}) as since from {{ this }} as touched
-                where touched.{{ key }} in (select {{ key }} from new_rows)
-            ) as bounds
-        {%- endset -%}
-        {%- set lo = run_query(bound_sql).columns[0].values()[0] -%}
-    {%- endif -%}
-    {{- "cast('" ~ (lo or '1900-01-01') ~ "' as date)" -}}
-{%- endmacro %}

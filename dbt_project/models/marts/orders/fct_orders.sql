@@ -16,20 +16,7 @@
 -- events new since the last run, from the deduplicated facts. order_date (its first
 -- event's date, the partition) only moves earlier and stays within the order's events,
 -- so the MERGE looks for a touched order's row between the batch's smallest order_date
--- and largest last_event_date, and a touched order's events are read from the earliest
--- of the new events' dates and the touched orders' stored order_date on (touched_since),
--- not from the whole history.
---
--- An incremental run takes the facts up to their newest load when it is compiled
--- (loaded_by): the date bound is computed over exactly those events, and facts a
--- concurrent run adds meanwhile wait for the next run.
-
-{%- set loaded_by = onceonly.watermark('_loaded_at', ref('fct_orders_events')) if is_incremental() else none %}
-
-{%- set new_events_sql -%}
-    {{ onceonly.new_copies(ref('fct_orders_events'), watermark_column='_last_event_loaded_at') }}
-    {% if is_incremental() %}and _loaded_at <= {{ loaded_by }}{% endif %}
-{%- endset %}
+-- and largest last_event_date.
 
 with
 
@@ -38,7 +25,7 @@ with
 
 new_events as (
 
-    {{ new_events_sql }}
+    {{ onceonly.new_copies(ref('fct_orders_events'), watermark_column='_last_event_loaded_at') }}
 
 ),
 
@@ -53,10 +40,6 @@ touched_events as (
     select events.*
     from {{ ref('fct_orders_events') }} as events
     inner join touched_orders on events.order_id = touched_orders.order_id
-    {% if is_incremental() %}
-    where events._loaded_at <= {{ loaded_by }}
-        and events._event_date >= {{ onceonly.touched_since(new_events_sql, 'order_id', '_event_date', 'order_date') }}
-    {% endif %}
 
 ),
 
