@@ -41,6 +41,15 @@ def test_demo_runs_the_dags_and_matches_the_truth(
     for stream, guarantee in (("orders", "effectively once"), ("inventory", "exactly once")):
         assert f"{stream}: {guarantee}: yes" in out
         assert (tmp_path / "reports" / stream / "index.html").exists()
+        # each stream's Data Docs hold its own validations, those of the stream checked
+        # first as well as the last
+        page = json.loads((tmp_path / "reports" / stream / "summary.json").read_text())
+        docs = (tmp_path / "reports" / stream / page["data_docs"]).resolve()
+        validations = docs.parent / "validations"  # a folder per dot of a suite's name
+        assert [p.name for p in validations.iterdir()] == [stream]
+        suites = {c["suite"] for c in page["checks"]}
+        pages = {s: list((validations / Path(*s.split("."))).rglob("*.html")) for s in suites}
+        assert suites and all(pages.values()), pages
     assert (tmp_path / "reports" / "index.html").exists()
     assert (tmp_path / "warehouse" / "demo.duckdb").exists()
     # inventory lands in one batch: every movement delivered with two contents is held for

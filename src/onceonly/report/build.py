@@ -7,7 +7,8 @@ Layout of the reports folder::
     <stream>/index.html      the stream's page (figures, checks, gaps, conflicts)
     <stream>/summary.json    the same figures, machine-readable
     <stream>/*.csv           every row of each evidence list on the page
-    data_docs/               GX Data Docs
+    <stream>/data_docs/      the stream's GX Data Docs (a site per stream, so that checking
+                             one stream leaves the others' pages in place)
 """
 
 from __future__ import annotations
@@ -60,16 +61,20 @@ def check_dicts(outcome: Any) -> list[dict[str, Any]]:
 def run_checks(
     settings: Settings, streams: list[StreamContract], out: Path | None = None
 ) -> dict[str, Any]:
-    """Run the checkpoint; its outcome as plain data, with the Data Docs location."""
+    """Run a checkpoint per stream; the outcomes as plain data, with where each stream's
+    Data Docs are ({stream: index.html})."""
     from onceonly.quality.checkpoint import run_checkpoint
 
     out = out or settings.reports_dir
-    out.mkdir(parents=True, exist_ok=True)
-    outcome = run_checkpoint(settings, out, streams)
-    return {
-        "checks": check_dicts(outcome),
-        "data_docs": str(outcome.data_docs) if outcome.data_docs else None,
-    }
+    checks: list[dict[str, Any]] = []
+    docs: dict[str, str | None] = {}
+    for contract in streams:
+        folder = out / contract.stream
+        folder.mkdir(parents=True, exist_ok=True)
+        outcome = run_checkpoint(settings, folder, [contract])
+        checks += check_dicts(outcome)
+        docs[contract.stream] = str(outcome.data_docs) if outcome.data_docs else None
+    return {"checks": checks, "data_docs": docs}
 
 
 def failed_checks(checks: list[dict[str, Any]]) -> list[str]:
@@ -164,7 +169,7 @@ def build_report(
             [c for c in checks if c["stream"] == contract.stream],
             meta,
             out,
-            checked.get("data_docs"),
+            (checked.get("data_docs") or {}).get(contract.stream),
         )
         for contract in streams
     }
