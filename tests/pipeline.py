@@ -107,3 +107,12 @@ def deliver_and_build(settings: Settings, root: Path, rel: str, *events: dict[st
     write_events(root, rel, *events)
     land_zone(settings, root)
     build(settings)
+
+
+def dead_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from pipeline import dead_port
 
 CLI = [sys.executable, "-m", "onceonly"]
 
@@ -107,15 +108,6 @@ def test_a_folder_no_declaration_names_is_reported_and_recorded(tmp_path: Path) 
     ]
 
 
-def _dead_port() -> int:
-    """A loopback port nothing listens on."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _moves_with_outbox(folder: Path, outbox: str) -> None:
     """streams/moves.yml in ``folder``: a stream relayed from ``outbox`` (its YAML)."""
     (folder / "streams").mkdir()
@@ -197,7 +189,7 @@ def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path: Path) -> None:
 
 
 def test_run_against_an_unreachable_postgres_is_one_line_at_once(tmp_path: Path) -> None:
-    port = _dead_port()
+    port = dead_port()
     (tmp_path / "zone" / "orders").mkdir(parents=True)
     result = run(
         "run", "--landing", "zone", "--target", "postgres", cwd=tmp_path, ONCEONLY_PG_PORT=str(port)
@@ -208,7 +200,7 @@ def test_run_against_an_unreachable_postgres_is_one_line_at_once(tmp_path: Path)
 
 @pytest.mark.parametrize("command", [["relay"], ["relay", "init"]])
 def test_relay_to_an_unreachable_outbox_is_one_line(command: list[str], tmp_path: Path) -> None:
-    port = _dead_port()
+    port = dead_port()
     _moves_with_outbox(tmp_path, "{table: app.outbox}")
     result = run(
         *command,
@@ -234,7 +226,7 @@ def test_an_outbox_connection_airflow_does_not_know_is_one_line(tmp_path: Path) 
 
 
 def test_demo_with_an_unreachable_outbox_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
-    port = _dead_port()
+    port = dead_port()
     result = run("demo", "--outbox", cwd=tmp_path, ONCEONLY_PG_PORT=str(port))
     line = _one_error_line(result)
     assert f"outbox PostgreSQL at 127.0.0.1:{port}" in line
@@ -337,3 +329,20 @@ def test_run_exits_5_while_an_exactly_once_stream_holds_keys_unpublished(
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select txn_id from analytics.fct_ledger_events").fetchall() == [("t1",)]
         assert con.execute("select txn_id from dq.ledger_held_conflicts").fetchall() == [("t2",)]
+
+
+def test_a_postgres_connection_airflow_does_not_know_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "orders").mkdir()
+    result = run(
+        "land",
+        "--landing",
+        ".",
+        "--target",
+        "postgres",
+        cwd=tmp_path,
+        ONCEONLY_PG_CONN_ID="warehouse_pg",
+        AIRFLOW_HOME=str(tmp_path / "airflow"),
+    )
+    line = _one_error_line(result)
+    assert "Airflow connection 'warehouse_pg' (ONCEONLY_PG_CONN_ID)" in line
+    assert "AIRFLOW_CONN_WAREHOUSE_PG" in line

@@ -144,7 +144,7 @@ def _settings(
 
     return Settings.from_env(
         target=target, duckdb_path=duckdb_path, landing=landing, streams_dir=streams_dir
-    )
+    ).with_connections()
 
 
 def _streams(settings, names: list[str] | None):  # type: ignore[no-untyped-def]

@@ -436,16 +436,12 @@ def _airflow_postgres(
     conn_id: str, base: PostgresSettings, contract: StreamContract
 ) -> PostgresSettings:
     """The outbox's server from the Airflow connection a stream's declaration names."""
-    from onceonly.settings import PROJECT_ROOT, postgres_from_airflow
-
-    os.environ.setdefault("AIRFLOW_HOME", str(PROJECT_ROOT / ".airflow"))
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from onceonly.errors import ConfigError
+    from onceonly.settings import postgres_from_airflow
 
     try:
-        return postgres_from_airflow(conn_id, base)
-    except AirflowNotFoundException:
-        raise RelayError(
-            f"Airflow connection {conn_id!r} (outbox: connection of stream {contract.stream}) "
-            f"is not defined: set AIRFLOW_CONN_{conn_id.upper()} or add it with "
-            "`airflow connections add`"
-        ) from None
+        return postgres_from_airflow(
+            conn_id, base, f"outbox: connection of stream {contract.stream}"
+        )
+    except ConfigError as exc:
+        raise RelayError(str(exc)) from None

@@ -118,13 +118,24 @@ class PostgresSettings:
     conn_id: str = _setting("ONCEONLY_PG_CONN_ID", "")
 
 
-def postgres_from_airflow(conn_id: str, base: PostgresSettings) -> PostgresSettings:
+def postgres_from_airflow(conn_id: str, base: PostgresSettings, named_by: str) -> PostgresSettings:
     """``base`` with the server, login and database of the Airflow connection ``conn_id``
     (inside a task: Airflow's connections; elsewhere: ``AIRFLOW_CONN_<ID>`` and the
-    configured secrets backends). Airflow is imported only here."""
+    configured secrets backends). A connection Airflow does not know: one line naming
+    ``named_by`` (the setting or declaration that names it). Airflow is imported only here."""
+    os.environ.setdefault("AIRFLOW_HOME", str(PROJECT_ROOT / ".airflow"))
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
-    conn = BaseHook.get_connection(conn_id)
+    from onceonly.errors import ConfigError
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ConfigError(
+            f"Airflow connection {conn_id!r} ({named_by}) is not defined: set "
+            f"AIRFLOW_CONN_{conn_id.upper()} or add it with `airflow connections add`"
+        ) from None
     return replace(
         base,
         host=conn.host or base.host,
@@ -282,6 +293,14 @@ class Settings:
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def with_connections(self) -> Settings:
+        """The PostgreSQL target's server from the Airflow connection ONCEONLY_PG_CONN_ID
+        names, when it names one (the ONCEONLY_PG_* values fill what it leaves out)."""
+        pg = self.postgres
+        if not pg.conn_id:
+            return self
+        return self.with_(postgres=postgres_from_airflow(pg.conn_id, pg, ENV["postgres.conn_id"]))
 
     def environment(self) -> dict[str, str]:
         """Every setting as the environment variable that DAG tasks, Cosmos' dbt,

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from pipeline import differences, fact_checksums, held_then_resolved
+from pipeline import dead_port, differences, fact_checksums, held_then_resolved
 
 from onceonly.generate.writer import generate
 from onceonly.orchestration.runner import interval_of, run_dags
@@ -206,3 +206,42 @@ def test_a_terminal_error_fails_the_task_at_once_and_a_transient_one_is_retried(
     assert run.state == "failed"
     [ti] = [t for t in run.get_task_instances() if t.task_id == "land"]
     assert ti.try_number == 1
+
+
+def test_on_postgres_the_tasks_and_dbt_reach_the_server_through_the_airflow_connection(
+    zone: Path, tmp_path: Path, postgres_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment that gives the server only as an Airflow connection: the landing, the
+    checks, the report and dbt under Cosmos (its profile mapping) all use it, though every
+    ONCEONLY_PG_* value but the user names a port, database and password that do not work."""
+    from dataclasses import replace
+    from urllib.parse import quote
+
+    env = postgres_env
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ONCEONLY_POSTGRES",
+        f"postgresql://{quote(env['ONCEONLY_PG_USER'])}:{quote(env['ONCEONLY_PG_PASSWORD'])}"
+        f"@127.0.0.1:{env['ONCEONLY_PG_PORT']}/{env['ONCEONLY_PG_DATABASE']}",
+    )
+    base = Settings.from_env(target="postgres")
+    wrong = replace(
+        base.postgres,
+        port=dead_port(),
+        password="not-the-password",
+        database="no_such_database",
+        conn_id="onceonly_postgres",
+    )
+    settings = replace(
+        settings_for(zone, tmp_path / "unused.duckdb"), target="postgres", postgres=wrong
+    )
+    run_dags(settings, ["orders"])
+    reached = settings.with_connections()
+    assert reached.postgres.database == env["ONCEONLY_PG_DATABASE"]
+    assert differences(reached, zone / "_truth" / "orders") == {}
+    summary = (tmp_path / "reports" / "orders" / "summary.json").read_text()
+    assert '"held": true' in summary
+    for folder in ("target", "logs"):
+        path = settings.dbt_project_dir / folder
+        for written in path.rglob("*") if path.exists() else []:
+            if written.is_file():
+                assert env["ONCEONLY_PG_PASSWORD"].encode() not in written.read_bytes(), written

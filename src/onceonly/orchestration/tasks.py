@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from onceonly.errors import OnceOnlyError
 from onceonly.faults import maybe_fail
-from onceonly.settings import Settings, postgres_from_airflow
+from onceonly.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,7 @@ def scheduled(work: Callable[P, R]) -> Callable[P, R]:
 def settings_for_task() -> Settings:
     """Settings from env vars; PostgreSQL credentials may come from an Airflow connection
     named by ONCEONLY_PG_CONN_ID (e.g. AIRFLOW_CONN_ONCEONLY_POSTGRES)."""
-    settings = Settings.from_env()
-    pg = settings.postgres
-    if not pg.conn_id:
-        return settings
-    return settings.with_(postgres=postgres_from_airflow(pg.conn_id, pg))
+    return Settings.from_env().with_connections()
 
 
 def interval(context: dict[str, Any]) -> tuple[datetime, datetime]:

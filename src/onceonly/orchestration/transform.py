@@ -18,7 +18,7 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
     import sys
     from pathlib import Path
 
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
     from onceonly.contract import Guarantee
@@ -46,11 +46,7 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
         project_config=ProjectConfig(
             dbt_project_path=project, manifest_path=manifest, install_dbt_deps=False
         ),
-        profile_config=ProfileConfig(
-            profile_name="onceonly",
-            target_name=settings.target,
-            profiles_yml_filepath=project / "profiles.yml",
-        ),
+        profile_config=profile_config(settings),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.DBT_RUNNER,
@@ -74,6 +70,29 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
     for operator in group.children.values():
         _no_retry_for_tests(operator)
     return group
+
+
+def profile_config(settings: Settings) -> Any:
+    """dbt's profile under Cosmos. With ONCEONLY_PG_CONN_ID on the postgres target, from
+    that Airflow connection through Cosmos' profile mapping (its password handed to dbt as
+    an environment variable, never written); otherwise dbt_project/profiles.yml, which
+    reads the ONCEONLY_* variables."""
+    from cosmos import ProfileConfig
+
+    if settings.target == "postgres" and settings.postgres.conn_id:
+        from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+        mapping = PostgresUserPasswordProfileMapping(
+            conn_id=settings.postgres.conn_id, profile_args={"schema": "public", "threads": 2}
+        )
+        return ProfileConfig(
+            profile_name="onceonly", target_name="postgres", profile_mapping=mapping
+        )
+    return ProfileConfig(
+        profile_name="onceonly",
+        target_name=settings.target,
+        profiles_yml_filepath=settings.dbt_project_dir / "profiles.yml",
+    )
 
 
 def _no_retry_for_tests(node: Any) -> None:
