@@ -149,3 +149,14 @@ def bigquery_env(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def object_servers():
+    """moto's S3 server and the GCS emulator, one each for the session."""
+    from object_stores import GCSServer, S3Server
+
+    servers = {"s3": S3Server().start(), "gs": GCSServer().start()}
+    yield servers
+    for server in servers.values():
+        server.stop()

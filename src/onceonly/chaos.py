@@ -144,9 +144,11 @@ def one_run(settings: Settings, seed: int, run: int, events: int, stream: str) -
                 later = lf.arrived_at + timedelta(hours=rng.randint(1, 3))
                 dest = zone / stream / f"dt={later:%Y-%m-%d}" / f"hour={later:%H}"
                 dest.mkdir(parents=True, exist_ok=True)
-                shutil.copy(lf.path, dest / f"zz-again-{lf.path.name}")
-                if lf.manifest_path.exists():
-                    shutil.copy(lf.manifest_path, dest / f"zz-again-{lf.manifest_path.name}")
+                assert lf.path is not None  # chaos runs on a local landing zone
+                shutil.copy(lf.path, dest / f"zz-again-{lf.name}")
+                manifest = lf.path.with_name(lf.manifest_name)
+                if manifest.exists():
+                    shutil.copy(manifest, dest / f"zz-again-{lf.manifest_name}")
         if "kill_landing" in faults:
             _killed_after(_cli(land, env), rng.uniform(0.8, 2.5))
         if "concurrent_landing" in faults:

@@ -117,7 +117,13 @@ def generate(
             console.print(table)
 
 
-LandingOption = Annotated[Path | None, typer.Option(help="Landing zone folder [ONCEONLY_LANDING].")]
+LandingOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Landing zone: a folder, or a bucket (s3://bucket/prefix, gs://bucket/prefix) "
+        "[ONCEONLY_LANDING]."
+    ),
+]
 TargetOption = Annotated[
     str | None, typer.Option(help="duckdb, postgres or bigquery [ONCEONLY_TARGET].")
 ]
@@ -137,7 +143,7 @@ EndOption = Annotated[str | None, typer.Option(help="End of arrival hours (UTC, 
 def _settings(
     target: str | None = None,
     duckdb_path: Path | None = None,
-    landing: Path | None = None,
+    landing: Path | str | None = None,
     streams_dir: Path | None = None,
 ):
     from onceonly.settings import Settings
@@ -156,15 +162,32 @@ def _streams(settings, names: list[str] | None):  # type: ignore[no-untyped-def]
 
 def _require_landing(settings) -> None:  # type: ignore[no-untyped-def]
     from onceonly.errors import LandingPathError
+    from onceonly.object_store import ObjectZone
 
-    if not settings.landing.is_dir():
+    if isinstance(settings.landing, ObjectZone):
+        settings.landing.check()  # the bucket can be listed, or one line saying why not
+    elif not settings.landing.is_dir():
         raise LandingPathError(settings.landing, "landing folder does not exist or is not a folder")
 
 
+def _has_stream(settings, stream: str) -> bool:  # type: ignore[no-untyped-def]
+    """The landing zone holds something of ``stream`` (a folder; in a bucket, an object)."""
+    from onceonly.object_store import ObjectZone
+
+    if isinstance(settings.landing, ObjectZone):
+        return settings.landing.holds(f"{stream}/")
+    return bool((settings.landing / stream).is_dir())
+
+
 def _warn_undeclared(settings, declared) -> None:  # type: ignore[no-untyped-def]
-    """Folders in the landing zone that no declaration names: reported and recorded."""
+    """Folders in the landing zone that no declaration names: reported and recorded (in
+    a local folder; a bucket's other prefixes are not listed)."""
     from onceonly.landing import record_undeclared
+    from onceonly.object_store import ObjectZone
     from onceonly.targets import open_target
+
+    if isinstance(settings.landing, ObjectZone):
+        return
 
     warehouse = open_target(settings)
     try:
@@ -205,7 +228,7 @@ def land(
     t0, t1 = _parse_time(start, "--start"), _parse_time(end, "--end")
     began = _now()
     for contract in contracts:
-        if not stream and not (settings.landing / contract.stream).is_dir():
+        if not stream and not _has_stream(settings, contract.stream):
             err_console.print(
                 f"{contract.stream}: no folder in {shown(settings.landing)}, nothing to land"
             )
@@ -627,7 +650,7 @@ def relay(
             done = outbox_relay.relay(
                 con,
                 contract,
-                settings.landing,
+                settings.landing_folder,
                 batch_rows,
                 fault=lambda point: maybe_kill(points, point),
             )
@@ -756,7 +779,7 @@ def demo(
     app = _run_stock_app(app_stream, out, seed) if app_stream is not None else None
     try:
         run(
-            landing=out,
+            landing=str(out),
             target="duckdb",
             duckdb_path=duckdb_path,
             start=None,
@@ -814,7 +837,10 @@ def _run_stock_app(contract, out: Path, seed: int):  # type: ignore[no-untyped-d
 
     settings = _settings(landing=out)
     app = run_app(
-        lambda: outbox_relay.connect(settings, contract), contract, settings.landing, seed=seed
+        lambda: outbox_relay.connect(settings, contract),
+        contract,
+        settings.landing_folder,
+        seed=seed,
     )
     add_deliveries(out, contract.stream, app.files, by="outbox relay")
     console.print(

@@ -30,6 +30,7 @@ from onceonly.landing_zone import (
     discover,
     read_file,
 )
+from onceonly.object_store import ObjectZone
 from onceonly.raw_tables import (
     LEDGER,
     MANIFEST_TOTALS,
@@ -413,7 +414,7 @@ def _prefetch(items: Iterator[_Chunk]) -> Iterator[_Chunk]:
 
 
 def land(
-    landing: Path,
+    landing: Path | ObjectZone,
     target: Warehouse,
     contract: StreamContract,
     start: datetime | None = None,

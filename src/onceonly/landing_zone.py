@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from onceonly.bytescan import positions
 from onceonly.errors import LandingPathError
+from onceonly.object_store import Bucket, ObjectZone, StoredObject, hour_prefixes
 from onceonly.settings import DEFAULT_LIMITS, Limits
 
 DATA_SUFFIXES = (".jsonl", ".jsonl.gz")
@@ -35,17 +36,29 @@ KEPT_CHARS = 1024
 
 @dataclass(frozen=True)
 class LandingFile:
-    path: Path
+    path: Path | None  # the file on disk; None for an object in a bucket
     source_file: str  # relative to the landing root, '/'-separated: the stable name
     arrived_at: datetime  # the arrival hour, UTC (naive)
+    #: in a bucket: the object's version, its manifest's, and the bucket to read them from
+    stored: StoredObject | None = None
+    stored_manifest: StoredObject | None = None
+    bucket: Bucket | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return (
+            self.stored.name.rsplit("/", 1)[-1]
+            if self.stored
+            else self.source_file.rsplit("/", 1)[-1]
+        )
 
     @property
     def compressed(self) -> bool:
-        return self.path.name.endswith(".gz")
+        return self.name.endswith(".gz")
 
     @property
-    def manifest_path(self) -> Path:
-        return self.path.with_name(self.path.name + MANIFEST_SUFFIX)
+    def manifest_name(self) -> str:
+        return self.name + MANIFEST_SUFFIX
 
 
 def partition_path(stream: str, hour: datetime) -> str:
@@ -109,7 +122,10 @@ def _refusal(path: Path, name: str, arrived: datetime | None) -> str | None:
 
 
 def discover(
-    landing: Path, stream: str, start: datetime | None = None, end: datetime | None = None
+    landing: Path | ObjectZone,
+    stream: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> Discovery:
     """Data files of ``stream`` whose arrival hour is in [start, end), in landing order,
     and the entries that are not read (symbolic links, which are never followed, FIFOs and
@@ -118,20 +134,20 @@ def discover(
     Landing order is the arrival hour, then the file name: the order in which an hourly
     scheduler would land them, which fixes the tie-break between copies.
     """
+    start, end = _naive_utc(start), _naive_utc(end)
+    if isinstance(landing, ObjectZone):
+        return _discover_objects(landing, stream, start, end)
     landing = Path(landing)
     if not landing.is_dir():
         raise LandingPathError(landing, "landing folder does not exist or is not a folder")
     root = landing / stream
     if root.is_symlink() or not root.is_dir():
         raise LandingPathError(root, f"no folder for stream {stream!r} in the landing zone")
-    start, end = _naive_utc(start), _naive_utc(end)
     files: list[LandingFile] = []
     refused: list[Refused] = []
 
     def in_interval(arrived: datetime | None) -> bool:
-        return arrived is None or not (
-            (start is not None and arrived < start) or (end is not None and arrived >= end)
-        )
+        return _in_interval(arrived, start, end)
 
     for folder, dirs, names in os.walk(root, followlinks=False):
         here = Path(folder)
@@ -153,8 +169,68 @@ def discover(
             elif not name.endswith(MANIFEST_SUFFIX):
                 assert arrived is not None
                 files.append(LandingFile(path, rel, arrived))
-    files.sort(key=lambda f: (f.arrived_at, f.path.name))
-    return Discovery(files, refused)
+    return Discovery(_landing_order(files), refused)
+
+
+def _in_interval(arrived: datetime | None, start: datetime | None, end: datetime | None) -> bool:
+    return arrived is None or not (
+        (start is not None and arrived < start) or (end is not None and arrived >= end)
+    )
+
+
+def _landing_order(files: list[LandingFile]) -> list[LandingFile]:
+    """Arrival hour, then name, then (versions of one object) the order they were written."""
+    return sorted(
+        files,
+        key=lambda f: (f.arrived_at, f.name, (f.stored.written, f.stored.rank) if f.stored else ()),
+    )
+
+
+def _discover_objects(
+    zone: ObjectZone, stream: str, start: datetime | None, end: datetime | None
+) -> Discovery:
+    """discover() in a bucket: the interval's hour prefixes are listed (the whole stream's
+    prefix without an interval); every version of a data object is a file to land, with
+    the current version of its manifest."""
+    bucket = zone.bucket_client()
+    whole = [f"{stream}/"]
+    prefixes = hour_prefixes(stream, start, end) if start and end else whole
+    data: list[tuple[StoredObject, datetime]] = []
+    manifests: dict[str, StoredObject] = {}
+    refused: list[Refused] = []
+    for prefix in prefixes:
+        for obj in bucket.list(prefix):
+            parts = obj.name.split("/")
+            arrived = _parse_hour(*parts[1:3]) if len(parts) == 4 else None
+            if not _in_interval(arrived, start, end):
+                continue
+            base = parts[-1]
+            if base.startswith("."):
+                reason: str | None = "a hidden file: not landed (a name starting with '.')"
+            elif base.endswith(MANIFEST_SUFFIX):
+                if obj.latest:
+                    manifests[obj.name.removesuffix(MANIFEST_SUFFIX)] = obj
+                reason = None
+            elif arrived is None or not base.endswith(DATA_SUFFIXES):
+                reason = f"does not follow the layout {LAYOUT}"
+            else:
+                data.append((obj, arrived))
+                reason = None
+            if reason is not None:
+                refused.append(Refused(obj.source_file, arrived, reason, obj.size))
+    named = {obj.name for obj, _ in data}
+    for name, manifest in manifests.items():
+        if name not in named:
+            refused.append(
+                Refused(
+                    manifest.source_file, None, "a manifest without its data file", manifest.size
+                )
+            )
+    files = [
+        LandingFile(None, obj.source_file, arrived, obj, manifests.get(obj.name), bucket)
+        for obj, arrived in data
+    ]
+    return Discovery(_landing_order(files), refused)
 
 
 @dataclass
@@ -223,26 +299,34 @@ class Manifest:
 def _read_manifest(
     lf: LandingFile, control_fields: tuple[str, ...] = ()
 ) -> tuple[Manifest | None, str | None]:
-    mp = lf.manifest_path
-    if not mp.exists():
-        return None, None
-    raw, problem = _read_regular(mp, MANIFEST_BYTES, "manifest")
+    if lf.stored is not None:
+        if lf.stored_manifest is None:
+            return None, None
+        raw, problem = _read_stored(lf, lf.stored_manifest, MANIFEST_BYTES, "manifest")
+    else:
+        assert lf.path is not None
+        if not lf.path.with_name(lf.manifest_name).exists():
+            return None, None
+        raw, problem = _read_regular(
+            lf.path.with_name(lf.manifest_name), MANIFEST_BYTES, "manifest"
+        )
     if problem is not None:
         return None, problem
+    name = lf.manifest_name
     try:
         manifest = json.loads(raw, parse_float=Decimal)
     except RecursionError:
-        return None, f"manifest {mp.name} is nested too deeply"
+        return None, f"manifest {name} is nested too deeply"
     except ValueError as exc:
-        return None, f"manifest {mp.name} is not readable JSON ({exc})"
+        return None, f"manifest {name} is not readable JSON ({exc})"
     if not isinstance(manifest, dict):
-        return None, f"manifest {mp.name} is not a JSON object"
+        return None, f"manifest {name} is not a JSON object"
     count, sha = manifest.get("record_count"), manifest.get("sha256")
     if type(count) is not int or not 0 <= count <= _MAX_RECORD_COUNT:
-        return None, f"manifest {mp.name} needs an integer record_count from 0 to 2^63-1"
+        return None, f"manifest {name} needs an integer record_count from 0 to 2^63-1"
     if not isinstance(sha, str) or not _SHA256.match(sha):
-        return None, f"manifest {mp.name} needs a sha256 of 64 hex digits"
-    totals, problem = _control_totals(mp.name, manifest.get("control_totals"), control_fields)
+        return None, f"manifest {name} needs a sha256 of 64 hex digits"
+    totals, problem = _control_totals(name, manifest.get("control_totals"), control_fields)
     if problem is not None:
         return None, problem
     return Manifest(count, sha.lower(), totals), None
@@ -270,6 +354,21 @@ def _read_regular(path: Path, limit: int, what: str, setting: str = "") -> tuple
             raw = fh.read(limit + 1)
         except OSError as exc:
             return b"", f"cannot read the {what} ({exc.strerror or exc})"
+    if len(raw) > limit:
+        return b"", f"the {what} grew above the limit of {limit:,} bytes while read{named}"
+    return raw, None
+
+
+def _read_stored(
+    lf: LandingFile, obj: StoredObject, limit: int, what: str, setting: str = ""
+) -> tuple[bytes, str | None]:
+    """An object's bytes, of exactly the version listed, within ``limit``; else the reason
+    it was not read (a bucket that cannot be reached raises, for the task to retry)."""
+    assert lf.bucket is not None
+    named = f" ({setting})" if setting else ""
+    if obj.size > limit:
+        return b"", f"the {what} is {obj.size:,} bytes, above the limit of {limit:,}{named}"
+    raw = lf.bucket.read(obj, limit)
     if len(raw) > limit:
         return b"", f"the {what} grew above the limit of {limit:,} bytes while read{named}"
     return raw, None
@@ -389,7 +488,13 @@ def read_file(
     ``manifest_problem``: the file must then be rejected whole.
     """
     empty: pa.LargeStringArray = pa.array([], pa.large_string())
-    raw, problem = _read_regular(lf.path, limits.file_bytes, "file", "ONCEONLY_MAX_FILE_BYTES")
+    if lf.stored is not None:
+        raw, problem = _read_stored(
+            lf, lf.stored, limits.file_bytes, "file", "ONCEONLY_MAX_FILE_BYTES"
+        )
+    else:
+        assert lf.path is not None
+        raw, problem = _read_regular(lf.path, limits.file_bytes, "file", "ONCEONLY_MAX_FILE_BYTES")
     if problem is not None:
         return FileContent(None, None, empty, {}, problem, None)
     sha = hashlib.sha256(raw).hexdigest()

@@ -176,7 +176,7 @@ def one_run(settings: Settings, seed: int, run: int, seconds: float = 3.0) -> Ou
             raise RuntimeError(f"the last relay failed: {final.stderr.decode()[-500:]}")
         warehouse = open_target(local)
         try:
-            land(local.landing, warehouse, contract)
+            land(local.landing_folder, warehouse, contract)
         finally:
             warehouse.close()
         build = dbt_build_process(local, work)

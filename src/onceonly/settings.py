@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from onceonly.errors import ConfigError
+from onceonly.object_store import ObjectZone, is_uri
 
 if TYPE_CHECKING:
     from onceonly.contract import StreamContract
@@ -213,13 +214,19 @@ def _absolute(text: str) -> Path:
     return Path(text).expanduser().resolve()
 
 
+def _landing(text: str) -> Path | ObjectZone:
+    """A local folder (made absolute) or a bucket URI: s3://bucket/prefix, gs://..."""
+    return ObjectZone.parse(text) if is_uri(text) else _absolute(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     target: str = _setting("ONCEONLY_TARGET", "duckdb")
     duckdb_path: Path = _setting(
         "ONCEONLY_DUCKDB_PATH", Path("warehouse/onceonly.duckdb"), parse=_absolute
     )
-    landing: Path = _setting("ONCEONLY_LANDING", Path("landing"), parse=_absolute)
+    #: a local folder or a bucket (s3://bucket/prefix, gs://bucket/prefix)
+    landing: Path | ObjectZone = _setting("ONCEONLY_LANDING", Path("landing"), parse=_landing)
     streams_dir: Path = _setting(
         "ONCEONLY_STREAMS_DIR", parse=_absolute, factory=lambda: PROJECT_ROOT / "streams"
     )
@@ -275,6 +282,8 @@ class Settings:
         for f in fields(self):
             if f.metadata.get("parse") is _absolute:
                 object.__setattr__(self, f.name, _absolute(str(getattr(self, f.name))))
+        if not isinstance(self.landing, ObjectZone):
+            object.__setattr__(self, "landing", _landing(str(self.landing)))
         if self.target not in TARGETS:
             raise ConfigError(
                 f"target {self.target!r} is not one of {', '.join(TARGETS)} "
@@ -293,6 +302,17 @@ class Settings:
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def landing_folder(self) -> Path:
+        """The landing zone where a command writes files into it (the outbox relay, the
+        demo): a local folder, not a bucket."""
+        if isinstance(self.landing, ObjectZone):
+            raise ConfigError(
+                f"ONCEONLY_LANDING={self.landing}: this writes files into the landing zone, "
+                "which must be a local folder (a bucket is read, never written)"
+            )
+        return self.landing
 
     def with_connections(self) -> Settings:
         """The PostgreSQL target's server from the Airflow connection ONCEONLY_PG_CONN_ID

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from onceonly.errors import OnceOnlyError
+from onceonly.object_store import ObjectZone
 from onceonly.settings import PROJECT_ROOT as REPO
 from onceonly.settings import Settings, environment
 
@@ -96,11 +97,11 @@ class DagRunPlan:
     end: datetime | None
 
 
-def interval_of(landing: Path, stream: str) -> tuple[datetime, datetime] | None:
+def interval_of(landing: Path | ObjectZone, stream: str) -> tuple[datetime, datetime] | None:
     """The arrival hours of the stream's files, [first, last + 1 h); None without files."""
     from onceonly.landing_zone import discover
 
-    if not (landing / stream).is_dir():
+    if isinstance(landing, Path) and not (landing / stream).is_dir():
         return None
     hours = [f.arrived_at for f in discover(landing, stream).files]
     if not hours:

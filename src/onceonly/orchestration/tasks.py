@@ -170,7 +170,7 @@ def relay_outbox(stream: str) -> dict[str, Any]:
         done = relay.relay(
             con,
             contract,
-            settings.landing,
+            settings.landing_folder,
             fault=lambda point: maybe_kill(points, point),
         )
     finally:

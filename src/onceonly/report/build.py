@@ -104,7 +104,7 @@ def _stream_page(
         warehouse.close()
     if contract.outbox is not None:
         figures.relay = lag_summary(
-            read_passes(settings.landing, contract.stream), datetime.now(UTC)
+            read_passes(settings.landing_folder, contract.stream), datetime.now(UTC)
         )
     folder = out / contract.stream
     folder.mkdir(parents=True, exist_ok=True)
