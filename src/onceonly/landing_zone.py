@@ -1,4 +1,5 @@
-"""The landing zone layout: ``<landing>/<stream>/dt=YYYY-MM-DD/hour=HH/<name>.jsonl[.gz]``.
+"""The landing zone layout: ``<landing>/<stream>/dt=YYYY-MM-DD/hour=HH/<name>.<format>``,
+the format JSONL (``.jsonl``, ``.jsonl.gz``) or Parquet (``.parquet``).
 
 Finds data files and their manifests for an arrival interval and reads them into lines.
 """
@@ -26,7 +27,8 @@ from onceonly.errors import LandingPathError
 from onceonly.object_store import Bucket, ObjectZone, StoredObject, hour_prefixes
 from onceonly.settings import DEFAULT_LIMITS, Limits
 
-DATA_SUFFIXES = (".jsonl", ".jsonl.gz")
+PARQUET_SUFFIX = ".parquet"
+DATA_SUFFIXES = (".jsonl", ".jsonl.gz", PARQUET_SUFFIX)
 MANIFEST_SUFFIX = ".manifest.json"
 _PARTITION = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$"), re.compile(r"^hour=(\d{2})$")
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -100,7 +102,7 @@ class Discovery:
     refused: list[Refused]  # entries under the stream that are not data files to read
 
 
-LAYOUT = "<stream>/dt=YYYY-MM-DD/hour=HH/<name>.jsonl[.gz]"
+LAYOUT = "<stream>/dt=YYYY-MM-DD/hour=HH/<name>.jsonl[.gz] or <name>.parquet"
 
 
 def _refusal(path: Path, name: str, arrived: datetime | None) -> str | None:
@@ -477,6 +479,42 @@ def gunzip(raw: bytes, limit: int) -> bytes:
             return b"".join(pieces)
 
 
+def _json_value(value: object) -> object:
+    """orjson's fallback for Parquet values JSON has no type for: decimals as decimal
+    strings (as a JSONL producer sends them), bytes as text."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+def parquet_as_jsonl(raw: bytes, limit: int) -> tuple[bytes, str | None]:
+    """A Parquet file's rows as JSON lines, one per row in file order, so each row is
+    validated against the declaration and quarantined alone as the same event in JSONL
+    would be: a column's values take their JSON form (integers and floats as numbers,
+    strings, timestamps with a zone as RFC 3339 with its offset, a timestamp without one
+    without, decimals as decimal strings, nulls as null). ``limit`` bounds the rows' size
+    uncompressed, checked from the footer before any row is read."""
+    import orjson
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(pa.BufferReader(raw))
+        meta = parquet.metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if size > limit:
+            return b"", (
+                f"decompresses to more than {limit:,} bytes (ONCEONLY_MAX_DECOMPRESSED_BYTES)"
+            )
+        rows = parquet.read().to_pylist()
+    except (pa.ArrowException, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return b"", f"not a readable Parquet file ({first})"
+    newline = orjson.OPT_APPEND_NEWLINE
+    return b"".join(orjson.dumps(r, default=_json_value, option=newline) for r in rows), None
+
+
 def read_file(
     lf: LandingFile, limits: Limits = DEFAULT_LIMITS, control_fields: tuple[str, ...] = ()
 ) -> FileContent:
@@ -500,7 +538,9 @@ def read_file(
     sha = hashlib.sha256(raw).hexdigest()
     manifest, problem = _read_manifest(lf, control_fields)
     data = raw
-    if lf.compressed and problem is None:
+    if lf.name.endswith(PARQUET_SUFFIX) and problem is None:
+        data, problem = parquet_as_jsonl(raw, limits.decompressed_bytes)
+    elif lf.compressed and problem is None:
         try:
             data = gunzip(raw, limits.decompressed_bytes)
         except _TooLarge:
