@@ -233,7 +233,7 @@ def land(
                 f"{contract.stream}: no folder in {shown(settings.landing)}, nothing to land"
             )
             continue
-        found = discover(settings.landing, contract.stream, t0, t1)
+        found = discover(settings.landing, contract.stream, t0, t1, contract.layout)
         warehouse = open_target(settings)
         try:
             with _progress() as progress:

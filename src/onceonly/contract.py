@@ -62,6 +62,13 @@ class Guarantee(StrEnum):
         return self is not Guarantee.AT_LEAST_ONCE
 
 
+class Layout(StrEnum):
+    """How the producer's files lie under ``<landing>/<stream>/``."""
+
+    HOURLY = "hourly"  # dt=YYYY-MM-DD/hour=HH/<name>: the arrival hour in the path
+    FIREHOSE = "firehose"  # YYYY/MM/dd/HH/<name>: Firehose's prefix, records concatenated
+
+
 class UnknownFields(StrEnum):
     KEEP = "keep"  # kept as JSON in _extra
     QUARANTINE = "quarantine"  # the line is quarantined (reason unknown_field)
@@ -136,6 +143,7 @@ class StreamContract:
     guarantee: Guarantee = Guarantee.EFFECTIVELY_ONCE
     conflicts: ConflictRule = ConflictRule.FIRST_LANDED
     unknown_fields: UnknownFields = UnknownFields.KEEP
+    layout: Layout = Layout.HOURLY
     control_totals: tuple[str, ...] = ()
     severities: tuple[tuple[str, str], ...] = ()  # check or group -> error | warn | off
     #: "hourly": every hour between the first and the last event has events (checked);

@@ -428,7 +428,7 @@ def land(
     """Land every file of the stream whose arrival hour is in [start, end), reading within
     ``limits``; lines are validated in an in-memory DuckDB held to ``memory_limit``.
     Entries that are not data files are recorded in the ledger once each."""
-    found = discovery or discover(landing, contract.stream, start, end)
+    found = discovery or discover(landing, contract.stream, start, end, contract.layout)
     target.ensure_raw_tables(contract)
     target.acquire_landing_lock(contract.stream)
     known = {str(sha): str(name) for sha, name in target.query(landed_hashes_sql(contract.stream))}

@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from onceonly.bytescan import positions
+from onceonly.contract import Layout
 from onceonly.errors import LandingPathError
-from onceonly.object_store import Bucket, ObjectZone, StoredObject, hour_prefixes
+from onceonly.object_store import Bucket, ObjectZone, StoredObject, hours
 from onceonly.settings import DEFAULT_LIMITS, Limits
 
 PARQUET_SUFFIX = ".parquet"
@@ -45,6 +46,8 @@ class LandingFile:
     stored: StoredObject | None = None
     stored_manifest: StoredObject | None = None
     bucket: Bucket | None = field(default=None, compare=False, repr=False)
+    #: records are JSON objects one after another, not one per line (Firehose)
+    concatenated: bool = False
 
     @property
     def name(self) -> str:
@@ -63,8 +66,39 @@ class LandingFile:
         return self.name + MANIFEST_SUFFIX
 
 
-def partition_path(stream: str, hour: datetime) -> str:
-    return f"{stream}/dt={hour:%Y-%m-%d}/hour={hour:%H}"
+#: Each layout's path under the stream's folder, as refusals name it.
+LAYOUTS = {
+    Layout.HOURLY: "<stream>/dt=YYYY-MM-DD/hour=HH/<name>.jsonl[.gz] or <name>.parquet",
+    Layout.FIREHOSE: "<stream>/YYYY/MM/dd/HH/<name>",
+}
+_FIREHOSE_HOUR = re.compile(r"^(\d{4})/(\d{2})/(\d{2})/(\d{2})$")
+
+
+def arrival_hour(layout: Layout, parts: tuple[str, ...] | list[str]) -> datetime | None:
+    """The arrival hour a data file's path under its stream's folder gives (None: the
+    path does not follow the layout)."""
+    if layout == Layout.FIREHOSE:
+        m = _FIREHOSE_HOUR.match("/".join(parts[:4])) if len(parts) == 5 else None
+        if m is None:
+            return None
+        try:
+            year, month, day, hour = (int(g) for g in m.groups())
+            return datetime(year, month, day, hour)
+        except ValueError:
+            return None
+    return _parse_hour(*parts[:2]) if len(parts) == 3 else None
+
+
+def hour_folder(layout: Layout, stream: str, hour: datetime) -> str:
+    """The folder (prefix) of one arrival hour's files, with a trailing '/'."""
+    if layout == Layout.FIREHOSE:
+        return f"{stream}/{hour:%Y/%m/%d/%H}/"
+    return f"{stream}/dt={hour:%Y-%m-%d}/hour={hour:%H}/"
+
+
+def _data_name(layout: Layout, name: str) -> bool:
+    """Firehose names its objects freely; hourly files say their format."""
+    return layout == Layout.FIREHOSE or name.endswith(DATA_SUFFIXES)
 
 
 def _parse_hour(dt_dir: str, hour_dir: str) -> datetime | None:
@@ -102,10 +136,7 @@ class Discovery:
     refused: list[Refused]  # entries under the stream that are not data files to read
 
 
-LAYOUT = "<stream>/dt=YYYY-MM-DD/hour=HH/<name>.jsonl[.gz] or <name>.parquet"
-
-
-def _refusal(path: Path, name: str, arrived: datetime | None) -> str | None:
+def _refusal(path: Path, name: str, arrived: datetime | None, layout: Layout) -> str | None:
     """Why an entry is not read as a data file (None: it is one)."""
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
@@ -118,8 +149,8 @@ def _refusal(path: Path, name: str, arrived: datetime | None) -> str | None:
         if not path.with_name(name.removesuffix(MANIFEST_SUFFIX)).exists():
             return "a manifest without its data file"
         return None
-    if arrived is None or not name.endswith(DATA_SUFFIXES):
-        return f"does not follow the layout {LAYOUT}"
+    if arrived is None or not _data_name(layout, name):
+        return f"does not follow the layout {LAYOUTS[layout]}"
     return None
 
 
@@ -128,6 +159,7 @@ def discover(
     stream: str,
     start: datetime | None = None,
     end: datetime | None = None,
+    layout: Layout = Layout.HOURLY,
 ) -> Discovery:
     """Data files of ``stream`` whose arrival hour is in [start, end), in landing order,
     and the entries that are not read (symbolic links, which are never followed, FIFOs and
@@ -138,7 +170,7 @@ def discover(
     """
     start, end = _naive_utc(start), _naive_utc(end)
     if isinstance(landing, ObjectZone):
-        return _discover_objects(landing, stream, start, end)
+        return _discover_objects(landing, stream, start, end, layout)
     landing = Path(landing)
     if not landing.is_dir():
         raise LandingPathError(landing, "landing folder does not exist or is not a folder")
@@ -160,17 +192,18 @@ def discover(
             refused.append(Refused(rel, None, "a symbolic link to a folder: not followed"))
         for name in sorted(names):
             path = here / name
-            parts = path.relative_to(root).parts
-            arrived = _parse_hour(*parts[:2]) if len(parts) == 3 else None
+            arrived = arrival_hour(layout, path.relative_to(root).parts)
             if not in_interval(arrived):
                 continue
             rel = path.relative_to(landing).as_posix()
-            reason = _refusal(path, name, arrived)
+            reason = _refusal(path, name, arrived, layout)
             if reason is not None:
                 refused.append(Refused(rel, arrived, reason, os.lstat(path).st_size))
             elif not name.endswith(MANIFEST_SUFFIX):
                 assert arrived is not None
-                files.append(LandingFile(path, rel, arrived))
+                files.append(
+                    LandingFile(path, rel, arrived, concatenated=layout == Layout.FIREHOSE)
+                )
     return Discovery(_landing_order(files), refused)
 
 
@@ -189,21 +222,23 @@ def _landing_order(files: list[LandingFile]) -> list[LandingFile]:
 
 
 def _discover_objects(
-    zone: ObjectZone, stream: str, start: datetime | None, end: datetime | None
+    zone: ObjectZone, stream: str, start: datetime | None, end: datetime | None, layout: Layout
 ) -> Discovery:
     """discover() in a bucket: the interval's hour prefixes are listed (the whole stream's
     prefix without an interval); every version of a data object is a file to land, with
     the current version of its manifest."""
     bucket = zone.bucket_client()
     whole = [f"{stream}/"]
-    prefixes = hour_prefixes(stream, start, end) if start and end else whole
+    prefixes = (
+        [hour_folder(layout, stream, h) for h in hours(start, end)] if start and end else whole
+    )
     data: list[tuple[StoredObject, datetime]] = []
     manifests: dict[str, StoredObject] = {}
     refused: list[Refused] = []
     for prefix in prefixes:
         for obj in bucket.list(prefix):
             parts = obj.name.split("/")
-            arrived = _parse_hour(*parts[1:3]) if len(parts) == 4 else None
+            arrived = arrival_hour(layout, parts[1:])
             if not _in_interval(arrived, start, end):
                 continue
             base = parts[-1]
@@ -213,8 +248,8 @@ def _discover_objects(
                 if obj.latest:
                     manifests[obj.name.removesuffix(MANIFEST_SUFFIX)] = obj
                 reason = None
-            elif arrived is None or not base.endswith(DATA_SUFFIXES):
-                reason = f"does not follow the layout {LAYOUT}"
+            elif arrived is None or not _data_name(layout, base):
+                reason = f"does not follow the layout {LAYOUTS[layout]}"
             else:
                 data.append((obj, arrived))
                 reason = None
@@ -229,7 +264,15 @@ def _discover_objects(
                 )
             )
     files = [
-        LandingFile(None, obj.source_file, arrived, obj, manifests.get(obj.name), bucket)
+        LandingFile(
+            None,
+            obj.source_file,
+            arrived,
+            obj,
+            manifests.get(obj.name),
+            bucket,
+            concatenated=layout == Layout.FIREHOSE,
+        )
         for obj, arrived in data
     ]
     return Discovery(_landing_order(files), refused)
@@ -515,6 +558,40 @@ def parquet_as_jsonl(raw: bytes, limit: int) -> tuple[bytes, str | None]:
     return b"".join(orjson.dumps(r, default=_json_value, option=newline) for r in rows), None
 
 
+#: A record's end followed by the next one's start on the same line.
+_RECORDS_ADJOIN = re.compile(rb"\}[ \t\r]*\{")
+#: What moves the nesting depth, strings skipped whole.
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}]')
+
+
+def records_as_lines(data: bytes) -> bytes:
+    """Firehose's records, JSON objects written one after another with or without a
+    newline between them, one per line. Each line is split where its top-level objects
+    end (braces inside strings do not count); text between objects is a line of its own,
+    so a broken record is quarantined alone and never swallows the lines after it."""
+    if _RECORDS_ADJOIN.search(data) is None:
+        return data  # one record per line already
+    out: list[bytes] = []
+    for line in data.split(b"\n"):
+        depth, start = 0, 0
+        for m in _JSON_TOKENS.finditer(line):
+            token = m.group()
+            if token == b"{":
+                if depth == 0:
+                    if line[start : m.start()].strip():
+                        out.append(line[start : m.start()].strip())
+                    start = m.start()
+                depth += 1
+            elif token == b"}" and depth > 0:
+                depth -= 1
+                if depth == 0:
+                    out.append(line[start : m.end()])
+                    start = m.end()
+        if line[start:].strip():
+            out.append(line[start:].strip())
+    return b"".join(record + b"\n" for record in out)
+
+
 def read_file(
     lf: LandingFile, limits: Limits = DEFAULT_LIMITS, control_fields: tuple[str, ...] = ()
 ) -> FileContent:
@@ -552,6 +629,8 @@ def read_file(
             problem = f"not a readable gzip file ({exc})"
         if problem is not None:
             data = b""
+    if lf.concatenated and problem is None and not lf.name.endswith(PARQUET_SUFFIX):
+        data = records_as_lines(data)
     lines, bad = split_lines(data, limits.line_bytes) if problem is None else (empty, {})
     count, totals = None, {}
     if manifest is not None:

@@ -109,16 +109,15 @@ class Bucket(Protocol):
         ...
 
 
-def hour_prefixes(stream: str, start: datetime, end: datetime) -> list[str]:
-    """The listing prefixes of the arrival hours in [start, end): a landing run lists its
-    interval's hours, never the whole bucket."""
-    first = start.replace(minute=0, second=0, microsecond=0)
-    hours = []
-    hour = first
+def hours(start: datetime, end: datetime) -> list[datetime]:
+    """The arrival hours in [start, end): a landing run lists their prefixes, never the
+    whole bucket."""
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    out = []
     while hour < end:
-        hours.append(f"{stream}/dt={hour:%Y-%m-%d}/hour={hour:%H}/")
+        out.append(hour)
         hour += timedelta(hours=1)
-    return hours
+    return out
 
 
 def _unreachable(zone: ObjectZone, exc: BaseException, what: str) -> LandingPathError:

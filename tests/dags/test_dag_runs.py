@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import ORDERS
 from pipeline import dead_port, differences, fact_checksums, held_then_resolved
 
 from onceonly.generate.writer import generate
@@ -126,7 +127,7 @@ def test_landing_that_fails_after_writing_is_retried_without_duplicates(
 def test_backfill_as_hourly_runs_equals_one_run_over_the_day(zone: Path, tmp_path: Path) -> None:
     from onceonly.orchestration.runner import load_dag
 
-    day = interval_of(zone, "orders")[0].replace(hour=0)
+    day = interval_of(zone, ORDERS)[0].replace(hour=0)
     hourly = settings_for(zone, tmp_path / "hourly.duckdb")
     # one run per hour of the first day, each on its own data interval
     run_dags(hourly, ["orders"], day, day + timedelta(hours=1), transform=False)
@@ -202,7 +203,7 @@ def test_a_terminal_error_fails_the_task_at_once_and_a_transient_one_is_retried(
     settings = settings_for(tmp_path / "no-such-zone", tmp_path / "w.duckdb")
     with environment(settings.environment()):
         dag = load_dag("land_orders")
-        run = dag.test(logical_date=interval_of(zone, "orders")[1].replace(tzinfo=UTC))
+        run = dag.test(logical_date=interval_of(zone, ORDERS)[1].replace(tzinfo=UTC))
     assert run.state == "failed"
     [ti] = [t for t in run.get_task_instances() if t.task_id == "land"]
     assert ti.try_number == 1

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from onceonly.contract import StreamContract
 from onceonly.errors import OnceOnlyError
 from onceonly.object_store import ObjectZone
 from onceonly.settings import PROJECT_ROOT as REPO
@@ -97,13 +98,16 @@ class DagRunPlan:
     end: datetime | None
 
 
-def interval_of(landing: Path | ObjectZone, stream: str) -> tuple[datetime, datetime] | None:
+def interval_of(
+    landing: Path | ObjectZone, contract: StreamContract
+) -> tuple[datetime, datetime] | None:
     """The arrival hours of the stream's files, [first, last + 1 h); None without files."""
     from onceonly.landing_zone import discover
 
+    stream = contract.stream
     if isinstance(landing, Path) and not (landing / stream).is_dir():
         return None
-    hours = [f.arrived_at for f in discover(landing, stream).files]
+    hours = [f.arrived_at for f in discover(landing, stream, layout=contract.layout).files]
     if not hours:
         return None
     return min(hours), max(hours) + timedelta(hours=1)
@@ -128,9 +132,10 @@ def run_dags(
     with environment(settings.environment()):
         ensure_manifest(settings)
         bag = dag_bag()  # parsed once: the DAG files do not change during the runs
+        declared = settings.streams()
         plans = []
         for stream in streams:
-            span = interval_of(settings.landing, stream)
+            span = interval_of(settings.landing, declared[stream])
             if span is None and (start is None or end is None):
                 plans.append(DagRunPlan(stream, None, None))
                 continue

@@ -1,0 +1,157 @@
+"""`layout: firehose`: Firehose's YYYY/MM/dd/HH/ prefixes and its concatenated records,
+for a stream declared only here, from a folder and from a bucket."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from object_stores import ObjectServer, bucket_name
+
+from onceonly.contract import Layout, StreamContract
+from onceonly.landing import land
+from onceonly.object_store import ObjectZone
+from onceonly.settings import Settings
+from onceonly.streams import DeclarationError, load_stream
+from onceonly.targets import open_target
+
+DECLARATION = """\
+name: clicks
+layout: firehose
+fields:
+  click_id: {type: string, required: true}
+  clicked_at: {type: timestamp, required: true}
+  page: {type: string, required: true}
+roles:
+  key: click_id
+  event_time: clicked_at
+"""
+FIREHOSE = "clicks/2026/01/05/10/clicks-1-2026-01-05-10-00-07-3f1c.gz"
+
+
+def _click(n: int) -> bytes:
+    return json.dumps(
+        {"click_id": f"c-{n}", "clicked_at": f"2026-01-05T10:0{n}:00Z", "page": f"/p/{n}"}
+    ).encode()
+
+
+BROKEN = b'{"click_id": "c-x", "clicked_at": 5'
+#: one object per arrival hour: records back to back, a broken one, a newline, gzip
+FIREHOSE_FILES = {
+    "clicks/2026/01/05/10/clicks-1-2026-01-05-10-00-07-3f1c": _click(1)
+    + _click(2)
+    + BROKEN
+    + b"\n"
+    + _click(3),
+    "clicks/2026/01/05/11/clicks-1-2026-01-05-11-00-02-9a0e.gz": gzip.compress(
+        _click(4) + _click(5), mtime=0
+    ),
+    "clicks/2026/01/05/stray.json": _click(6),  # no hour folder: refused, recorded
+}
+#: the same records as the hourly layout's JSONL, one per line
+HOURLY_FILES = {
+    "clicks/dt=2026-01-05/hour=10/a.jsonl": b"\n".join([_click(1), _click(2), BROKEN, _click(3)]),
+    "clicks/dt=2026-01-05/hour=11/b.jsonl.gz": gzip.compress(
+        _click(4) + b"\n" + _click(5) + b"\n", mtime=0
+    ),
+}
+
+
+def _write(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def _landed(
+    db: Path, zone: Path | ObjectZone, contract: StreamContract, **interval: datetime
+) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """The copies' values, the quarantine and the ledger, by arrival hour and line."""
+    target = open_target(Settings(duckdb_path=db))
+    try:
+        land(zone, target, contract, **interval)
+        copies = target.query(
+            "select * exclude (_batch_id, _source_file, _loaded_at) from raw.clicks_events "
+            "order by click_id"
+        )
+        quarantined = target.query(
+            "select l.arrived_at, q.line_number, q.reason_code from raw.quarantine q "
+            "join raw.load_ledger l using (source_file) order by 1, 2"
+        )
+        ledger = target.query(
+            "select arrived_at, status, lines_read, rows_landed, rows_quarantined "
+            "from raw.load_ledger order by arrived_at nulls last, status"
+        )
+    finally:
+        target.close()
+    return copies, quarantined, ledger
+
+
+@pytest.fixture
+def clicks(tmp_path: Path) -> StreamContract:
+    path = tmp_path / "streams" / "clicks.yml"
+    path.parent.mkdir()
+    path.write_text(DECLARATION)
+    return load_stream(path)
+
+
+def test_firehose_records_land_one_by_one_as_the_same_lines_do(
+    clicks: StreamContract, tmp_path: Path
+) -> None:
+    assert clicks.layout == Layout.FIREHOSE
+    got = _landed(tmp_path / "f.duckdb", _write(tmp_path / "fh", FIREHOSE_FILES), clicks)
+    expected = _landed(
+        tmp_path / "h.duckdb",
+        _write(tmp_path / "hourly", HOURLY_FILES),
+        replace(clicks, layout=Layout.HOURLY),
+    )
+    copies, quarantined, ledger = got
+    assert [c[0] for c in copies] == ["c-1", "c-2", "c-3", "c-4", "c-5"]
+    assert quarantined == [(datetime(2026, 1, 5, 10), 3, "invalid_json")]
+    assert (copies, quarantined) == expected[:2]
+    assert (
+        ledger[:2]
+        == expected[2]
+        == [
+            (datetime(2026, 1, 5, 10), "landed", 4, 3, 1),
+            (datetime(2026, 1, 5, 11), "landed", 2, 2, 0),
+        ]
+    )
+    assert ledger[2][1] == "rejected"  # the stray object, with the layout it missed
+
+
+def test_a_firehose_bucket_is_listed_by_its_hour_prefixes(
+    clicks: StreamContract,
+    object_servers: dict[str, ObjectServer],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    server = object_servers["s3"]
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+    name = bucket_name(request.node.name)
+    server.create_bucket(name)
+    for rel, data in FIREHOSE_FILES.items():
+        server.put(name, "firehose/" + rel, data)
+    zone = ObjectZone.parse(f"s3://{name}/firehose")
+    db = tmp_path / "w.duckdb"
+    hour = _landed(db, zone, clicks, start=datetime(2026, 1, 5, 11), end=datetime(2026, 1, 5, 12))
+    assert [c[0] for c in hour[0]] == ["c-4", "c-5"] and len(hour[2]) == 1
+    whole = _landed(db, zone, clicks)
+    assert [c[0] for c in whole[0]] == ["c-1", "c-2", "c-3", "c-4", "c-5"]
+    assert [row[1] for row in whole[2]] == ["landed", "landed", "skipped", "rejected"]
+
+
+def test_an_unknown_layout_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "clicks.yml"
+    path.write_text(DECLARATION.replace("layout: firehose", "layout: kinesis"))
+    with pytest.raises(DeclarationError) as caught:
+        load_stream(path)
+    assert f"{path}:2:" in str(caught.value) and "firehose" in str(caught.value)
