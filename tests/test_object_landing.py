@@ -210,3 +210,35 @@ def test_the_cli_and_the_dags_land_from_a_bucket(
     [plan] = run_dags(settings, [ORDERS.stream])
     assert plan.start is not None
     assert differences(settings, zone / "_truth" / "orders") == {}
+
+
+def test_a_gcs_landing_zone_lands_into_bigquery_as_into_duckdb(
+    zone: Path,
+    object_servers: dict[str, ObjectServer],
+    bigquery_env: dict[str, str],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Objects read from GCS are validated line by line as they stream in, then their
+    valid rows go to BigQuery by load job: the same rows, quarantine and file outcomes as
+    the same bucket landed into DuckDB."""
+    server = object_servers["gs"]
+    name, bucket = _bucket(server, request, monkeypatch)
+    server.upload(name, PREFIX, zone)
+    counts = (
+        "select (select count(*) from raw.orders_events), (select count(*) from raw.quarantine), "
+        "(select count(*) from raw.load_ledger where status = 'landed')"
+    )
+    figures = []
+    for settings in (
+        Settings.from_env(target="bigquery", landing=bucket),
+        Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb", landing=bucket),
+    ):
+        land_zone(settings, bucket)
+        target = open_target(settings)
+        try:
+            figures.append(target.query(counts))
+        finally:
+            target.close()
+    assert figures[0] == figures[1] and figures[0][0][0] > 0
