@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -337,6 +338,32 @@ def _arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
     return pa.schema([(n, _ARROW_TYPES[t]) for n, t in columns])
 
 
+#: Objects read at once from a bucket: each read waits on the network, not the CPU.
+OBJECT_READERS = 8
+
+
+def _contents(
+    files: list[LandingFile], limits: Limits, control_fields: tuple[str, ...]
+) -> Iterator[tuple[LandingFile, FileContent]]:
+    """Each file with its content, in landing order. A bucket's objects are read
+    ``OBJECT_READERS`` at a time, at most twice that many held ahead; a folder's files one
+    by one (a local read does not wait)."""
+    if not any(lf.stored is not None for lf in files):
+        for lf in files:
+            yield lf, read_file(lf, limits, control_fields)
+        return
+    with ThreadPoolExecutor(OBJECT_READERS, thread_name_prefix="onceonly-object") as pool:
+        ahead: deque[tuple[LandingFile, Future[FileContent]]] = deque()
+        for lf in files:
+            ahead.append((lf, pool.submit(read_file, lf, limits, control_fields)))
+            if len(ahead) >= 2 * OBJECT_READERS:
+                done, content = ahead.popleft()
+                yield done, content.result()
+        while ahead:
+            done, content = ahead.popleft()
+            yield done, content.result()
+
+
 def _chunks(
     files: list[LandingFile],
     known: dict[str, str],
@@ -348,8 +375,7 @@ def _chunks(
     other: list[tuple[LandingFile, FileContent, FileOutcome]] = []
     size = 0
     seen = dict(known)
-    for lf in files:
-        content = read_file(lf, limits, control_fields)
+    for lf, content in _contents(files, limits, control_fields):
         if content.manifest_problem is not None:
             outcome = FileOutcome(
                 lf.source_file,
