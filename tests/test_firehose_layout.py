@@ -45,7 +45,7 @@ FIREHOSE_FILES = {
     "clicks/2026/01/05/10/clicks-1-2026-01-05-10-00-07-3f1c": _click(1)
     + _click(2)
     + BROKEN
-    + b"\n"
+    + b"\n\n"  # a blank line stays a line: the numbers after it hold
     + _click(3),
     "clicks/2026/01/05/11/clicks-1-2026-01-05-11-00-02-9a0e.gz": gzip.compress(
         _click(4) + _click(5), mtime=0
@@ -54,7 +54,9 @@ FIREHOSE_FILES = {
 }
 #: the same records as the hourly layout's JSONL, one per line
 HOURLY_FILES = {
-    "clicks/dt=2026-01-05/hour=10/a.jsonl": b"\n".join([_click(1), _click(2), BROKEN, _click(3)]),
+    "clicks/dt=2026-01-05/hour=10/a.jsonl": b"\n".join(
+        [_click(1), _click(2), BROKEN, b"", _click(3)]
+    ),
     "clicks/dt=2026-01-05/hour=11/b.jsonl.gz": gzip.compress(
         _click(4) + b"\n" + _click(5) + b"\n", mtime=0
     ),
@@ -113,13 +115,13 @@ def test_firehose_records_land_one_by_one_as_the_same_lines_do(
     )
     copies, quarantined, ledger = got
     assert [c[0] for c in copies] == ["c-1", "c-2", "c-3", "c-4", "c-5"]
-    assert quarantined == [(datetime(2026, 1, 5, 10), 3, "invalid_json")]
+    assert [q[1:] for q in quarantined] == [(3, "invalid_json"), (4, "blank_line")]
     assert (copies, quarantined) == expected[:2]
     assert (
         ledger[:2]
         == expected[2]
         == [
-            (datetime(2026, 1, 5, 10), "landed", 4, 3, 1),
+            (datetime(2026, 1, 5, 10), "landed", 5, 3, 2),
             (datetime(2026, 1, 5, 11), "landed", 2, 2, 0),
         ]
     )

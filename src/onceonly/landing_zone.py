@@ -566,13 +566,20 @@ _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}]')
 
 def records_as_lines(data: bytes) -> bytes:
     """Firehose's records, JSON objects written one after another with or without a
-    newline between them, one per line. Each line is split where its top-level objects
-    end (braces inside strings do not count); text between objects is a line of its own,
-    so a broken record is quarantined alone and never swallows the lines after it."""
+    newline between them, one per line. A line where one object ends and the next begins
+    is split where its top-level objects end (braces inside strings do not count), text
+    between objects a line of its own, so a broken record is quarantined alone and never
+    swallows the lines after it; every other line, blank ones too, stays as it is."""
     if _RECORDS_ADJOIN.search(data) is None:
         return data  # one record per line already
     out: list[bytes] = []
-    for line in data.split(b"\n"):
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()  # the file's last line ending
+    for line in lines:
+        if _RECORDS_ADJOIN.search(line) is None:
+            out.append(line)
+            continue
         depth, start = 0, 0
         for m in _JSON_TOKENS.finditer(line):
             token = m.group()
