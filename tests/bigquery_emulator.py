@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from postgres_server import _free_port
+from postgres_server import _free_port, wait_listening
 
 EMULATOR = Path(__file__).resolve().parents[1] / "tools/bigquery-emulator/.venv/bin/crucible"
 
@@ -47,14 +45,8 @@ class BigQueryEmulator:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        for _ in range(200):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the BigQuery emulator exited; see {self.log}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.1)
-        raise RuntimeError(f"the BigQuery emulator did not start; see {self.log}")
+        wait_listening(self.process, self.port, "the BigQuery emulator", self.log)
+        return self
 
     def env(self, project: str) -> dict[str, str]:
         """Point onceonly and dbt at a project of the emulator (a fresh project is an empty

@@ -160,3 +160,22 @@ def object_servers():
     yield servers
     for server in servers.values():
         server.stop()
+
+
+@pytest.fixture
+def new_bucket(object_servers, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """make(scheme, prefix, versioned) -> (server, bucket name, zone at the prefix): a
+    bucket of this test's own on the S3 or GCS server, the clients pointed at it."""
+    from object_stores import bucket_name
+
+    from onceonly.object_store import ObjectZone
+
+    def make(scheme: str, prefix: str = "", versioned: bool = False):  # type: ignore[no-untyped-def]
+        server = object_servers[scheme]
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        name = bucket_name(f"{request.node.name}/{scheme}/{prefix}")
+        server.create_bucket(name, versioned)
+        return server, name, ObjectZone.parse(f"{scheme}://{name}/{prefix}")
+
+    return make

@@ -9,14 +9,14 @@ google-cloud-storage), as a deployment would point them elsewhere.
 from __future__ import annotations
 
 import hashlib
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from postgres_server import _free_port
+from postgres_server import _free_port, wait_listening
 
 BIN = Path(sys.executable).parent
 
@@ -47,14 +47,8 @@ class ObjectServer:
     def start(self) -> ObjectServer:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
-        for _ in range(300):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.command()[0]} exited; see {self.log}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.command()[0]} did not start; see {self.log}")
+        wait_listening(self.process, self.port, self.command()[0], self.log)
+        return self
 
     def stop(self) -> None:
         if self.process is not None:
@@ -148,3 +142,7 @@ class GCSServer(ObjectServer):
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self._client().bucket(bucket).blob(key).upload_from_string(body)
+
+
+#: The ``new_bucket`` fixture: make(scheme, prefix, versioned) -> (server, name, zone).
+NewBucket = Callable[..., tuple[ObjectServer, str, Any]]

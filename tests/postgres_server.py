@@ -35,6 +35,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_listening(process: subprocess.Popen[bytes], port: int, name: str, log: Path) -> None:
+    """Return once ``process`` listens on the loopback ``port``; raise naming its log if
+    it exits first or does not listen within 30 s."""
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited; see {log}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not start; see {log}")
+
+
 class PostgresServer:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="onceonly-pg-"))

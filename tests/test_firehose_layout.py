@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from object_stores import ObjectServer, bucket_name
+from object_stores import NewBucket
 
 from onceonly.contract import Layout, StreamContract
 from onceonly.landing import land
@@ -129,20 +129,11 @@ def test_firehose_records_land_one_by_one_as_the_same_lines_do(
 
 
 def test_a_firehose_bucket_is_listed_by_its_hour_prefixes(
-    clicks: StreamContract,
-    object_servers: dict[str, ObjectServer],
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    clicks: StreamContract, new_bucket: NewBucket, tmp_path: Path
 ) -> None:
-    server = object_servers["s3"]
-    for key, value in server.env().items():
-        monkeypatch.setenv(key, value)
-    name = bucket_name(request.node.name)
-    server.create_bucket(name)
+    server, name, zone = new_bucket("s3", "firehose")
     for rel, data in FIREHOSE_FILES.items():
         server.put(name, "firehose/" + rel, data)
-    zone = ObjectZone.parse(f"s3://{name}/firehose")
     db = tmp_path / "w.duckdb"
     hour = _landed(db, zone, clicks, start=datetime(2026, 1, 5, 11), end=datetime(2026, 1, 5, 12))
     assert [c[0] for c in hour[0]] == ["c-4", "c-5"] and len(hour[2]) == 1

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ORDERS, jsonl, order_placed
-from object_stores import ObjectServer, bucket_name
+from object_stores import NewBucket
 from pipeline import build, differences, land_zone
 
 from onceonly.generate.writer import generate
-from onceonly.object_store import ObjectZone, unversioned
+from onceonly.object_store import unversioned
 from onceonly.orchestration.runner import run_dags
 from onceonly.settings import Settings
 from onceonly.targets import open_target
@@ -34,20 +34,6 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("zone")
     generate(out, n_events=600, days=1, seed=11, profile="messy")
     return out
-
-
-def _bucket(
-    server: ObjectServer,
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-    versioned: bool = False,
-) -> tuple[str, ObjectZone]:
-    """A new bucket for this test, the clients pointed at its server."""
-    for key, value in server.env().items():
-        monkeypatch.setenv(key, value)
-    name = bucket_name(request.node.name)
-    server.create_bucket(name, versioned)
-    return name, ObjectZone.parse(f"{server.scheme}://{name}/{PREFIX}")
 
 
 def _ledger(settings: Settings) -> list[tuple[object, ...]]:
@@ -73,14 +59,12 @@ def test_bucket_landing_equals_the_truth(
     scheme: str,
     target: str,
     zone: Path,
-    object_servers: dict[str, ObjectServer],
+    new_bucket: NewBucket,
     request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     """Orders from a bucket land as the folder does and build facts equal to the truth."""
-    server = object_servers[scheme]
-    name, bucket = _bucket(server, request, monkeypatch)
+    server, name, bucket = new_bucket(scheme, PREFIX)
     assert server.upload(name, PREFIX, zone) > 20
     if target == "postgres":
         request.getfixturevalue("postgres_env")
@@ -97,16 +81,13 @@ def test_bucket_landing_equals_the_truth(
 
 
 def test_an_object_rewritten_in_place_is_a_new_delivery_and_deduplicated(
-    object_servers: dict[str, ObjectServer],
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
+    new_bucket: NewBucket,
     tmp_path: Path,
 ) -> None:
     """A versioned bucket keeps both versions: each lands once (by content), the second
     version's copy of an event already landed is deduplicated, and its new event counts;
     the ledger names each version as S3's tools do."""
-    server = object_servers["s3"]
-    name, bucket = _bucket(server, request, monkeypatch, versioned=True)
+    server, name, bucket = new_bucket("s3", PREFIX, versioned=True)
     settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb", landing=bucket)
     first, second = order_placed("e-1", 0), order_placed("e-2", 1)
     server.put(name, PREFIX + HOUR + "part-0.jsonl", jsonl(first))
@@ -132,13 +113,10 @@ def test_an_object_rewritten_in_place_is_a_new_delivery_and_deduplicated(
 
 
 def test_an_unversioned_object_rewritten_lands_its_new_content(
-    object_servers: dict[str, ObjectServer],
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
+    new_bucket: NewBucket,
     tmp_path: Path,
 ) -> None:
-    server = object_servers["gs"]
-    name, bucket = _bucket(server, request, monkeypatch)
+    server, name, bucket = new_bucket("gs", PREFIX)
     settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb", landing=bucket)
     server.put(name, PREFIX + HOUR + "a.jsonl", jsonl(order_placed("e-1", 0)))
     land_zone(settings, bucket)
@@ -156,14 +134,11 @@ def test_an_unversioned_object_rewritten_lands_its_new_content(
 
 
 def test_a_landing_interval_lists_only_its_hours(
-    object_servers: dict[str, ObjectServer],
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
+    new_bucket: NewBucket,
     tmp_path: Path,
 ) -> None:
     """Objects outside [start, end), even misnamed ones, are not seen by that landing."""
-    server = object_servers["s3"]
-    name, bucket = _bucket(server, request, monkeypatch)
+    server, name, bucket = new_bucket("s3", PREFIX)
     settings = Settings(target="duckdb", duckdb_path=tmp_path / "w.duckdb", landing=bucket)
     server.put(name, PREFIX + HOUR + "a.jsonl", jsonl(order_placed("e-1", 0)))
     server.put(name, PREFIX + "orders/dt=2026-01-05/hour=11/b.jsonl", jsonl(order_placed("e-2", 1)))
@@ -177,15 +152,12 @@ def test_a_landing_interval_lists_only_its_hours(
 
 def test_the_cli_and_the_dags_land_from_a_bucket(
     zone: Path,
-    object_servers: dict[str, ObjectServer],
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
+    new_bucket: NewBucket,
     tmp_path: Path,
 ) -> None:
     """`onceonly land --landing s3://...` exits as for the folder (3: a file rejected), and
     the DAGs, handed the bucket through the environment, build facts equal to the truth."""
-    server = object_servers["s3"]
-    name, bucket = _bucket(server, request, monkeypatch)
+    server, name, bucket = new_bucket("s3", PREFIX)
     server.upload(name, PREFIX, zone)
     cli = [sys.executable, "-m", "onceonly", "land", "--stream", "orders", "--landing"]
     env = {**os.environ, "ONCEONLY_DUCKDB_PATH": str(tmp_path / "cli.duckdb")}
@@ -214,17 +186,14 @@ def test_the_cli_and_the_dags_land_from_a_bucket(
 
 def test_a_gcs_landing_zone_lands_into_bigquery_as_into_duckdb(
     zone: Path,
-    object_servers: dict[str, ObjectServer],
+    new_bucket: NewBucket,
     bigquery_env: dict[str, str],
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     """Objects read from GCS are validated line by line as they stream in, then their
     valid rows go to BigQuery by load job: the same rows, quarantine and file outcomes as
     the same bucket landed into DuckDB."""
-    server = object_servers["gs"]
-    name, bucket = _bucket(server, request, monkeypatch)
+    server, name, bucket = new_bucket("gs", PREFIX)
     server.upload(name, PREFIX, zone)
     counts = (
         "select (select count(*) from raw.orders_events), (select count(*) from raw.quarantine), "
