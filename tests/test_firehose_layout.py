@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -148,3 +151,41 @@ def test_an_unknown_layout_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(DeclarationError) as caught:
         load_stream(path)
     assert f"{path}:2:" in str(caught.value) and "firehose" in str(caught.value)
+
+
+def test_a_generated_firehose_zone_builds_facts_equal_to_the_truth(tmp_path: Path) -> None:
+    """The generator's messy orders in Firehose's layout (records back to back, broken
+    and blank lines on their own): landed as `layout: firehose`, the facts, marts, dq
+    tables, file outcomes and quarantine equal the truth, which names Firehose's paths."""
+    from conftest import ORDERS
+    from pipeline import build, differences, land_zone
+
+    from onceonly.generate.writer import generate
+
+    zone = tmp_path / "zone"
+    generate(zone, n_events=600, days=1, seed=17, profile="messy", layout=Layout.FIREHOSE)
+    names = [p.relative_to(zone).as_posix() for p in (zone / "orders").rglob("orders-1-*")]
+    assert names and all(re.match(r"orders/\d{4}/\d{2}/\d{2}/\d{2}/orders-1-", n) for n in names)
+    back_to_back = [p for p in (zone / "orders").rglob("*.jsonl") if b"}{" in p.read_bytes()]
+    assert back_to_back  # records written as Firehose writes them, not one per line
+    settings = Settings(duckdb_path=tmp_path / "w.duckdb", landing=zone)
+    land_zone(settings, zone, contract=replace(ORDERS, layout=Layout.FIREHOSE))
+    build(settings)
+    assert differences(settings, zone / "_truth" / "orders") == {}
+
+
+def test_onceonly_generate_writes_a_layout_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    cli = [sys.executable, "-m", "onceonly", "generate", "--events", "50", "--stream", "orders"]
+    done = subprocess.run(
+        [*cli, "--out", "z", "--layout", "firehose"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    hours = {
+        p.parent.relative_to(tmp_path / "z").as_posix() for p in (tmp_path / "z").rglob("*.jsonl*")
+    }
+    assert hours and all(re.fullmatch(r"orders/\d{4}/\d{2}/\d{2}/\d{2}", h) for h in hours)
+    refused = subprocess.run(
+        [*cli, "--out", "y", "--layout", "kafka"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "--layout" in refused.stderr
+    assert not (tmp_path / "y").exists()

@@ -75,9 +75,16 @@ def generate(
         list[str] | None,
         typer.Option(help="A stream the generator simulates (repeat); default: all of them."),
     ] = None,
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="hourly (dt=/hour= folders) or firehose (YYYY/MM/dd/HH/, records back to back)."
+        ),
+    ] = "hourly",
 ) -> None:
     """Write a landing zone of at-least-once deliveries of the example streams (orders,
     inventory), and DIR/_truth/<stream>/ with the expected facts."""
+    from onceonly.contract import Layout
     from onceonly.generate.deliveries import PROFILES
     from onceonly.generate.model import models
     from onceonly.generate.writer import generate as run_generate
@@ -85,6 +92,10 @@ def generate(
     if profile not in PROFILES:
         raise typer.BadParameter(
             f"{profile!r}: expected one of {', '.join(PROFILES)}", param_hint="--profile"
+        )
+    if layout not in {str(v) for v in Layout}:
+        raise typer.BadParameter(
+            f"{layout!r}: expected one of {', '.join(Layout)}", param_hint="--layout"
         )
     known = models()
     names = stream or list(known)
@@ -102,7 +113,14 @@ def generate(
                 progress.update(task, completed=done, total=total)  # noqa: B023
 
             info = run_generate(
-                out, events, days, seed, profile, stream=name, on_progress=on_progress
+                out,
+                events,
+                days,
+                seed,
+                profile,
+                stream=name,
+                on_progress=on_progress,
+                layout=Layout(layout),
             )
         injected = info["injected"]
         assert isinstance(injected, dict)

@@ -6,9 +6,12 @@ import gzip
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+import orjson
+
+from onceonly.contract import Layout
 from onceonly.generate.model import GenEvent, StreamModel, dumps
 
 HOUR = timedelta(hours=1)
@@ -73,15 +76,61 @@ class GenFile:
     manifest: bool = True
     truncated: bool = False  # bytes cut after the manifest was computed
     payload: bytes | None = None  # fixed bytes (a byte-identical re-delivery)
+    layout: Layout = Layout.HOURLY
 
     def data(self) -> bytes:
         if self.payload is not None:
             return self.payload
-        raw = b"".join(line.text + b"\n" for line in self.lines)
+        if self.layout == Layout.FIREHOSE and not self.truncated:
+            # (a file cut short keeps one record per line: the truth counts the lines of
+            # what is left without the reader's splitter)
+            raw = _back_to_back(self.lines)
+        else:
+            raw = b"".join(line.text + b"\n" for line in self.lines)
         return gzip.compress(raw, mtime=0) if self.gzip else raw
 
     def path(self, stream: str) -> str:
+        if self.layout == Layout.FIREHOSE:
+            return f"{stream}/{self.arrived_at:%Y/%m/%d/%H}/{self.name}"
         return f"{stream}/dt={self.arrived_at:%Y-%m-%d}/hour={self.arrived_at:%H}/{self.name}"
+
+
+def _is_object(text: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(text), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _back_to_back(lines: list[Line]) -> bytes:
+    """The lines as Firehose writes records: a JSON object right after the one before it,
+    with no newline between them; any other line (broken, blank, not an object) on its
+    own line, as a producer's newline-terminated record would be."""
+    out: list[bytes] = []
+    objects = [_is_object(line.text) for line in lines]
+    for i, line in enumerate(lines):
+        out.append(line.text)
+        joined = i + 1 < len(lines) and objects[i] and objects[i + 1]
+        out.append(b"" if joined else b"\n")
+    return b"".join(out)
+
+
+def in_layout(files: list[GenFile], layout: Layout, stream: str) -> list[GenFile]:
+    """The planned files as the layout's producer writes them. Firehose names an object
+    ``<stream>-1-<yyyy-MM-dd-HH-mm-ss>-<name>`` under its hour and writes records back to
+    back; the names keep their order within an hour (the landing order, which fixes which
+    copy is first), and a byte-identical re-delivery stays byte-identical."""
+    if layout == Layout.HOURLY:
+        return files
+    return [
+        replace(
+            f,
+            name=f"{stream}-1-{f.arrived_at:%Y-%m-%d-%H-%M-%S}-{f.name}",
+            layout=layout,
+            payload=None,  # its lines and compression are the original's: the same bytes
+        )
+        for f in files
+    ]
 
 
 @dataclass

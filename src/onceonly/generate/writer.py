@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from onceonly.contract import Layout
 from onceonly.generate import deliveries, truth
 from onceonly.generate.model import models
 from onceonly.landing_zone import MANIFEST_SUFFIX
@@ -49,12 +50,14 @@ def generate(
     window_days: int = 7,
     start: datetime = DEFAULT_START,
     on_progress: Callable[[str, int, int], None] | None = None,
+    layout: Layout = Layout.HOURLY,
 ) -> dict[str, object]:
-    """Write the landing zone of one of the generator's streams under ``out`` (and its
-    truth under ``out/_truth/<stream>/``); return what was injected."""
+    """Write the landing zone of one of the generator's streams under ``out`` in
+    ``layout`` (and its truth under ``out/_truth/<stream>/``); return what was injected."""
     model = models()[stream]
     prof = deliveries.PROFILES[profile]
     evs, plan = _plan(stream, n_events, days, seed, profile, start)
+    plan.files = deliveries.in_layout(plan.files, layout, stream)
     out.mkdir(parents=True, exist_ok=True)
     total = len(plan.files)
     for i, f in enumerate(plan.files, start=1):
@@ -78,6 +81,7 @@ def generate(
         "start": start.isoformat(),
         "stream": stream,
         "window_days": window_days,
+        "layout": layout.value,
         "files": total,
         "profile": asdict(prof),
         "injected": plan.injected,
