@@ -775,12 +775,29 @@ def demo(
             "[default: when that server answers].",
         ),
     ] = None,
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="The layout the deliveries are written in: hourly, or firehose (the example "
+            "declarations are copied to OUT/_streams/ with that layout)."
+        ),
+    ] = "hourly",
 ) -> None:
     """Generate messy deliveries into a fresh folder, run the main job on DuckDB, and
     compare the result with the generator's truth."""
     import shutil
 
+    from onceonly.contract import Layout
     from onceonly.errors import ConfigError
+
+    if layout not in {str(v) for v in Layout}:
+        raise typer.BadParameter(
+            f"{layout!r}: expected one of {', '.join(Layout)}", param_hint="--layout"
+        )
+    if layout != Layout.HOURLY and outbox:
+        raise typer.BadParameter(
+            "the outbox relay writes the hourly layout", param_hint="--outbox with --layout"
+        )
 
     if out.exists():
         made_here = (out / "_truth").is_dir() or (out.is_dir() and not any(out.iterdir()))
@@ -792,8 +809,8 @@ def demo(
         shutil.rmtree(out)
     for stale in (duckdb_path, Path(f"{duckdb_path}.wal")):
         stale.unlink(missing_ok=True)
-    app_stream = _demo_outbox_stream(outbox)
-    generate(out=out, events=events, days=3, seed=seed, profile="messy", stream=None)
+    app_stream = _demo_outbox_stream(outbox if layout == Layout.HOURLY else False)
+    generate(out=out, events=events, days=3, seed=seed, profile="messy", stream=None, layout=layout)
     app = _run_stock_app(app_stream, out, seed) if app_stream is not None else None
     try:
         run(
@@ -803,7 +820,7 @@ def demo(
             start=None,
             end=None,
             stream=None,
-            streams_dir=None,
+            streams_dir=_declared_in_layout(out, Layout(layout)),
             truth=out / "_truth",
         )
     except typer.Exit as exc:
@@ -813,6 +830,25 @@ def demo(
             raise
     if app is not None and app_stream is not None:
         _compare_app_stock(app_stream, app, duckdb_path)
+
+
+def _declared_in_layout(out: Path, layout) -> Path | None:  # type: ignore[no-untyped-def]
+    """The declared streams with ``layout`` (copies in OUT/_streams/, the originals
+    untouched); None for the declarations as they are (hourly)."""
+    import yaml  # type: ignore[import-untyped]
+
+    from onceonly.contract import Layout
+
+    if layout == Layout.HOURLY:
+        return None
+    folder = out / "_streams"
+    folder.mkdir()
+    for contract in _settings().streams().values():
+        assert contract.source is not None
+        declaration = yaml.safe_load(contract.source.read_text())
+        declaration["layout"] = str(layout)
+        (folder / contract.source.name).write_text(yaml.safe_dump(declaration, sort_keys=False))
+    return folder
 
 
 def _demo_outbox_stream(wanted: bool | None):  # type: ignore[no-untyped-def]
