@@ -159,13 +159,16 @@ def test_the_cli_and_the_dags_land_from_a_bucket(
     the DAGs, handed the bucket through the environment, build facts equal to the truth."""
     server, name, bucket = new_bucket("s3", PREFIX)
     server.upload(name, PREFIX, zone)
-    cli = [sys.executable, "-m", "onceonly", "land", "--stream", "orders", "--landing"]
+    server.put(name, PREFIX + "refunds/dt=2026-01-05/hour=10/r.jsonl", b"{}\n")  # undeclared
+    cli = [sys.executable, "-m", "onceonly", "land", "--landing"]
     env = {**os.environ, "ONCEONLY_DUCKDB_PATH": str(tmp_path / "cli.duckdb")}
     landed = subprocess.run(
         [*cli, f"s3://{name}/{PREFIX}"], env=env, capture_output=True, text=True, timeout=300
     )
     assert landed.returncode == 3, landed.stderr[-2000:]
     assert "orders" in landed.stdout
+    assert "refunds/ matches no stream declaration" in " ".join(landed.stderr.split())
+    assert "inventory: no folder in" in " ".join(landed.stderr.split())
     missing = subprocess.run(
         [*cli, "s3://no-such-bucket-here/x"], env=env, capture_output=True, text=True, timeout=300
     )

@@ -198,14 +198,10 @@ def _has_stream(settings, stream: str) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _warn_undeclared(settings, declared) -> None:  # type: ignore[no-untyped-def]
-    """Folders in the landing zone that no declaration names: reported and recorded (in
-    a local folder; a bucket's other prefixes are not listed)."""
+    """Folders (a bucket's prefixes) in the landing zone that no declaration names:
+    reported and recorded."""
     from onceonly.landing import record_undeclared
-    from onceonly.object_store import ObjectZone
     from onceonly.targets import open_target
-
-    if isinstance(settings.landing, ObjectZone):
-        return
 
     warehouse = open_target(settings)
     try:

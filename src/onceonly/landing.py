@@ -521,19 +521,29 @@ def _rejection_row(
     }
 
 
-def undeclared_folders(landing: Path, declared: set[str]) -> list[str]:
-    """Folders at the top of the landing zone that no declaration names (``_truth`` and
-    hidden folders aside)."""
-    if not landing.is_dir():
+def undeclared_folders(landing: Path | ObjectZone, declared: set[str]) -> list[str]:
+    """Folders (in a bucket, prefixes) at the top of the landing zone that no declaration
+    names (``_truth`` and hidden folders aside)."""
+    if isinstance(landing, ObjectZone):
+        names = landing.bucket_client().folders()
+    elif landing.is_dir():
+        names = [p.name for p in landing.iterdir() if p.is_dir()]
+    else:
         return []
-    return sorted(
-        p.name
-        for p in landing.iterdir()
-        if p.is_dir() and p.name not in declared and not p.name.startswith(("_", "."))
-    )
+    return sorted(n for n in names if n not in declared and not n.startswith(("_", ".")))
 
 
-def record_undeclared(landing: Path, target: RawWriter, declared: set[str]) -> list[str]:
+def _folder_sizes(landing: Path | ObjectZone, name: str) -> list[int]:
+    """The size of each file (each object version) under a top-level folder."""
+    if isinstance(landing, ObjectZone):
+        return [obj.size for obj in landing.bucket_client().versions(f"{name}/")]
+    found = (landing / name).rglob("*")
+    return [p.stat().st_size for p in found if p.is_file() and not p.is_symlink()]
+
+
+def record_undeclared(
+    landing: Path | ObjectZone, target: RawWriter, declared: set[str]
+) -> list[str]:
     """Record each undeclared folder in the ledger (status ``rejected``, one row per folder
     and attempt) so nothing in the landing zone is skipped silently; return the folders."""
     folders = undeclared_folders(landing, declared)
@@ -543,11 +553,11 @@ def record_undeclared(landing: Path, target: RawWriter, declared: set[str]) -> l
     batch_id = uuid.uuid4().hex
     rows = []
     for name in folders:
-        files = [p for p in (landing / name).rglob("*") if p.is_file() and not p.is_symlink()]
+        files = _folder_sizes(landing, name)
         detail = f"no stream declaration {name}.yml: {len(files)} " + (
             "file" if len(files) == 1 else "files"
         )
-        size = sum(p.stat().st_size for p in files)
+        size = sum(files)
         rows.append(_rejection_row(batch_id, name, f"{name}/", size, detail + " not landed", now))
     target.ensure_raw_tables(None)
     target.write_batch(None, None, None, pa.Table.from_pylist(rows, schema=_arrow_schema(LEDGER)))

@@ -236,7 +236,7 @@ def _discover_objects(
     manifests: dict[str, StoredObject] = {}
     refused: list[Refused] = []
     for prefix in prefixes:
-        for obj in bucket.list(prefix):
+        for obj in bucket.versions(prefix):
             parts = obj.name.split("/")
             arrived = arrival_hour(layout, parts[1:])
             if not _in_interval(arrived, start, end):

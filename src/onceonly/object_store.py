@@ -54,7 +54,7 @@ class ObjectZone:
     def holds(self, prefix: str) -> bool:
         """Some object lies under the zone's prefix + ``prefix`` (a bucket that cannot be
         listed: one line saying why)."""
-        return next(iter(self.bucket_client().list(prefix)), None) is not None
+        return next(iter(self.bucket_client().versions(prefix)), None) is not None
 
     def check(self) -> None:
         self.holds("")
@@ -100,12 +100,16 @@ def unversioned(source_file: str) -> str:
 
 
 class Bucket(Protocol):
-    def list(self, prefix: str) -> Iterator[StoredObject]:
+    def versions(self, prefix: str) -> Iterator[StoredObject]:
         """Every version of every object under the zone's prefix + ``prefix``."""
         ...
 
     def read(self, obj: StoredObject, limit: int) -> bytes:
         """The object's bytes (at most ``limit`` + 1 of them), of exactly its version."""
+        ...
+
+    def folders(self) -> list[str]:
+        """The names of the "folders" right under the zone's prefix (its stream prefixes)."""
         ...
 
 
@@ -140,7 +144,7 @@ class _S3:
         except BotoCoreError as exc:
             raise _unreachable(zone, exc, "reach S3") from None
 
-    def list(self, prefix: str) -> Iterator[StoredObject]:
+    def versions(self, prefix: str) -> Iterator[StoredObject]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -161,6 +165,21 @@ class _S3:
                         bool(v.get("IsLatest", True)),
                         rank,
                     )
+        except (BotoCoreError, ClientError) as exc:
+            raise _unreachable(self.zone, exc, "list the bucket") from None
+
+    def folders(self) -> list[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.zone.bucket, Prefix=self.zone.prefix, Delimiter="/"
+            )
+            return [
+                p["Prefix"].removeprefix(self.zone.prefix).rstrip("/")
+                for page in pages
+                for p in page.get("CommonPrefixes", [])
+            ]
         except (BotoCoreError, ClientError) as exc:
             raise _unreachable(self.zone, exc, "list the bucket") from None
 
@@ -203,7 +222,7 @@ class _GCS:
         except _gcs_errors() as exc:
             raise _unreachable(zone, exc, "reach GCS") from None
 
-    def list(self, prefix: str) -> Iterator[StoredObject]:
+    def versions(self, prefix: str) -> Iterator[StoredObject]:
         try:
             for blob in self.client.list_blobs(
                 self.zone.bucket, prefix=self.zone.prefix + prefix, versions=True
@@ -216,6 +235,17 @@ class _GCS:
                     (blob.time_created or blob.updated).timestamp(),
                     blob.time_deleted is None,
                 )
+        except _gcs_errors() as exc:
+            raise _unreachable(self.zone, exc, "list the bucket") from None
+
+    def folders(self) -> list[str]:
+        try:
+            listing = self.client.list_blobs(
+                self.zone.bucket, prefix=self.zone.prefix, delimiter="/"
+            )
+            for _ in listing.pages:
+                pass  # the prefixes are gathered page by page
+            return [p.removeprefix(self.zone.prefix).rstrip("/") for p in listing.prefixes]
         except _gcs_errors() as exc:
             raise _unreachable(self.zone, exc, "list the bucket") from None
 
