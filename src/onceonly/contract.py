@@ -67,6 +67,9 @@ class Layout(StrEnum):
 
     HOURLY = "hourly"  # dt=YYYY-MM-DD/hour=HH/<name>: the arrival hour in the path
     FIREHOSE = "firehose"  # YYYY/MM/dd/HH/<name>: Firehose's prefix, records concatenated
+    #: partition=<p>/<topic>+<p>+<start offset>.<ext>: a Kafka Connect sink's files, each
+    #: an offset range of one partition; arrival is when the file was written
+    KAFKA_CONNECT = "kafka_connect"
 
 
 class UnknownFields(StrEnum):

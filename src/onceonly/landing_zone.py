@@ -70,13 +70,25 @@ class LandingFile:
 LAYOUTS = {
     Layout.HOURLY: "<stream>/dt=YYYY-MM-DD/hour=HH/<name>.jsonl[.gz] or <name>.parquet",
     Layout.FIREHOSE: "<stream>/YYYY/MM/dd/HH/<name>",
+    Layout.KAFKA_CONNECT: "<stream>/partition=<p>/<topic>+<p>+<start offset>.json[.gz]",
 }
 _FIREHOSE_HOUR = re.compile(r"^(\d{4})/(\d{2})/(\d{2})/(\d{2})$")
 
 
-def arrival_hour(layout: Layout, parts: tuple[str, ...] | list[str]) -> datetime | None:
-    """The arrival hour a data file's path under its stream's folder gives (None: the
-    path does not follow the layout)."""
+def arrival_hour(
+    layout: Layout, parts: tuple[str, ...] | list[str], written: float | None = None
+) -> datetime | None:
+    """The arrival hour a data file's path under its stream's folder gives, or (Kafka
+    Connect, whose paths hold no time) the hour it was ``written`` (None: the path does not
+    follow the layout)."""
+    if layout == Layout.KAFKA_CONNECT:
+        from onceonly.offsets import sink_file
+
+        named = sink_file("/".join(parts)) if len(parts) == 2 else None
+        if named is None or written is None:
+            return None
+        at = datetime.fromtimestamp(written, UTC).replace(tzinfo=None)
+        return at.replace(minute=0, second=0, microsecond=0)
     if layout == Layout.FIREHOSE:
         m = _FIREHOSE_HOUR.match("/".join(parts[:4])) if len(parts) == 5 else None
         if m is None:
@@ -97,7 +109,9 @@ def hour_folder(layout: Layout, stream: str, hour: datetime) -> str:
 
 
 def _data_name(layout: Layout, name: str) -> bool:
-    """Firehose names its objects freely; hourly files say their format."""
+    """Firehose names its objects freely; hourly files say their format, as a sink's do."""
+    if layout == Layout.KAFKA_CONNECT:
+        return name.endswith((*DATA_SUFFIXES, ".json", ".json.gz"))
     return layout == Layout.FIREHOSE or name.endswith(DATA_SUFFIXES)
 
 
@@ -192,7 +206,7 @@ def discover(
             refused.append(Refused(rel, None, "a symbolic link to a folder: not followed"))
         for name in sorted(names):
             path = here / name
-            arrived = arrival_hour(layout, path.relative_to(root).parts)
+            arrived = arrival_hour(layout, path.relative_to(root).parts, os.lstat(path).st_mtime)
             if not in_interval(arrived):
                 continue
             rel = path.relative_to(landing).as_posix()
@@ -228,17 +242,18 @@ def _discover_objects(
     prefix without an interval); every version of a data object is a file to land, with
     the current version of its manifest."""
     bucket = zone.bucket_client()
-    whole = [f"{stream}/"]
-    prefixes = (
-        [hour_folder(layout, stream, h) for h in hours(start, end)] if start and end else whole
-    )
+    prefixes = [f"{stream}/"]  # without an interval: the stream's whole prefix
+    if start is not None and end is not None and layout != Layout.KAFKA_CONNECT:
+        # (a sink's paths hold no time: its whole prefix is listed, the interval applied
+        # to when each object was written)
+        prefixes = [hour_folder(layout, stream, h) for h in hours(start, end)]
     data: list[tuple[StoredObject, datetime]] = []
     manifests: dict[str, StoredObject] = {}
     refused: list[Refused] = []
     for prefix in prefixes:
         for obj in bucket.versions(prefix):
             parts = obj.name.split("/")
-            arrived = arrival_hour(layout, parts[1:])
+            arrived = arrival_hour(layout, parts[1:], obj.written)
             if not _in_interval(arrived, start, end):
                 continue
             base = parts[-1]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from onceonly.contract import StreamContract
+from onceonly.contract import Layout, StreamContract
 from onceonly.raw_tables import (
     LEDGER_RELATION,
     QUARANTINE_RELATION,
@@ -76,6 +77,8 @@ class Figures:
     #: per arrival day, what the runs recorded in dq.run_history, and the volume check
     trend: list[DayTrend] = field(default_factory=list)
     volume: list[VolumeFinding] = field(default_factory=list)
+    #: a Kafka Connect stream: offset ranges landed again and offsets no file holds
+    offsets: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class Figures:
             "relay": self.relay,
             "history": trend_dicts(self.trend),
             "volume_findings": [asdict(v) for v in self.volume],
+            "offsets": self.offsets,
         }
 
 
@@ -142,6 +146,7 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         day(d).distinct_events = int(str(n))
     for d, cause, n in warehouse.query(_duplicate_causes(r.copies_ranked)):
         day(d).duplicates[str(cause)] = int(str(n))
+    offsets = _offsets(warehouse, contract, day) if contract.layout == Layout.KAFKA_CONNECT else {}
     for d, code, n in query(
         "select cast(l.arrived_at as date), q.reason_code, count(*) from {quarantine} as q "
         "join {ledger} as l on l.batch_id = q.batch_id and l.source_file = q.source_file "
@@ -188,6 +193,10 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         "conflicting_events": len(conflicts),
         "late_duplicates": sum(d.late_duplicates for d in ordered),
     }
+    if offsets:
+        totals["offset_overlaps"] = len(offsets["overlaps"])
+        totals["offset_gaps"] = len(offsets["gaps"])
+        totals["offsets_missing"] = sum(g["missing"] for g in offsets["gaps"])
     waiting = read_waiting(warehouse, contract)
     totals["unpublished"] = waiting["keys"]
     return Figures(
@@ -198,7 +207,52 @@ def read_figures(warehouse: Warehouse, contract: StreamContract) -> Figures:
         _control_totals(warehouse, contract),
         waiting,
         _cost(warehouse, contract),
+        offsets=offsets,
     )
+
+
+def _offsets(
+    warehouse: Warehouse, contract: StreamContract, day: Callable[[object], Day]
+) -> dict[str, Any]:
+    """A Kafka Connect stream's overlaps and holes (from the ledger); the duplicate copies
+    an overlap brought in are counted under ``offset_overlap`` instead of their file's
+    cause."""
+    from onceonly.offsets import findings, overlaps, ranges
+
+    landed = [
+        (str(f), int(str(n)))
+        for f, n in warehouse.query(
+            sql(
+                "select source_file, lines_read from {ledger} where stream = {stream} "
+                "and status = 'landed' and not coalesce(forced, false) "
+                "order by attempted_at, arrived_at, source_file",
+                ledger=LEDGER_RELATION,
+                stream=Param(contract.stream),
+            )
+        )
+    ]
+    for overlap in overlaps(ranges(landed)):
+        first, last = overlap.lines
+        for d, n in warehouse.query(
+            sql(
+                "select cast(_arrived_at as date), count(*) from {ranked} where landed_rank > 1 "
+                "and _source_file = {file} and _line_number between {first} and {last} "
+                "group by 1",
+                ranked=contract.relations.copies_ranked,
+                file=Param(overlap.source_file),
+                first=Param(first),
+                last=Param(last),
+            )
+        ):
+            causes, moving = day(d).duplicates, int(str(n))
+            for cause in ("cross_file", "in_file"):
+                moved = min(moving, causes.get(cause, 0))
+                causes[cause] = causes.get(cause, 0) - moved
+                causes["offset_overlap"] = causes.get("offset_overlap", 0) + moved
+                moving -= moved
+            for cause in [c for c, v in causes.items() if v == 0]:
+                del causes[cause]
+    return findings(landed)
 
 
 def _rejected_runs(warehouse: Warehouse, contract: StreamContract) -> dict[str, list[Run]]:

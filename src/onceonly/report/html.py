@@ -521,6 +521,51 @@ def _relay_section(relay: dict[str, Any], contract: StreamContract) -> str:
     )
 
 
+def _offsets_section(offsets: dict[str, Any]) -> str:
+    """A Kafka Connect stream: the offset ranges landed again, and the offsets no landed
+    file holds, per partition."""
+    if not offsets:
+        return ""
+    overlaps = [
+        [
+            _n(o["partition"]),
+            f"{_n(o['first'])}–{_n(o['last'])}",
+            _n(o["last"] - o["first"] + 1),
+            _cell(o["source_file"]),
+            _cell(o["landed_before_by"]),
+        ]
+        for o in offsets["overlaps"]
+    ]
+    gaps = [
+        [_n(g["partition"]), _n(g["first_missing"]), _n(g["last_missing"]), _n(g["missing"])]
+        for g in offsets["gaps"]
+    ]
+    return (
+        '<section id="offsets"><h2>Kafka Connect offsets</h2>'
+        '<p class="muted">Each sink file holds one partition\'s records from the offset in its '
+        "name on. An overlap is a range a file landed again (a task that rewrote it): its "
+        "copies are counted as duplicates by cause offset_overlap. A hole is offsets between "
+        "landed ones that no landed file holds: lost on the way, or still to come.</p>"
+        f"<h3>Ranges landed again: {_n(len(overlaps))}</h3>"
+        + (
+            _table(
+                ["partition", "offsets", "records", "file", "landed before by"],
+                overlaps,
+                "offset-overlaps",
+            )
+            if overlaps
+            else ""
+        )
+        + f"<h3>Holes: {_n(len(gaps))}</h3>"
+        + (
+            _table(["partition", "first missing", "last missing", "missing"], gaps, "offset-gaps")
+            if gaps
+            else ""
+        )
+        + "</section>"
+    )
+
+
 def _waiting_section(waiting: dict[str, Any], contract: StreamContract) -> str:
     """exactly_once: the files whose keys wait unpublished and the publish checks that
     hold them, with their first failing rows (all of them in the check's dq table)."""
@@ -696,11 +741,13 @@ def render(
 <div class="tiles">{tile_html}</div>
 {waiting_html}
 {relay_html}
+{_offsets_section(figures.offsets)}
 <h2>Copies per arrival day</h2>{_day_chart(figures)}
 {_trend_section(figures)}
 <h2>Duplicate copies removed, by cause</h2>
 <p class="muted">in_file: repeated within one file; cross_file: already delivered in an
-earlier file; replay: a file landed again on purpose (forced). Files re-delivered byte for
+earlier file; replay: a file landed again on purpose (forced); offset_overlap: a Kafka
+Connect offset range landed again. Files re-delivered byte for
 byte are skipped at landing: {_n(t["files_redelivered_skipped"])}.</p>
 {_bars(causes, "duplicates by cause")}
 <h2>Quarantined lines, by reason</h2>{_bars(reasons_q, "quarantined by reason")}
