@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def test_demo_runs_the_dags_and_matches_the_truth(
     tmp_path: Path, postgres_env: dict[str, str]
@@ -71,16 +73,22 @@ def test_demo_runs_the_dags_and_matches_the_truth(
     assert inventory["relay"]["rows_24h"] == 600 and inventory["relay"]["waiting"] == 0
 
 
-def test_demo_in_firehose_layout_matches_the_truth(tmp_path: Path) -> None:
-    """`onceonly demo --layout firehose`: the deliveries in Firehose's layout, landed under
-    copies of the declarations that say so, every table equal to the truth."""
+@pytest.mark.parametrize(
+    ("layout", "written"),
+    [("firehose", "2026/01/*/*/orders-1-*"), ("kafka_connect", "partition=*/orders+*+*.json*")],
+)
+def test_demo_in_another_layout_matches_the_truth(
+    layout: str, written: str, tmp_path: Path
+) -> None:
+    """`onceonly demo --layout ...`: the deliveries in that layout, landed under copies of
+    the declarations that say so, every table equal to the truth."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ONCEONLY_")},
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "ONCEONLY_RETRY_DELAY_SECONDS": "1",
         "COLUMNS": "160",
     }
-    demo = [sys.executable, "-m", "onceonly", "demo", "--events", "800", "--layout", "firehose"]
+    demo = [sys.executable, "-m", "onceonly", "demo", "--events", "800", "--layout", layout]
     result = subprocess.run(
         [*demo, "--no-outbox"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
     )
@@ -88,8 +96,8 @@ def test_demo_in_firehose_layout_matches_the_truth(tmp_path: Path) -> None:
     truth_rows = [ln for ln in result.stdout.splitlines() if "│ yes" in ln or "│ NO" in ln]
     assert len(truth_rows) == 8 + 7 and all("│ yes" in ln for ln in truth_rows)
     declared = (tmp_path / "demo-landing" / "_streams" / "orders.yml").read_text()
-    assert "layout: firehose" in declared
-    assert list((tmp_path / "demo-landing" / "orders").glob("2026/01/*/*/orders-1-*"))
+    assert f"layout: {layout}" in declared
+    assert list((tmp_path / "demo-landing" / "orders").glob(written))
     refused = subprocess.run(
         [*demo, "--outbox", "--out", "other"], cwd=tmp_path, env=env, capture_output=True, text=True
     )

@@ -21,12 +21,15 @@ from onceonly.targets import open_target
 
 SINK = replace(ORDERS, layout=Layout.KAFKA_CONNECT)
 WRITTEN = datetime(2026, 1, 5, 10, 30, tzinfo=UTC).timestamp()
-#: partition 0: offsets 0-3, then 2-5 (2-3 written again), then 9-10 (6-8 never written)
+#: partition 0: offsets 0-3, then 2-5 (2-3 written again), then 9-10 (6-8 never written);
+#: partition 1: 0-1, then 2-3 with the same bytes (skipped at landing, yet no hole), 4
 FILES = {
     "orders/partition=0/orders+0+0000000000.json": range(0, 4),
     "orders/partition=0/orders+0+0000000002.json": range(2, 6),
     "orders/partition=0/orders+0+0000000009.json": range(9, 11),
     "orders/partition=1/orders+1+0000000000.json": range(20, 22),
+    "orders/partition=1/orders+1+0000000002.json": range(20, 22),
+    "orders/partition=1/orders+1+0000000004.json": range(24, 25),
 }
 
 
@@ -44,7 +47,7 @@ def test_a_sink_with_a_range_written_twice_and_one_missing(tmp_path: Path) -> No
     zone = _sink(tmp_path / "zone")
     settings = Settings(duckdb_path=tmp_path / "w.duckdb", landing=zone)
     summary = land_zone(settings, zone, contract=SINK)
-    assert [f.status for f in summary.files] == ["landed"] * 4
+    assert [f.status for f in summary.files] == ["landed"] * 4 + ["skipped", "landed"]
     assert [r.source_file for r in summary.refused] == ["orders/partition=1/notes.txt"]
     build(settings)
     target = open_target(settings)
@@ -93,7 +96,7 @@ def test_sink_objects_in_a_bucket_arrive_when_written(
         server.put(name, "topics/" + rel, (zone / rel).read_bytes())
     settings = Settings(duckdb_path=tmp_path / "w.duckdb", landing=bucket)
     summary = land_zone(settings, bucket, contract=SINK)
-    assert [f.status for f in summary.files] == ["landed"] * 4
+    assert [f.status for f in summary.files] == ["landed"] * 4 + ["skipped", "landed"]
     assert all(f.source_file.startswith("orders/partition=") for f in summary.files)
     target = open_target(settings)
     try:
@@ -121,3 +124,22 @@ def test_offsets_of_names_overlaps_and_holes() -> None:
         (5, 19, "c", "a")
     ]
     assert holes(landed) == [Hole(0, 25, 29)]
+
+
+def test_a_generated_sink_zone_builds_facts_equal_to_the_truth(tmp_path: Path) -> None:
+    """`onceonly generate --layout kafka_connect`: the messy orders as sink files (one
+    partition per arrival day, offsets in arrival order, written at their arrival hour)
+    land into facts, marts, dq tables, file outcomes and quarantine equal to the truth."""
+    from pipeline import differences
+
+    from onceonly.generate.writer import generate
+
+    zone = tmp_path / "zone"
+    generate(zone, n_events=600, days=2, seed=23, profile="messy", layout=Layout.KAFKA_CONNECT)
+    files = [p.relative_to(zone).as_posix() for p in zone.rglob("orders+*.json*")]
+    named = [sink_file(f) for f in files if not f.endswith(".manifest.json")]
+    assert named and None not in named and {n[0] for n in named if n is not None} >= {0, 1}
+    settings = Settings(duckdb_path=tmp_path / "w.duckdb", landing=zone)
+    land_zone(settings, zone, contract=SINK)
+    build(settings)
+    assert differences(settings, zone / "_truth" / "orders") == {}

@@ -78,7 +78,8 @@ def generate(
     layout: Annotated[
         str,
         typer.Option(
-            help="hourly (dt=/hour= folders) or firehose (YYYY/MM/dd/HH/, records back to back)."
+            help="hourly (dt=/hour= folders), firehose (YYYY/MM/dd/HH/, records back to back) "
+            "or kafka_connect (partition=<p>/<stream>+<p>+<start offset>.json)."
         ),
     ] = "hourly",
 ) -> None:
@@ -774,8 +775,8 @@ def demo(
     layout: Annotated[
         str,
         typer.Option(
-            help="The layout the deliveries are written in: hourly, or firehose (the example "
-            "declarations are copied to OUT/_streams/ with that layout)."
+            help="The layout the deliveries are written in: hourly, firehose or kafka_connect "
+            "(the example declarations are copied to OUT/_streams/ with that layout)."
         ),
     ] = "hourly",
 ) -> None:

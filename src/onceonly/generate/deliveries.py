@@ -77,6 +77,7 @@ class GenFile:
     truncated: bool = False  # bytes cut after the manifest was computed
     payload: bytes | None = None  # fixed bytes (a byte-identical re-delivery)
     layout: Layout = Layout.HOURLY
+    partition: int = 0  # kafka_connect: the partition whose offset range the file holds
 
     def data(self) -> bytes:
         if self.payload is not None:
@@ -90,6 +91,8 @@ class GenFile:
         return gzip.compress(raw, mtime=0) if self.gzip else raw
 
     def path(self, stream: str) -> str:
+        if self.layout == Layout.KAFKA_CONNECT:
+            return f"{stream}/partition={self.partition}/{self.name}"
         if self.layout == Layout.FIREHOSE:
             return f"{stream}/{self.arrived_at:%Y/%m/%d/%H}/{self.name}"
         return f"{stream}/dt={self.arrived_at:%Y-%m-%d}/hour={self.arrived_at:%H}/{self.name}"
@@ -115,6 +118,24 @@ def _back_to_back(lines: list[Line]) -> bytes:
     return b"".join(out)
 
 
+def _as_sink_files(files: list[GenFile], stream: str) -> list[GenFile]:
+    """The files as a Kafka Connect sink writes them: each the next offset range of a
+    partition, one record per line, named ``<stream>+<p>+<start offset>.json[.gz]``; a
+    file arrives when it is written (its modification time, set by the writer). Copies
+    that land together are told apart by path (the first landed wins: load time, then
+    path), which holds no time here; so each arrival day's files are one partition, and a
+    path orders files as they arrived, as the truth expects."""
+    out = []
+    days = sorted({f.arrived_at.date() for f in files})
+    next_offset = [0] * len(days)
+    for f in sorted(files, key=lambda f: (f.arrived_at, f.name)):
+        p = days.index(f.arrived_at.date())
+        name = f"{stream}+{p}+{next_offset[p]:010d}.json" + (".gz" if f.gzip else "")
+        next_offset[p] += len(f.lines)
+        out.append(replace(f, name=name, layout=Layout.KAFKA_CONNECT, partition=p, payload=None))
+    return out
+
+
 def in_layout(files: list[GenFile], layout: Layout, stream: str) -> list[GenFile]:
     """The planned files as the layout's producer writes them. Firehose names an object
     ``<stream>-1-<yyyy-MM-dd-HH-mm-ss>-<name>`` under its hour and writes records back to
@@ -122,6 +143,8 @@ def in_layout(files: list[GenFile], layout: Layout, stream: str) -> list[GenFile
     copy is first), and a byte-identical re-delivery stays byte-identical."""
     if layout == Layout.HOURLY:
         return files
+    if layout == Layout.KAFKA_CONNECT:
+        return _as_sink_files(files, stream)
     return [
         replace(
             f,

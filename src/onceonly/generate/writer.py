@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import random
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -69,6 +70,9 @@ def generate(
             manifest = {"record_count": n_lines, "sha256": hashlib.sha256(data).hexdigest()}
             path.with_name(path.name + MANIFEST_SUFFIX).write_text(json.dumps(manifest) + "\n")
         path.write_bytes(data[: len(data) // 2] if f.truncated else data)
+        if layout == Layout.KAFKA_CONNECT:  # a sink file arrives when it is written
+            written = f.arrived_at.replace(tzinfo=UTC).timestamp()
+            os.utime(path, (written, written))
         if on_progress:
             on_progress("files", i, total)
     _write_truth(out, stream, plan.files, window_days)

@@ -216,20 +216,23 @@ def _offsets(
 ) -> dict[str, Any]:
     """A Kafka Connect stream's overlaps and holes (from the ledger); the duplicate copies
     an overlap brought in are counted under ``offset_overlap`` instead of their file's
-    cause."""
+    cause. A file skipped for content that landed before covers its range too: its lines
+    are the ones that landed."""
     from onceonly.offsets import findings, overlaps, ranges
 
-    landed = [
-        (str(f), int(str(n)))
-        for f, n in warehouse.query(
-            sql(
-                "select source_file, lines_read from {ledger} where stream = {stream} "
-                "and status = 'landed' and not coalesce(forced, false) "
-                "order by attempted_at, arrived_at, source_file",
-                ledger=LEDGER_RELATION,
-                stream=Param(contract.stream),
-            )
+    rows = warehouse.query(
+        sql(
+            "select source_file, status, lines_read, sha256 from {ledger} "
+            "where stream = {stream} and status in ('landed', 'skipped') "
+            "and not coalesce(forced, false) order by attempted_at, arrived_at, source_file",
+            ledger=LEDGER_RELATION,
+            stream=Param(contract.stream),
         )
+    )
+    lines_of = {sha: int(str(n)) for _, status, n, sha in rows if status == "landed"}
+    landed = [
+        (str(f), int(str(n)) if status == "landed" else lines_of.get(sha, 0))
+        for f, status, n, sha in rows
     ]
     for overlap in overlaps(ranges(landed)):
         first, last = overlap.lines
