@@ -189,3 +189,7 @@ def test_onceonly_generate_writes_a_layout_and_refuses_an_unknown_one(tmp_path: 
     )
     assert refused.returncode == 2 and "--layout" in refused.stderr
     assert not (tmp_path / "y").exists()
+    csv = subprocess.run(
+        [*cli, "--out", "x", "--format", "csv"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert csv.returncode == 2 and "--format" in csv.stderr and not (tmp_path / "x").exists()

@@ -82,6 +82,14 @@ def generate(
             "or kafka_connect (partition=<p>/<stream>+<p>+<start offset>.json)."
         ),
     ] = "hourly",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="jsonl, or parquet (each file whose lines Parquet can hold as rows; the "
+            "others, broken lines among them, stay JSONL).",
+        ),
+    ] = "jsonl",
 ) -> None:
     """Write a landing zone of at-least-once deliveries of the example streams (orders,
     inventory), and DIR/_truth/<stream>/ with the expected facts."""
@@ -94,10 +102,7 @@ def generate(
         raise typer.BadParameter(
             f"{profile!r}: expected one of {', '.join(PROFILES)}", param_hint="--profile"
         )
-    if layout not in {str(v) for v in Layout}:
-        raise typer.BadParameter(
-            f"{layout!r}: expected one of {', '.join(Layout)}", param_hint="--layout"
-        )
+    _check_layout_and_format(layout, format)
     known = models()
     names = stream or list(known)
     unknown = [n for n in names if n not in known]
@@ -122,6 +127,7 @@ def generate(
                 stream=name,
                 on_progress=on_progress,
                 layout=Layout(layout),
+                parquet=format == "parquet",
             )
         injected = info["injected"]
         assert isinstance(injected, dict)
@@ -779,6 +785,9 @@ def demo(
             "(the example declarations are copied to OUT/_streams/ with that layout)."
         ),
     ] = "hourly",
+    format: Annotated[
+        str, typer.Option("--format", help="jsonl or parquet, as for `onceonly generate`.")
+    ] = "jsonl",
 ) -> None:
     """Generate messy deliveries into a fresh folder, run the main job on DuckDB, and
     compare the result with the generator's truth."""
@@ -787,10 +796,7 @@ def demo(
     from onceonly.contract import Layout
     from onceonly.errors import ConfigError
 
-    if layout not in {str(v) for v in Layout}:
-        raise typer.BadParameter(
-            f"{layout!r}: expected one of {', '.join(Layout)}", param_hint="--layout"
-        )
+    _check_layout_and_format(layout, format)
     if layout != Layout.HOURLY and outbox:
         raise typer.BadParameter(
             "the outbox relay writes the hourly layout", param_hint="--outbox with --layout"
@@ -807,7 +813,16 @@ def demo(
     for stale in (duckdb_path, Path(f"{duckdb_path}.wal")):
         stale.unlink(missing_ok=True)
     app_stream = _demo_outbox_stream(outbox if layout == Layout.HOURLY else False)
-    generate(out=out, events=events, days=3, seed=seed, profile="messy", stream=None, layout=layout)
+    generate(
+        out=out,
+        events=events,
+        days=3,
+        seed=seed,
+        profile="messy",
+        stream=None,
+        layout=layout,
+        format=format,
+    )
     app = _run_stock_app(app_stream, out, seed) if app_stream is not None else None
     try:
         run(
@@ -827,6 +842,17 @@ def demo(
             raise
     if app is not None and app_stream is not None:
         _compare_app_stock(app_stream, app, duckdb_path)
+
+
+def _check_layout_and_format(layout: str, format: str) -> None:
+    from onceonly.contract import Layout
+
+    if layout not in {str(v) for v in Layout}:
+        raise typer.BadParameter(
+            f"{layout!r}: expected one of {', '.join(Layout)}", param_hint="--layout"
+        )
+    if format not in ("jsonl", "parquet"):
+        raise typer.BadParameter(f"{format!r}: expected jsonl or parquet", param_hint="--format")
 
 
 def _declared_in_layout(out: Path, layout) -> Path | None:  # type: ignore[no-untyped-def]

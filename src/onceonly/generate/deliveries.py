@@ -78,10 +78,15 @@ class GenFile:
     payload: bytes | None = None  # fixed bytes (a byte-identical re-delivery)
     layout: Layout = Layout.HOURLY
     partition: int = 0  # kafka_connect: the partition whose offset range the file holds
+    parquet: bool = False  # written as Parquet (its lines are its rows)
 
     def data(self) -> bytes:
         if self.payload is not None:
             return self.payload
+        if self.parquet:
+            written = _parquet(_rows(self.lines) or [])
+            assert written is not None
+            return written
         if self.layout == Layout.FIREHOSE and not self.truncated:
             # (a file cut short keeps one record per line: the truth counts the lines of
             # what is left without the reader's splitter)
@@ -130,9 +135,72 @@ def _as_sink_files(files: list[GenFile], stream: str) -> list[GenFile]:
     next_offset = [0] * len(days)
     for f in sorted(files, key=lambda f: (f.arrived_at, f.name)):
         p = days.index(f.arrived_at.date())
-        name = f"{stream}+{p}+{next_offset[p]:010d}.json" + (".gz" if f.gzip else "")
+        ext = ".parquet" if f.parquet else ".json" + (".gz" if f.gzip else "")
+        name = f"{stream}+{p}+{next_offset[p]:010d}{ext}"
         next_offset[p] += len(f.lines)
         out.append(replace(f, name=name, layout=Layout.KAFKA_CONNECT, partition=p, payload=None))
+    return out
+
+
+def _rows(lines: list[Line]) -> list[dict[str, object]] | None:
+    """The lines as rows, or None when one is no JSON object."""
+    rows = []
+    for line in lines:
+        try:
+            value = orjson.loads(line.text)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(value, dict):
+            return None
+        rows.append(value)
+    return rows
+
+
+def _same_json(a: object, b: object) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def _parquet(rows: list[dict[str, object]]) -> bytes | None:
+    """The rows as a Parquet file whose rows read back as the same JSON values (a key a
+    row lacks reads as null); None when Parquet's column types cannot keep them so (a
+    column of numbers and strings, of integers and fractions)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    try:
+        table = pa.Table.from_pylist([{k: r.get(k) for k in keys} for r in rows])
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    for row, back in zip(rows, table.to_pylist(), strict=True):
+        if not all(_same_json(row[k], v) if k in row else v is None for k, v in back.items()):
+            return None
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+def in_format(files: list[GenFile], parquet: bool) -> list[GenFile]:
+    """With ``parquet``, each file whose lines Parquet can hold as rows (every line a JSON
+    object, each column of one type) written as ``<name>.parquet``; the others (broken
+    lines, mixed column types, a file cut in transit) stay JSONL, as a producer that
+    writes Parquet sends no broken JSON."""
+    if not parquet:
+        return files
+    out = []
+    for f in files:
+        rows = _rows(f.lines)
+        if f.truncated or not rows or _parquet(rows) is None:
+            out.append(f)
+            continue
+        stem = f.name.removesuffix(".gz").removesuffix(".jsonl")
+        out.append(replace(f, name=f"{stem}.parquet", parquet=True, gzip=False, payload=None))
     return out
 
 

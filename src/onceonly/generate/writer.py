@@ -52,13 +52,14 @@ def generate(
     start: datetime = DEFAULT_START,
     on_progress: Callable[[str, int, int], None] | None = None,
     layout: Layout = Layout.HOURLY,
+    parquet: bool = False,
 ) -> dict[str, object]:
     """Write the landing zone of one of the generator's streams under ``out`` in
     ``layout`` (and its truth under ``out/_truth/<stream>/``); return what was injected."""
     model = models()[stream]
     prof = deliveries.PROFILES[profile]
     evs, plan = _plan(stream, n_events, days, seed, profile, start)
-    plan.files = deliveries.in_layout(plan.files, layout, stream)
+    plan.files = deliveries.in_layout(deliveries.in_format(plan.files, parquet), layout, stream)
     out.mkdir(parents=True, exist_ok=True)
     total = len(plan.files)
     for i, f in enumerate(plan.files, start=1):
@@ -86,6 +87,7 @@ def generate(
         "stream": stream,
         "window_days": window_days,
         "layout": layout.value,
+        "parquet_files": sum(f.parquet for f in plan.files),
         "files": total,
         "profile": asdict(prof),
         "injected": plan.injected,
