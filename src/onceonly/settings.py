@@ -316,7 +316,7 @@ class Settings:
 
     def with_connections(self) -> Settings:
         """The PostgreSQL target's server from the Airflow connection ONCEONLY_PG_CONN_ID
-        names, when it names one (the ONCEONLY_PG_* values fill what it leaves out)."""
+        names, when it names one (the other PostgreSQL settings fill what it leaves out)."""
         pg = self.postgres
         if not pg.conn_id:
             return self

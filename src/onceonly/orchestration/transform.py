@@ -73,20 +73,18 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
 
 
 def profile_config(settings: Settings) -> Any:
-    """dbt's profile under Cosmos. With ONCEONLY_PG_CONN_ID on the postgres target, from
-    that Airflow connection through Cosmos' profile mapping (its password handed to dbt as
-    an environment variable, never written); otherwise dbt_project/profiles.yml, which
-    reads the ONCEONLY_* variables."""
+    """dbt's profile under Cosmos: from the target's Airflow connection where the settings
+    name one (Cosmos' profile mapping, its password handed to dbt as an environment
+    variable, never written); otherwise dbt_project/profiles.yml, which reads the
+    ONCEONLY_* variables."""
     from cosmos import ProfileConfig
 
-    if settings.target == "postgres" and settings.postgres.conn_id:
-        from cosmos.profiles import PostgresUserPasswordProfileMapping
+    from onceonly.targets import cosmos_profile_mapping
 
-        mapping = PostgresUserPasswordProfileMapping(
-            conn_id=settings.postgres.conn_id, profile_args={"schema": "public", "threads": 2}
-        )
+    mapping = cosmos_profile_mapping(settings)
+    if mapping is not None:
         return ProfileConfig(
-            profile_name="onceonly", target_name="postgres", profile_mapping=mapping
+            profile_name="onceonly", target_name=settings.target, profile_mapping=mapping
         )
     return ProfileConfig(
         profile_name="onceonly",

@@ -124,3 +124,9 @@ def supports_concurrent_landing(settings: Settings) -> bool:
 def gx_datasource(context: Any, settings: Settings) -> Any:
     """The warehouse as a Great Expectations datasource."""
     return _engine(settings).gx_datasource(context, settings)
+
+
+def cosmos_profile_mapping(settings: Settings) -> Any | None:
+    """Cosmos' profile mapping from the Airflow connection the settings name for the
+    target, or None where dbt reads its profile from dbt_project/profiles.yml."""
+    return _engine(settings).cosmos_profile_mapping(settings)
