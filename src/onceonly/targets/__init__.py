@@ -128,5 +128,9 @@ def gx_datasource(context: Any, settings: Settings) -> Any:
 
 def cosmos_profile_mapping(settings: Settings) -> Any | None:
     """Cosmos' profile mapping from the Airflow connection the settings name for the
-    target, or None where dbt reads its profile from dbt_project/profiles.yml."""
-    return _engine(settings).cosmos_profile_mapping(settings)
+    target, or None where dbt reads its profile from dbt_project/profiles.yml. (Not from
+    the engine modules: the DAG files ask while they are parsed, and a scheduler's parse
+    must import no database driver.)"""
+    from onceonly.targets.cosmos_profiles import profile_mapping
+
+    return profile_mapping(settings)

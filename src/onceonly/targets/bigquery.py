@@ -349,11 +349,6 @@ def scratch(settings: Settings, name: str, copy_of: Settings | None = None) -> S
     return prefixed
 
 
-def cosmos_profile_mapping(settings: Settings) -> None:
-    """dbt reads this target's profile from dbt_project/profiles.yml."""
-    return None
-
-
 def gx_datasource(context: Any, settings: Settings) -> Any:
     """GX's BigQuery engine gets a client built from onceonly's settings, so it
     authenticates (and reaches an API endpoint) exactly as landing and dbt do."""

@@ -180,11 +180,6 @@ def scratch(settings: Settings, name: str, copy_of: Settings | None = None) -> S
     return settings.with_(duckdb_path=path)
 
 
-def cosmos_profile_mapping(settings: Settings) -> None:
-    """dbt reads this target's profile from dbt_project/profiles.yml."""
-    return None
-
-
 def gx_datasource(context: Any, settings: Settings) -> Any:
     """GX has no DuckDB datasource: ``add_sql`` through duckdb-engine, with the persisted
     connection GX needs for SQL expectations (quality/gx_duckdb.py), after letting go of

@@ -250,18 +250,6 @@ def gx_url(settings: PostgresSettings) -> str:
     ).render_as_string()
 
 
-def cosmos_profile_mapping(settings: Settings) -> Any | None:
-    """With ONCEONLY_PG_CONN_ID: dbt's profile from that Airflow connection, through
-    Cosmos' PostgreSQL mapping (the password handed to dbt in an environment variable)."""
-    if not settings.postgres.conn_id:
-        return None
-    from cosmos.profiles import PostgresUserPasswordProfileMapping
-
-    return PostgresUserPasswordProfileMapping(
-        conn_id=settings.postgres.conn_id, profile_args={"schema": "public", "threads": 2}
-    )
-
-
 def gx_datasource(context: Any, settings: Settings) -> Any:
     """GX's PostgreSQL datasource: the password is handed to the driver as a connect
     argument, never pasted into a URL (where an ``@`` or ``/`` would break it) nor written
