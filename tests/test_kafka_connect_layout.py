@@ -21,7 +21,8 @@ from onceonly.targets import open_target
 
 SINK = replace(ORDERS, layout=Layout.KAFKA_CONNECT)
 WRITTEN = datetime(2026, 1, 5, 10, 30, tzinfo=UTC).timestamp()
-#: partition 0: offsets 0-3, then 2-5 (2-3 written again), then 9-10 (6-8 never written);
+#: partition 0: offsets 0-3, then 2-5 (2-3 written again), then 9-10 (6-8 in a file that
+#: is rejected whole, see _sink);
 #: partition 1: 0-1, then 2-3 with the same bytes (skipped at landing, yet no hole), 4
 FILES = {
     "orders/partition=0/orders+0+0000000000.json": range(0, 4),
@@ -40,6 +41,12 @@ def _sink(root: Path) -> Path:
         path.write_bytes(jsonl(*(order_placed(f"e-{i}", i) for i in offsets)))
         os.utime(path, (WRITTEN, WRITTEN))
     (root / "orders" / "partition=1" / "notes.txt").write_text("not a sink file\n")
+    cut = root / "orders" / "partition=0" / "orders+0+0000000006.json"  # cut in transit
+    cut.write_bytes(jsonl(*(order_placed(f"e-{i}", i) for i in range(6, 9))))
+    cut.with_name(cut.name + ".manifest.json").write_text(
+        json.dumps({"record_count": 3, "sha256": "0" * 64})
+    )
+    os.utime(cut, (WRITTEN, WRITTEN))
     return root
 
 
@@ -47,7 +54,8 @@ def test_a_sink_with_a_range_written_twice_and_one_missing(tmp_path: Path) -> No
     zone = _sink(tmp_path / "zone")
     settings = Settings(duckdb_path=tmp_path / "w.duckdb", landing=zone)
     summary = land_zone(settings, zone, contract=SINK)
-    assert [f.status for f in summary.files] == ["landed"] * 4 + ["skipped", "landed"]
+    statuses = ["landed", "landed", "rejected", "landed", "landed", "skipped", "landed"]
+    assert [f.status for f in summary.files] == statuses
     assert [r.source_file for r in summary.refused] == ["orders/partition=1/notes.txt"]
     build(settings)
     target = open_target(settings)
@@ -73,7 +81,15 @@ def test_a_sink_with_a_range_written_twice_and_one_missing(tmp_path: Path) -> No
                 "landed_before_by": "orders/partition=0/orders+0+0000000000.json",
             }
         ],
-        "gaps": [{"partition": 0, "first_missing": 6, "last_missing": 8, "missing": 3}],
+        "gaps": [
+            {
+                "partition": 0,
+                "first_missing": 6,
+                "last_missing": 8,
+                "missing": 3,
+                "in_rejected_files": ["orders/partition=0/orders+0+0000000006.json"],
+            }
+        ],
     }
     totals = page["totals"]
     assert totals["duplicates_offset_overlap"] == 2 == totals["duplicates_removed"]
@@ -84,6 +100,7 @@ def test_a_sink_with_a_range_written_twice_and_one_missing(tmp_path: Path) -> No
     )
     html = (tmp_path / "reports" / "orders" / "index.html").read_text()
     assert 'data-testid="offset-overlaps"' in html and 'data-testid="offset-gaps"' in html
+    assert "in a file rejected whole" in html
 
 
 def test_sink_objects_in_a_bucket_arrive_when_written(

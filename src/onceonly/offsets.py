@@ -114,10 +114,24 @@ def holes(landed: list[Range]) -> list[Hole]:
     return out
 
 
-def findings(landed: list[tuple[str, int]]) -> dict[str, Any]:
-    """The overlaps and holes of landed sink files, as plain data for the report."""
+def findings(landed: list[tuple[str, int]], rejected: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The overlaps and holes of landed sink files, as plain data for the report; a hole
+    names the files rejected whole whose start offset falls in it (their records did
+    arrive, in a file that could not be landed)."""
     found = ranges(landed)
+    starts = [(named, f) for f in rejected if (named := sink_file(f)) is not None]
     return {
         "overlaps": [asdict(o) for o in overlaps(found)],
-        "gaps": [{**asdict(h), "missing": h.missing} for h in holes(found)],
+        "gaps": [
+            {
+                **asdict(h),
+                "missing": h.missing,
+                "in_rejected_files": [
+                    f
+                    for (p, start), f in starts
+                    if p == h.partition and h.first_missing <= start <= h.last_missing
+                ],
+            }
+            for h in holes(found)
+        ],
     }

@@ -223,7 +223,7 @@ def _offsets(
     rows = warehouse.query(
         sql(
             "select source_file, status, lines_read, sha256 from {ledger} "
-            "where stream = {stream} and status in ('landed', 'skipped') "
+            "where stream = {stream} and status in ('landed', 'skipped', 'rejected') "
             "and not coalesce(forced, false) order by attempted_at, arrived_at, source_file",
             ledger=LEDGER_RELATION,
             stream=Param(contract.stream),
@@ -233,7 +233,9 @@ def _offsets(
     landed = [
         (str(f), int(str(n)) if status == "landed" else lines_of.get(sha, 0))
         for f, status, n, sha in rows
+        if status != "rejected"
     ]
+    rejected = tuple(str(f) for f, status, _, _ in rows if status == "rejected")
     for overlap in overlaps(ranges(landed)):
         first, last = overlap.lines
         for d, n in warehouse.query(
@@ -255,7 +257,7 @@ def _offsets(
                 moving -= moved
             for cause in [c for c, v in causes.items() if v == 0]:
                 del causes[cause]
-    return findings(landed)
+    return findings(landed, rejected)
 
 
 def _rejected_runs(warehouse: Warehouse, contract: StreamContract) -> dict[str, list[Run]]:

@@ -537,7 +537,15 @@ def _offsets_section(offsets: dict[str, Any]) -> str:
         for o in offsets["overlaps"]
     ]
     gaps = [
-        [_n(g["partition"]), _n(g["first_missing"]), _n(g["last_missing"]), _n(g["missing"])]
+        [
+            _n(g["partition"]),
+            _n(g["first_missing"]),
+            _n(g["last_missing"]),
+            _n(g["missing"]),
+            "in a file rejected whole: " + ", ".join(_cell(f) for f in g["in_rejected_files"])
+            if g["in_rejected_files"]
+            else "no file holds them",
+        ]
         for g in offsets["gaps"]
     ]
     return (
@@ -558,7 +566,11 @@ def _offsets_section(offsets: dict[str, Any]) -> str:
         )
         + f"<h3>Holes: {_n(len(gaps))}</h3>"
         + (
-            _table(["partition", "first missing", "last missing", "missing"], gaps, "offset-gaps")
+            _table(
+                ["partition", "first missing", "last missing", "missing", "cause"],
+                gaps,
+                "offset-gaps",
+            )
             if gaps
             else ""
         )
