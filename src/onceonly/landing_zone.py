@@ -206,7 +206,9 @@ def discover(
             refused.append(Refused(rel, None, "a symbolic link to a folder: not followed"))
         for name in sorted(names):
             path = here / name
-            arrived = arrival_hour(layout, path.relative_to(root).parts, os.lstat(path).st_mtime)
+            # (only a sink's files arrive when written: their paths hold no time)
+            written = os.lstat(path).st_mtime if layout == Layout.KAFKA_CONNECT else None
+            arrived = arrival_hour(layout, path.relative_to(root).parts, written)
             if not in_interval(arrived):
                 continue
             rel = path.relative_to(landing).as_posix()

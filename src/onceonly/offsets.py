@@ -114,11 +114,10 @@ def holes(landed: list[Range]) -> list[Hole]:
     return out
 
 
-def findings(landed: list[tuple[str, int]], rejected: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The overlaps and holes of landed sink files, as plain data for the report; a hole
-    names the files rejected whole whose start offset falls in it (their records did
-    arrive, in a file that could not be landed)."""
-    found = ranges(landed)
+def findings(found: list[Range], rejected: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The overlaps and holes of landed ranges, as plain data for the report; a hole names
+    the files rejected whole whose start offset falls in it (their records did arrive, in
+    a file that could not be landed)."""
     starts = [(named, f) for f in rejected if (named := sink_file(f)) is not None]
     return {
         "overlaps": [asdict(o) for o in overlaps(found)],

@@ -103,11 +103,13 @@ class GenFile:
         return f"{stream}/dt={self.arrived_at:%Y-%m-%d}/hour={self.arrived_at:%H}/{self.name}"
 
 
-def _is_object(text: bytes) -> bool:
+def _object(text: bytes) -> dict[str, object] | None:
+    """The line's JSON object; None for a line that is none."""
     try:
-        return isinstance(orjson.loads(text), dict)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError:
-        return False
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _back_to_back(lines: list[Line]) -> bytes:
@@ -115,7 +117,7 @@ def _back_to_back(lines: list[Line]) -> bytes:
     with no newline between them; any other line (broken, blank, not an object) on its
     own line, as a producer's newline-terminated record would be."""
     out: list[bytes] = []
-    objects = [_is_object(line.text) for line in lines]
+    objects = [_object(line.text) is not None for line in lines]
     for i, line in enumerate(lines):
         out.append(line.text)
         joined = i + 1 < len(lines) and objects[i] and objects[i + 1]
@@ -144,16 +146,8 @@ def _as_sink_files(files: list[GenFile], stream: str) -> list[GenFile]:
 
 def _rows(lines: list[Line]) -> list[dict[str, object]] | None:
     """The lines as rows, or None when one is no JSON object."""
-    rows = []
-    for line in lines:
-        try:
-            value = orjson.loads(line.text)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(value, dict):
-            return None
-        rows.append(value)
-    return rows
+    rows = [_object(line.text) for line in lines]
+    return None if None in rows else rows  # type: ignore[return-value]
 
 
 def _same_json(a: object, b: object) -> bool:

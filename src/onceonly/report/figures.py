@@ -236,7 +236,8 @@ def _offsets(
         if status != "rejected"
     ]
     rejected = tuple(str(f) for f, status, _, _ in rows if status == "rejected")
-    for overlap in overlaps(ranges(landed)):
+    found = ranges(landed)
+    for overlap in overlaps(found):
         first, last = overlap.lines
         for d, n in warehouse.query(
             sql(
@@ -257,7 +258,7 @@ def _offsets(
                 moving -= moved
             for cause in [c for c, v in causes.items() if v == 0]:
                 del causes[cause]
-    return findings(landed, rejected)
+    return findings(found, rejected)
 
 
 def _rejected_runs(warehouse: Warehouse, contract: StreamContract) -> dict[str, list[Run]]:
