@@ -759,6 +759,84 @@ def resolve(
     )
 
 
+airflow_app = typer.Typer(
+    help="A real local Airflow for this project: scheduler, dag-processor, API server.",
+    no_args_is_help=True,
+)
+app.add_typer(airflow_app, name="airflow")
+
+AirflowHomeOption = Annotated[
+    Path | None,
+    typer.Option(help="Its Airflow home: config, logs, metadata database [.airflow/local]."),
+]
+PortOption = Annotated[
+    int | None,
+    typer.Option(min=1, max=65535, help="The API server's port [8080, or the one last used]."),
+]
+
+
+def _local_airflow(home: Path | None, port: int | None = None):  # type: ignore[no-untyped-def]
+    from onceonly.orchestration.local_airflow import DEFAULT_HOME, LocalAirflow
+
+    return LocalAirflow.at((home or DEFAULT_HOME).expanduser().resolve(), port)
+
+
+@airflow_app.command("start")
+def airflow_start(
+    landing: LandingOption = None,
+    target: TargetOption = None,
+    duckdb_path: DuckDBOption = None,
+    streams_dir: StreamsDirOption = None,
+    home: AirflowHomeOption = None,
+    port: PortOption = None,
+) -> None:
+    """Start the scheduler, the dag-processor and the API server (LocalExecutor, a
+    PostgreSQL metadata database, the DAGs of dags/); returns once they are healthy. The
+    tasks read the ONCEONLY_* settings and options given here. The DAGs start paused:
+    unpause them in the UI or with `airflow dags unpause`."""
+    settings = _settings(
+        target=target, duckdb_path=duckdb_path, landing=landing, streams_dir=streams_dir
+    )
+    local = _local_airflow(home, port)
+    started = local.start(settings)
+    already = "" if started else " (already running)"
+    console.print(f"Airflow at {local.url}{already}; home {shown(local.home)}")
+    console.print(f"stop it with: onceonly airflow stop --home {shown(local.home)}")
+
+
+@airflow_app.command("stop")
+def airflow_stop(
+    home: AirflowHomeOption = None,
+    purge: Annotated[
+        bool,
+        typer.Option(help="Then delete its metadata database: run history, connections."),
+    ] = False,
+) -> None:
+    """Stop every process of that Airflow (task processes included) and its database."""
+    local = _local_airflow(home)
+    ended = local.stop()
+    if purge:
+        local.forget()
+    console.print(f"stopped {counted(ended, 'process', 'processes')} of {shown(local.home)}")
+
+
+@airflow_app.command("status")
+def airflow_status(home: AirflowHomeOption = None, port: PortOption = None) -> None:
+    """Which components run, and what the API server says of their health. Exits 1 when
+    a component is not running."""
+    local = _local_airflow(home, port)
+    down = []
+    for component in ("scheduler", "dag-processor", "api-server"):
+        pid = local.pid(component)
+        console.print(f"{component}: {'running, pid ' + str(pid) if pid else 'not running'}")
+        if pid is None:
+            down.append(component)
+    for part, status in local.health().items():
+        console.print(f"{part}: {status}")
+    if down:
+        raise typer.Exit(exit_codes.FAILED)
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the generated landing zone.")] = Path(

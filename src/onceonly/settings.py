@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import Field, dataclass, field, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +189,19 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+def _utc_hour(text: str) -> datetime:
+    """An ISO 8601 time, in UTC when it names no zone."""
+    t = datetime.fromisoformat(text)
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _yes(text: str) -> bool:
+    word = text.strip().lower()
+    if word not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(text)
+    return word in ("true", "1", "yes")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -243,6 +257,15 @@ class Settings:
     duckdb_memory_limit: str = _setting("ONCEONLY_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
     #: check severities for every stream, e.g. ``gaps.sequence_holes=error,conflicts=warn``
     check_severity: str = _setting("ONCEONLY_CHECK_SEVERITY", "")
+    #: the first data interval the landing DAGs own (their start_date), and whether the
+    #: scheduler runs every interval from there that has not run yet (catchup)
+    start_date: datetime = _setting(
+        "ONCEONLY_START_DATE",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        parse=_utc_hour,
+        expected="an ISO 8601 time, e.g. 2026-03-01T00:00:00Z",
+    )
+    catchup: bool = _setting("ONCEONLY_CATCHUP", False, parse=_yes, expected="true or false")
     retry_delay_seconds: float = _setting(
         "ONCEONLY_RETRY_DELAY_SECONDS", 60.0, parse=float, expected="a number of seconds"
     )

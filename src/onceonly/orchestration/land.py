@@ -7,7 +7,8 @@ from typing import Any
 from airflow.sdk import DAG, Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from onceonly.orchestration.common import START_DATE, TAGS, raw_asset_uri, retry_args
+from onceonly.orchestration.common import TAGS, raw_asset_uri, retry_args, start_date
+from onceonly.settings import Settings
 
 
 def land_dag(stream: str) -> DAG:
@@ -16,8 +17,9 @@ def land_dag(stream: str) -> DAG:
         description=f"Land {stream} files of each arrival hour into raw tables",
         # data intervals, not Airflow 3's default trigger timetable: each run owns one hour
         schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-        start_date=START_DATE,
-        catchup=False,
+        start_date=start_date(),
+        # ONCEONLY_CATCHUP: the scheduler also runs every hour since start_date not run yet
+        catchup=Settings.from_env().catchup,
         max_active_runs=1,
         tags=[*TAGS, "landing", stream],
         default_args=retry_args(3),

@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import DAG, dag, task
 
-from onceonly.orchestration.common import START_DATE, TAGS, retry_args
+from onceonly.orchestration.common import TAGS, retry_args, start_date
 
 
 def reconcile_dag() -> DAG:
@@ -14,7 +14,7 @@ def reconcile_dag() -> DAG:
         dag_id="reconcile_daily",
         description="Find and remove duplicates that slipped past the windowed MERGE, every stream",
         schedule="@daily",
-        start_date=START_DATE,
+        start_date=start_date(),
         catchup=False,
         max_active_runs=1,
         tags=[*TAGS, "reconcile"],

@@ -7,7 +7,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, dag, task
 
 from onceonly.orchestration.alerts import verdict_notifiers
-from onceonly.orchestration.common import START_DATE, TAGS, raw_asset_uri, retry_args
+from onceonly.orchestration.common import TAGS, raw_asset_uri, retry_args, start_date
 from onceonly.settings import Settings
 
 
@@ -108,7 +108,7 @@ def transform_dag(stream: str) -> DAG:
         dag_id=f"transform_{stream}",
         description=f"Deduplicate landed {stream} copies into exactly-once facts, then check",
         schedule=[Asset(raw_asset_uri(stream))],
-        start_date=START_DATE,
+        start_date=start_date(),
         catchup=False,
         max_active_runs=1,
         tags=[*TAGS, "transform", stream],
