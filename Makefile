@@ -8,7 +8,7 @@ VENV := .venv
 EMULATOR := tools/bigquery-emulator
 DLT_PEER := tools/dlt-peer
 
-.PHONY: setup emulator peer-dlt demo demo-outbox test lint bench clean
+.PHONY: setup emulator peer-dlt demo demo-outbox airflow airflow-stop test lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,6 +45,14 @@ demo: setup
 demo-outbox: setup
 	bash scripts/test-services.sh $(VENV)/bin/python scripts/with-postgres.py $(VENV)/bin/onceonly demo --outbox
 
+# a real local Airflow (scheduler, dag-processor, API server on 127.0.0.1:8080, a
+# PostgreSQL metadata database): docs/deploy.md
+airflow: setup
+	SERVICES=postgresql bash scripts/test-services.sh $(VENV)/bin/onceonly airflow start
+
+airflow-stop: setup
+	$(VENV)/bin/onceonly airflow stop
+
 test: setup emulator peer-dlt
 	bash scripts/test-services.sh $(VENV)/bin/pytest
 
@@ -56,4 +64,5 @@ bench: setup
 	$(VENV)/bin/python benchmarks/bench_landing.py
 
 clean:
+	-$(VENV)/bin/onceonly airflow stop
 	rm -rf $(VENV) $(TOOLS) $(EMULATOR)/.venv $(DLT_PEER)/.venv warehouse reports .airflow demo-landing

@@ -4,11 +4,13 @@
 # loopback port), so nothing is left running afterwards.
 set -euo pipefail
 
+# SERVICES: which of them the command needs (default: both, as the tests do)
+services=" ${SERVICES:-chromium postgresql} "
 need_debian_packages=()
-if [[ ! -x /usr/bin/chromium ]]; then
+if [[ $services == *" chromium "* && ! -x /usr/bin/chromium ]]; then
     need_debian_packages+=(chromium)
 fi
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+if [[ $services == *" postgresql "* ]] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
     need_debian_packages+=(postgresql)
 fi
 

@@ -358,16 +358,36 @@ def test_land_and_transform_dags_on_bigquery_end_with_a_passing_verdict(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The scheduled path on BigQuery: both DAGs under dag.test() (Cosmos runs dbt),
-    then the checkpoint, the report and the verdict."""
+    then the checkpoint, the report and the verdict. The project and the credentials come
+    from an Airflow connection (ONCEONLY_BQ_CONN_ID): the ONCEONLY_BQ_* values name a
+    project that does not exist and a method that cannot authenticate here, so the
+    landing, dbt (Cosmos' profile from the connection), the checks and the report each
+    reach the emulator's project only through the connection."""
     import json
+    from dataclasses import replace
 
     from onceonly.orchestration.runner import run_dags
 
-    settings = bq(landing=zone, reports_dir=tmp_path / "reports")
+    right = bq().bigquery
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ONCEONLY_BIGQUERY",
+        json.dumps(
+            {
+                "conn_type": "google_cloud_platform",
+                "extra": {"project": right.project, "token": right.token},
+            }
+        ),
+    )
+    wrong = replace(
+        right, project="no-such-project", method="oauth", token="", conn_id="onceonly_bigquery"
+    )
+    settings = replace(bq(landing=zone, reports_dir=tmp_path / "reports"), bigquery=wrong)
     for name in ENV.values():
         monkeypatch.setenv(name, "")  # run_dags sets them: restored after the test
     run_dags(settings, ["orders"])
-    assert differences(settings, zone / "_truth" / "orders") == {}
+    reached = settings.with_connections()
+    assert (reached.bigquery.project, reached.bigquery.method) == (right.project, "oauth-secrets")
+    assert differences(reached, zone / "_truth" / "orders") == {}
     summary = json.loads((tmp_path / "reports/orders/summary.json").read_text())
     assert summary["held"] is True and summary["checks_passed"] is True
     assert summary["totals"]["fact_rows"] == len(

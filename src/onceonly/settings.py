@@ -11,6 +11,7 @@ or reads the environment itself (DAG tasks, Cosmos' dbt and profiles.yml, subpro
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -120,24 +121,27 @@ class PostgresSettings:
     conn_id: str = _setting("ONCEONLY_PG_CONN_ID", "")
 
 
-def postgres_from_airflow(conn_id: str, base: PostgresSettings, named_by: str) -> PostgresSettings:
-    """``base`` with the server, login and database of the Airflow connection ``conn_id``
-    (inside a task: Airflow's connections; elsewhere: ``AIRFLOW_CONN_<ID>`` and the
-    configured secrets backends). A connection Airflow does not know: one line naming
-    ``named_by`` (the setting or declaration that names it). Airflow is imported only here."""
+def airflow_connection(conn_id: str, named_by: str) -> Any:
+    """The Airflow connection ``conn_id`` (inside a task: Airflow's connections; elsewhere:
+    ``AIRFLOW_CONN_<ID>`` and the configured secrets backends). A connection Airflow does
+    not know: one line naming ``named_by`` (the setting or declaration that names it).
+    Airflow is imported only here."""
     os.environ.setdefault("AIRFLOW_HOME", str(PROJECT_ROOT / ".airflow"))
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from onceonly.errors import ConfigError
-
     try:
-        conn = BaseHook.get_connection(conn_id)
+        return BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
         raise ConfigError(
             f"Airflow connection {conn_id!r} ({named_by}) is not defined: set "
             f"AIRFLOW_CONN_{conn_id.upper()} or add it with `airflow connections add`"
         ) from None
+
+
+def postgres_from_airflow(conn_id: str, base: PostgresSettings, named_by: str) -> PostgresSettings:
+    """``base`` with the server, login and database of the Airflow connection ``conn_id``."""
+    conn = airflow_connection(conn_id, named_by)
     return replace(
         base,
         host=conn.host or base.host,
@@ -146,6 +150,23 @@ def postgres_from_airflow(conn_id: str, base: PostgresSettings, named_by: str) -
         password=conn.password or "",
         database=conn.schema or base.database,
     )
+
+
+def bigquery_from_airflow(base: BigQuerySettings, named_by: str) -> BigQuerySettings:
+    """``base`` with the project and credentials of its Google Cloud connection (the
+    extras of the Google provider's connection type: ``project``, and ``key_path``,
+    ``keyfile_dict`` or ``token``; none of them: application default credentials)."""
+    extra = airflow_connection(base.conn_id, named_by).extra_dejson
+    project = extra.get("project") or base.project
+    if extra.get("key_path"):
+        return replace(base, project=project, method="service-account", keyfile=extra["key_path"])
+    if extra.get("keyfile_dict"):
+        keyfile = extra["keyfile_dict"]
+        text = keyfile if isinstance(keyfile, str) else json.dumps(keyfile)
+        return replace(base, project=project, method="service-account-json", keyfile_json=text)
+    if extra.get("token"):
+        return replace(base, project=project, method="oauth-secrets", token=extra["token"])
+    return replace(base, project=project, method="oauth")
 
 
 @dataclass(frozen=True)
@@ -163,6 +184,9 @@ class BigQuerySettings:
     maximum_bytes_billed: int = _setting(
         "ONCEONLY_BQ_MAXIMUM_BYTES_BILLED", 0, parse=int, expected="a number of bytes"
     )
+    #: an Airflow Google Cloud connection whose project and credentials override the
+    #: values above inside DAG tasks (and give dbt its profile under Cosmos)
+    conn_id: str = _setting("ONCEONLY_BQ_CONN_ID", "")
 
     def __post_init__(self) -> None:
         if self.method not in BIGQUERY_METHODS:
@@ -338,12 +362,16 @@ class Settings:
         return self.landing
 
     def with_connections(self) -> Settings:
-        """The PostgreSQL target's server from the Airflow connection ONCEONLY_PG_CONN_ID
-        names, when it names one (the other PostgreSQL settings fill what it leaves out)."""
-        pg = self.postgres
-        if not pg.conn_id:
-            return self
-        return self.with_(postgres=postgres_from_airflow(pg.conn_id, pg, ENV["postgres.conn_id"]))
+        """The PostgreSQL server from the Airflow connection ONCEONLY_PG_CONN_ID names, and
+        BigQuery's project and credentials from the one ONCEONLY_BQ_CONN_ID names, where
+        they name one (the other settings fill what a connection leaves out)."""
+        out = self
+        pg, bq = self.postgres, self.bigquery
+        if pg.conn_id:
+            out = out.with_(postgres=postgres_from_airflow(pg.conn_id, pg, ENV["postgres.conn_id"]))
+        if bq.conn_id:
+            out = out.with_(bigquery=bigquery_from_airflow(bq, ENV["bigquery.conn_id"]))
+        return out
 
     def environment(self) -> dict[str, str]:
         """Every setting as the environment variable that DAG tasks, Cosmos' dbt,
