@@ -179,3 +179,23 @@ def test_a_new_declaration_is_new_dags_with_no_code_change(tmp_path: Path) -> No
     assert "'relay_returns'" in after and "'relay_inventory'" in after
     assert after.endswith("{}")  # no import errors
     assert not (REPO / "dbt_project" / "derived" / "models" / "facts" / "returns").exists()
+
+
+def test_a_landing_run_lands_its_conf_else_its_interval_else_the_hour_before_it_was_due():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from onceonly.orchestration.tasks import interval
+
+    due = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
+    triggered = SimpleNamespace(conf={}, run_after=due)  # no logical date: no interval
+    assert interval({"dag_run": triggered}) == (datetime(2026, 3, 1, 9), datetime(2026, 3, 1, 10))
+    scheduled = {
+        "dag_run": SimpleNamespace(conf={}, run_after=due),
+        "data_interval_start": datetime(2026, 3, 1, 7, tzinfo=UTC),
+        "data_interval_end": datetime(2026, 3, 1, 8, tzinfo=UTC),
+    }
+    assert interval(scheduled) == (datetime(2026, 3, 1, 7), datetime(2026, 3, 1, 8))
+    spanned = SimpleNamespace(conf={"start": "2026-01-05T00:00", "end": "2026-01-06T00:00"})
+    day = (datetime(2026, 1, 5), datetime(2026, 1, 6))
+    assert interval({**scheduled, "dag_run": spanned}) == day

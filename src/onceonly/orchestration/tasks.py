@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from onceonly.errors import OnceOnlyError
@@ -44,17 +44,24 @@ def settings_for_task() -> Settings:
 
 
 def interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
-    """The run's data interval, or the one `onceonly run` passed in the run's conf."""
+    """What a landing run lands: the span its conf names (``start``, ``end``: what
+    `onceonly run` passes), else its data interval, else (a run triggered with no logical
+    date has none) the last whole hour before the run was due."""
     dag_run = context.get("dag_run")
     conf = (dag_run.conf if dag_run is not None else None) or {}
-    start = conf.get("start") or context["data_interval_start"]
-    end = conf.get("end") or context["data_interval_end"]
-
-    def utc(t: datetime | str) -> datetime:
-        t = datetime.fromisoformat(t) if isinstance(t, str) else t
-        return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
-
+    start = conf.get("start") or context.get("data_interval_start")
+    end = conf.get("end") or context.get("data_interval_end")
+    if start is None or end is None:
+        due = utc(dag_run.run_after if dag_run is not None else datetime.now(UTC))
+        end = due.replace(minute=0, second=0, microsecond=0)
+        start = end - timedelta(hours=1)
     return utc(start), utc(end)
+
+
+def utc(t: datetime | str) -> datetime:
+    """A naive UTC time, from an aware or ISO time (naive: taken as UTC already)."""
+    t = datetime.fromisoformat(t) if isinstance(t, str) else t
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
 def _stream(settings: Settings, stream: str):  # type: ignore[no-untyped-def]
