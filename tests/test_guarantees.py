@@ -281,6 +281,7 @@ def test_exactly_once_under_the_dags_publishes_nothing_past_a_failing_audit(
         streams_dir=streams,
         landing=zone,
         reports_dir=tmp_path / "reports",
+        retry_delay_seconds=0.0,  # dag.test() waits out each retry's delay
     )
 
     def deliver(hour: str, name: str, *lines: bytes) -> None:
