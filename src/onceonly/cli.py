@@ -799,7 +799,7 @@ def airflow_start(
     )
     local = _local_airflow(home, port)
     started = local.start(settings)
-    already = "" if started else " (already running)"
+    already = "" if started else " (already running: stop it first to change its settings)"
     console.print(f"Airflow at {local.url}{already}; home {shown(local.home)}")
     console.print(f"stop it with: onceonly airflow stop --home {shown(local.home)}")
 

@@ -199,3 +199,16 @@ def test_a_landing_run_lands_its_conf_else_its_interval_else_the_hour_before_it_
     spanned = SimpleNamespace(conf={"start": "2026-01-05T00:00", "end": "2026-01-06T00:00"})
     day = (datetime(2026, 1, 5), datetime(2026, 1, 6))
     assert interval({**scheduled, "dag_run": spanned}) == day
+
+
+def test_the_airflow_home_of_onceonly_run_loads_the_project_dags_and_no_examples():
+    """The `airflow` command run with that home sees what `onceonly run` sees."""
+    import configparser
+
+    from onceonly.orchestration.runner import prepare_airflow
+    from onceonly.settings import PROJECT_ROOT
+
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(prepare_airflow() / "airflow.cfg")
+    assert config.get("core", "dags_folder") == str(PROJECT_ROOT / "dags")
+    assert config.getboolean("core", "load_examples") is False

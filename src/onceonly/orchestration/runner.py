@@ -43,6 +43,13 @@ def prepare_airflow() -> Path:
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "airflow.cfg"
+    if not config.exists():  # the same for the `airflow` command run with this home
+        config.write_text(
+            "# written for `onceonly run` (dag.test()); Airflow's defaults fill the rest\n"
+            f"[core]\ndags_folder = {REPO / 'dags'}\nload_examples = False\n\n"
+            "[cosmos]\nenable_telemetry = False\n"
+        )
     if not (home / "airflow.db").exists():
         done = subprocess.run(
             [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True
