@@ -51,19 +51,17 @@ def test_retries_on_landing_and_models_not_on_tests(dagbag) -> None:
     assert land.retries >= 2 and land.retry_exponential_backoff
     assert [o.uri for o in land.outlets] == ["onceonly://raw/orders_events"]
     transform = dagbag.get_dag("transform_orders")
-    runs = [t for t in transform.tasks if type(t).__name__ == "DbtRunLocalOperator"]
-    tests = [t for t in transform.tasks if type(t).__name__ == "DbtTestLocalOperator"]
-    assert {t.task_id for t in runs} >= {"dbt.fct_orders_events_run", "dbt.fct_orders_run"}
-    assert all(t.retries >= 2 for t in runs)
-    assert tests and all(t.retries == 0 for t in tests)
+    models, tests = transform.get_task("dbt.run"), transform.get_task("dbt.test")
+    assert type(models).__name__ == "DbtRunLocalOperator" and models.retries >= 2
+    assert type(tests).__name__ == "DbtTestLocalOperator" and tests.retries == 0
+    assert models.select == tests.select == "tag:stream:orders"
 
 
 def test_no_cycles_and_checks_after_models(dagbag) -> None:
     transform = dagbag.get_dag("transform_orders")
     upstream = transform.get_task("data_quality").get_flat_relative_ids(upstream=True)
-    assert "dbt.fct_orders_events_run" in upstream
-    tests = [t.task_id for t in transform.tasks if type(t).__name__ == "DbtTestLocalOperator"]
-    assert set(tests) <= upstream  # the dbt tests run before the checkpoint
+    assert {"dbt.run", "dbt.test"} <= upstream  # the dbt tests run before the checkpoint
+    assert "dbt.run" in transform.get_task("dbt.test").upstream_task_ids
     assert "data_quality" in transform.get_task("report").upstream_task_ids
 
 
@@ -100,31 +98,17 @@ def test_dag_files_are_thin() -> None:
 
 
 def test_each_transform_runs_only_its_streams_models(dagbag) -> None:
-    """Cosmos selects tag:stream:<name>: a stream's facts, dq models and its marts."""
-
-    def models(dag_id: str) -> set[str]:
-        dag = dagbag.get_dag(dag_id)
-        # tests after all models: dbt.<model>_run; exactly_once streams build each model
-        # with its tests in one task: dbt.<model>_model_build
-        return {
-            t.task_id.removeprefix("dbt.").removesuffix("_run").removesuffix("_model_build")
-            for t in dag.tasks
-            if type(t).__name__ in ("DbtRunLocalOperator", "DbtBuildLocalOperator")
-        }
-
-    inventory, orders = models("transform_inventory"), models("transform_orders")
-    assert {"fct_inventory_events", "fct_stock_levels", "inventory_event_conflicts"} <= inventory
-    assert {"fct_orders_events", "fct_orders", "orders_sequence_gaps"} <= orders
-    assert not inventory & orders
-    # inventory is exactly_once: the batch's tests (audit) come before the facts (publish)
-    publish = dagbag.get_dag("transform_inventory").get_task(
-        "dbt.int_inventory__publications_model_build"
-    )
-    assert "dbt.int_inventory__batch_model_build" in publish.get_flat_relative_ids(upstream=True)
-    facts = dagbag.get_dag("transform_inventory").get_task("dbt.fct_inventory_events_model_build")
-    assert publish.task_id in facts.get_flat_relative_ids(upstream=True)
-    asset = dagbag.get_dag("transform_inventory").timetable.asset_condition
-    assert "onceonly://raw/inventory_events" in str(asset)
+    """Each stream's dbt steps select tag:stream:<name>: its facts, dq models and marts;
+    an exactly_once stream builds them, each model's tests before the models reading it
+    (the audit before the publication), in one dbt invocation."""
+    orders = dagbag.get_dag("transform_orders")
+    inventory = dagbag.get_dag("transform_inventory")
+    build = inventory.get_task("dbt.build")
+    assert type(build).__name__ == "DbtBuildLocalOperator" and build.retries >= 2
+    assert build.select == "tag:stream:inventory"
+    assert not [t for t in inventory.tasks if t.task_id in ("dbt.run", "dbt.test")]
+    assert orders.get_task("dbt.run").select == "tag:stream:orders"
+    assert "onceonly://raw/inventory_events" in str(inventory.timetable.asset_condition)
 
 
 def test_a_new_declaration_is_new_dags_with_no_code_change(tmp_path: Path) -> None:

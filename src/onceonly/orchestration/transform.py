@@ -13,26 +13,35 @@ from onceonly.settings import Settings
 
 def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
     """The stream's slice of the dbt project (its derived models and the marts tagged
-    ``stream:<name>``) as Airflow tasks: models retried, tests not."""
+    ``stream:<name>``) as one dbt invocation per step, run by Cosmos' operators: ``run``
+    (every model, retried) then ``test`` (every test, not retried: a failed test is a
+    finding); an exactly_once stream has one ``build`` instead, in which each model's
+    tests run before the models that read it, so the batch's audit runs before the
+    facts take the batch in and a failing one stops them (write-audit-publish).
+
+    One invocation per step rather than one per model: each dbt invocation, and under a
+    scheduler each task's process, costs seconds whatever the data ("A scheduled hourly
+    cycle" in benchmarks/README.md). The models are incremental and safe to rerun, so a
+    retry of the whole step is safe; a build's retry runs the write again, which first
+    deletes the unpublished one."""
+    import json
     import shutil
     import sys
     from pathlib import Path
 
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+    from airflow.sdk import TaskGroup
+    from cosmos.constants import InvocationMode
+    from cosmos.operators.local import (
+        DbtBuildLocalOperator,
+        DbtRunLocalOperator,
+        DbtTestLocalOperator,
+    )
 
     from onceonly.contract import Guarantee
+    from onceonly.errors import ConfigError
 
     settings = Settings.from_env()
     declared = settings.streams().get(stream)
-    # exactly_once: each model is built with its tests in one task (`dbt build` of the
-    # model), so the batch's audit runs before the facts take the batch in and a failing
-    # one stops them (write-audit-publish). One dbt invocation per model instead of two
-    # (a model task, then a test task): see "The fixed cost of a run" in
-    # benchmarks/README.md. Such a task is retried as a whole: a
-    # failing audit runs again with its write (which first deletes the unpublished one)
-    # before the run fails.
-    gated = declared is not None and declared.guarantee == Guarantee.EXACTLY_ONCE
     project = settings.dbt_project_dir
     manifest = project / "target" / "manifest.json"
     if not manifest.exists():
@@ -40,35 +49,29 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
             f"{manifest} is missing: run `onceonly streams generate` first (it writes the "
             "streams' models and dbt's manifest)"
         )
-    dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
-    group = DbtTaskGroup(
-        group_id=group_id,
-        project_config=ProjectConfig(
-            dbt_project_path=project, manifest_path=manifest, install_dbt_deps=False
-        ),
-        profile_config=profile_config(settings),
-        execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
-            invocation_mode=InvocationMode.DBT_RUNNER,
-            dbt_executable_path=dbt,
-        ),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            select=[f"tag:stream:{stream}"],
-            test_behavior=TestBehavior.BUILD if gated else TestBehavior.AFTER_ALL,
-            emit_datasets=False,  # the landing's raw Asset is what schedules this DAG
-        ),
-        operator_args=retry_args(2),
-    )
-    if not group.children:
-        from onceonly.errors import ConfigError
-
+    tag = f"stream:{stream}"
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    if not any(n["resource_type"] == "model" and tag in n.get("tags", ()) for n in nodes):
         raise ConfigError(
-            f"{manifest} has no dbt models tagged stream:{stream}: run `onceonly streams "
+            f"{manifest} has no dbt models tagged {tag}: run `onceonly streams "
             "generate` after adding or changing a declaration"
         )
-    for operator in group.children.values():
-        _no_retry_for_tests(operator)
+    common: dict[str, Any] = {
+        "project_dir": str(project),
+        "profile_config": profile_config(settings),
+        "select": f"tag:{tag}",
+        "invocation_mode": InvocationMode.DBT_RUNNER,
+        "dbt_executable_path": shutil.which("dbt") or str(Path(sys.executable).with_name("dbt")),
+        "install_deps": False,
+        "emit_datasets": False,  # the landing's raw Asset is what schedules this DAG
+    }
+    with TaskGroup(group_id=group_id) as group:
+        if declared is not None and declared.guarantee == Guarantee.EXACTLY_ONCE:
+            DbtBuildLocalOperator(task_id="build", **common, **retry_args(2))
+        else:
+            models = DbtRunLocalOperator(task_id="run", **common, **retry_args(2))
+            checks = DbtTestLocalOperator(task_id="test", **common, **retry_args(0))
+            models >> checks
     return group
 
 
@@ -91,16 +94,6 @@ def profile_config(settings: Settings) -> Any:
         target_name=settings.target,
         profiles_yml_filepath=settings.dbt_project_dir / "profiles.yml",
     )
-
-
-def _no_retry_for_tests(node: Any) -> None:
-    """A failed test is a finding, not a transient fault: run it once."""
-    children = getattr(node, "children", None)
-    if children:
-        for child in children.values():
-            _no_retry_for_tests(child)
-    elif "Test" in type(node).__name__:
-        node.retries = 0
 
 
 def transform_dag(stream: str) -> DAG:
