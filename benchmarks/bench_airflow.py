@@ -83,7 +83,7 @@ def main() -> None:
             export_settings(settings)
             dag = load_dag("transform_orders")
             t0 = time.perf_counter()
-            run = dag.test(mark_success_pattern="data_quality|report")
+            run = dag.test(mark_success_pattern="data_quality|report|verdict")
             results["cosmos_dbt_stage_seconds"] = round(time.perf_counter() - t0, 2)
             assert run.state == "success", run.state
     results["cosmos_over_bare"] = round(
