@@ -1,8 +1,11 @@
 """Airflow's REST API (v2), as a user's script calls it: the scheduler test and the
-scheduled-cycle benchmark drive a `onceonly airflow` through it."""
+scheduled-cycle benchmark drive a `onceonly airflow` through it, and the CLI as a
+subprocess."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,6 +13,16 @@ from typing import Any, TypeVar
 import httpx
 
 T = TypeVar("T")
+
+
+def onceonly(env: dict[str, str], *args: str) -> str:
+    """`onceonly ARGS` in a process of its own; its output, or an error with its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "onceonly", *args], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"onceonly {' '.join(args)} exited {done.returncode}: {done.stderr}")
+    return done.stdout
 
 
 class AirflowApi:

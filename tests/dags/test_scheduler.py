@@ -10,12 +10,10 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from airflow_api import AirflowApi, settled, wait_for
+from airflow_api import AirflowApi, onceonly, settled, wait_for
 from pipeline import differences
 
 from onceonly.generate.writer import generate
@@ -25,14 +23,6 @@ from onceonly.settings import PROJECT_ROOT, Settings
 
 CATCHUP_HOURS = 3
 DAGS = ("land_orders", "transform_orders")
-
-
-def onceonly(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "onceonly", *args], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_scheduler_catches_up_transforms_on_assets_and_survives_kill_9(tmp_path: Path):

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import timedelta
+from pathlib import Path
 
 from onceonly.settings import Settings
 
 TAGS = ["onceonly"]
 
 
-def start_date() -> datetime:
-    """Every DAG's start_date: ONCEONLY_START_DATE (default 2026-01-01T00:00Z)."""
-    return Settings.from_env().start_date
-
-
-def retry_args(retries: int = 3, warehouse: bool = True) -> dict[str, object]:
+def retry_args(settings: Settings, retries: int = 3, warehouse: bool = True) -> dict[str, object]:
     """Retries with exponential backoff; the first delay from the setting
     ONCEONLY_RETRY_DELAY_SECONDS (default 60 s; tests use a short one, as dag.test() waits
     out each delay). ``warehouse``: the tasks open the warehouse, so they run in its pool
     where the target has one."""
     from onceonly.targets.scheduling import warehouse_pool
 
-    settings = Settings.from_env()
     args: dict[str, object] = {
         "retries": retries,
         "retry_delay": timedelta(seconds=settings.retry_delay_seconds),
@@ -38,12 +34,18 @@ def raw_asset_uri(stream: str) -> str:
     return f"onceonly://raw/{stream}_events"
 
 
-def declared_streams() -> dict[str, bool]:
-    """The declared streams' names, each with whether it declares an outbox (read when a
-    DAG file is parsed: YAML only)."""
-    from onceonly.streams import load_streams
+def manifest_of(settings: Settings) -> Path:
+    """dbt's manifest of the project, which the transforms select their models from."""
+    manifest = settings.dbt_project_dir / "target" / "manifest.json"
+    if not manifest.exists():
+        raise FileNotFoundError(
+            f"{manifest} is missing: run `onceonly streams generate` first (it writes the "
+            "streams' models and dbt's manifest)"
+        )
+    return manifest
 
-    return {
-        name: c.outbox is not None
-        for name, c in load_streams(Settings.from_env().streams_dir).items()
-    }
+
+def model_tags(manifest: Path) -> frozenset[str]:
+    """Every tag of a model in the manifest (read once per parse of the DAG files)."""
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return frozenset(t for n in nodes if n["resource_type"] == "model" for t in n.get("tags", ()))

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from onceonly.orchestration.common import declared_streams
+from onceonly.settings import Settings
 
 
 def all_dags() -> dict[str, Any]:
     """dag_id -> DAG: land_<stream> and transform_<stream> per declared stream,
-    relay_<stream> per stream with an outbox, and reconcile_daily."""
+    relay_<stream> per stream with an outbox, and reconcile_daily. The settings, the
+    declarations (YAML) and dbt's manifest are read once here and handed to the builders."""
+    from onceonly.orchestration.common import manifest_of, model_tags
     from onceonly.orchestration.land import land_dag
     from onceonly.orchestration.reconcile import reconcile_dag
     from onceonly.orchestration.relay import relay_dag
     from onceonly.orchestration.transform import transform_dag
 
-    dags = [reconcile_dag()]
-    for stream, relayed in declared_streams().items():
-        dags += [land_dag(stream), transform_dag(stream)]
-        if relayed:
-            dags.append(relay_dag(stream))
+    settings = Settings.from_env()
+    declared = settings.streams()
+    dags = [reconcile_dag(settings)]
+    if declared:
+        manifest = manifest_of(settings)
+        tags = model_tags(manifest)
+    for stream, contract in declared.items():
+        dags += [land_dag(settings, stream), transform_dag(settings, contract, manifest, tags)]
+        if contract.outbox is not None:
+            dags.append(relay_dag(settings, stream))
     return {dag.dag_id: dag for dag in dags}

@@ -7,22 +7,22 @@ from typing import Any
 from airflow.sdk import DAG, Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from onceonly.orchestration.common import TAGS, raw_asset_uri, retry_args, start_date
+from onceonly.orchestration.common import TAGS, raw_asset_uri, retry_args
 from onceonly.settings import Settings
 
 
-def land_dag(stream: str) -> DAG:
+def land_dag(settings: Settings, stream: str) -> DAG:
     @dag(
         dag_id=f"land_{stream}",
         description=f"Land {stream} files of each arrival hour into raw tables",
         # data intervals, not Airflow 3's default trigger timetable: each run owns one hour
         schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-        start_date=start_date(),
+        start_date=settings.start_date,
         # ONCEONLY_CATCHUP: the scheduler also runs every hour since start_date not run yet
-        catchup=Settings.from_env().catchup,
+        catchup=settings.catchup,
         max_active_runs=1,
         tags=[*TAGS, "landing", stream],
-        default_args=retry_args(3),
+        default_args=retry_args(settings, 3),
         doc_md=(
             "Lands every file that arrived in the run's data interval into "
             f"`raw.{stream}_events`, with ledger and quarantine. Safe to retry: a file whose "

@@ -6,19 +6,20 @@ from typing import Any
 
 from airflow.sdk import DAG, dag, task
 
-from onceonly.orchestration.common import TAGS, retry_args, start_date
+from onceonly.orchestration.common import TAGS, retry_args
+from onceonly.settings import Settings
 
 
-def reconcile_dag() -> DAG:
+def reconcile_dag(settings: Settings) -> DAG:
     @dag(
         dag_id="reconcile_daily",
         description="Find and remove duplicates that slipped past the windowed MERGE, every stream",
         schedule="@daily",
-        start_date=start_date(),
+        start_date=settings.start_date,
         catchup=False,
         max_active_runs=1,
         tags=[*TAGS, "reconcile"],
-        default_args=retry_args(2),
+        default_args=retry_args(settings, 2),
     )
     def reconcile() -> None:
         @task(task_id="audit_and_repair")

@@ -8,19 +8,20 @@ from typing import Any
 from airflow.sdk import DAG, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from onceonly.orchestration.common import TAGS, retry_args, start_date
+from onceonly.orchestration.common import TAGS, retry_args
+from onceonly.settings import Settings
 
 
-def relay_dag(stream: str) -> DAG:
+def relay_dag(settings: Settings, stream: str) -> DAG:
     @dag(
         dag_id=f"relay_{stream}",
         description=f"Relay {stream} rows of its PostgreSQL outbox into the landing zone",
         schedule=CronTriggerTimetable("*/5 * * * *", timezone="UTC"),
-        start_date=start_date(),
+        start_date=settings.start_date,
         catchup=False,
         max_active_runs=1,  # one relay per outbox: its cursor has one writer
         tags=[*TAGS, "relay", stream],
-        default_args=retry_args(3, warehouse=False),  # writes files, not the warehouse
+        default_args=retry_args(settings, 3, warehouse=False),  # writes files, not the warehouse
         doc_md=(
             f"Writes `{stream}`'s outbox rows past the relay's cursor as a landing file and "
             "manifest, durable before the cursor moves; rows of a transaction still open "

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, Asset, dag, task
 
+from onceonly.contract import Guarantee, StreamContract
 from onceonly.orchestration.alerts import verdict_notifiers
-from onceonly.orchestration.common import TAGS, raw_asset_uri, retry_args, start_date
+from onceonly.orchestration.common import TAGS, raw_asset_uri, retry_args
 from onceonly.settings import Settings
 
 
-def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
+def dbt_task_group(
+    settings: Settings,
+    contract: StreamContract,
+    manifest: Path,
+    model_tags: frozenset[str],
+    group_id: str = "dbt",
+) -> Any:
     """The stream's slice of the dbt project (its derived models and the marts tagged
     ``stream:<name>``) as one dbt invocation per step, run by Cosmos' operators: ``run``
     (every model, retried) then ``test`` (every test, not retried: a failed test is a
@@ -23,11 +31,9 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
     scheduler each task's process, costs seconds whatever the data ("A scheduled hourly
     cycle" in benchmarks/README.md). The models are incremental and safe to rerun, so a
     retry of the whole step is safe; a build's retry runs the write again, which first
-    deletes the unpublished one."""
-    import json
+    deletes the unpublished one. ``model_tags``: every model tag of ``manifest``."""
     import shutil
     import sys
-    from pathlib import Path
 
     from airflow.sdk import TaskGroup
     from cosmos.constants import InvocationMode
@@ -37,25 +43,15 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
         DbtTestLocalOperator,
     )
 
-    from onceonly.contract import Guarantee
     from onceonly.errors import ConfigError
 
-    settings = Settings.from_env()
-    declared = settings.streams().get(stream)
-    project = settings.dbt_project_dir
-    manifest = project / "target" / "manifest.json"
-    if not manifest.exists():
-        raise FileNotFoundError(
-            f"{manifest} is missing: run `onceonly streams generate` first (it writes the "
-            "streams' models and dbt's manifest)"
-        )
-    tag = f"stream:{stream}"
-    nodes = json.loads(manifest.read_text())["nodes"].values()
-    if not any(n["resource_type"] == "model" and tag in n.get("tags", ()) for n in nodes):
+    tag = f"stream:{contract.stream}"
+    if tag not in model_tags:
         raise ConfigError(
             f"{manifest} has no dbt models tagged {tag}: run `onceonly streams "
             "generate` after adding or changing a declaration"
         )
+    project = settings.dbt_project_dir
     common: dict[str, Any] = {
         "project_dir": str(project),
         "profile_config": profile_config(settings),
@@ -66,11 +62,11 @@ def dbt_task_group(stream: str, group_id: str = "dbt") -> Any:
         "emit_datasets": False,  # the landing's raw Asset is what schedules this DAG
     }
     with TaskGroup(group_id=group_id) as group:
-        if declared is not None and declared.guarantee == Guarantee.EXACTLY_ONCE:
-            DbtBuildLocalOperator(task_id="build", **common, **retry_args(2))
+        if contract.guarantee == Guarantee.EXACTLY_ONCE:
+            DbtBuildLocalOperator(task_id="build", **common, **retry_args(settings, 2))
         else:
-            models = DbtRunLocalOperator(task_id="run", **common, **retry_args(2))
-            checks = DbtTestLocalOperator(task_id="test", **common, **retry_args(0))
+            models = DbtRunLocalOperator(task_id="run", **common, **retry_args(settings, 2))
+            checks = DbtTestLocalOperator(task_id="test", **common, **retry_args(settings, 0))
             models >> checks
     return group
 
@@ -96,19 +92,24 @@ def profile_config(settings: Settings) -> Any:
     )
 
 
-def transform_dag(stream: str) -> DAG:
+def transform_dag(
+    settings: Settings, contract: StreamContract, manifest: Path, model_tags: frozenset[str]
+) -> DAG:
+    """transform_<stream>; ``manifest`` and ``model_tags`` as in :func:`dbt_task_group`."""
+    stream = contract.stream
+
     @dag(
         dag_id=f"transform_{stream}",
         description=f"Deduplicate landed {stream} copies into exactly-once facts, then check",
         schedule=[Asset(raw_asset_uri(stream))],
-        start_date=start_date(),
+        start_date=settings.start_date,
         catchup=False,
         max_active_runs=1,
         tags=[*TAGS, "transform", stream],
-        default_args=retry_args(2),
+        default_args=retry_args(settings, 2),
     )
     def transform() -> None:
-        models = dbt_task_group(stream)
+        models = dbt_task_group(settings, contract, manifest, model_tags)
 
         # after the models whatever their outcome: a failed dbt test (an exactly_once batch
         # held back by its audit) still gets checked and reported; the run fails anyway
@@ -129,7 +130,7 @@ def transform_dag(stream: str) -> DAG:
         @task(
             task_id="verdict",
             retries=0,
-            on_failure_callback=verdict_notifiers(Settings.from_env(), stream) or None,
+            on_failure_callback=verdict_notifiers(settings, stream) or None,
         )
         def verdict(written: dict[str, Any]) -> None:
             """Fails the run when an error-severity check failed (after the report exists)."""
