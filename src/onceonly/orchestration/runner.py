@@ -82,8 +82,15 @@ def ensure_manifest(settings: Settings) -> Path:
 
 
 def _run(dag, conf: dict[str, str], logical_date: datetime | None) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
     from airflow.utils.state import DagRunState
 
+    # what is loaded by now (Airflow, the parsed DAGs, the previous DAG's tasks) lives as
+    # long as this process: out of the collector's reach, the collections of the tasks
+    # (dbt's, Cosmos' after each invocation, Python's own) walk only what came after
+    # (a small run: 13.3 s -> 11.1 s, benchmarks/README.md)
+    gc.freeze()
     run = (
         dag.test(logical_date=logical_date, run_conf=conf)
         if logical_date

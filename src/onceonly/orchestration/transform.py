@@ -36,6 +36,7 @@ def dbt_task_group(
     import sys
 
     from airflow.sdk import TaskGroup
+    from cosmos import settings as cosmos_settings
     from cosmos.constants import InvocationMode
     from cosmos.operators.local import (
         DbtBuildLocalOperator,
@@ -61,6 +62,10 @@ def dbt_task_group(
         "install_deps": False,
         "emit_datasets": False,  # the landing's raw Asset is what schedules this DAG
     }
+    if cosmos_settings.enable_cache and cosmos_settings.enable_cache_partial_parse:
+        # where Cosmos' own DbtTaskGroup keeps dbt's partial parse: each step starts from
+        # the last one's instead of parsing the whole project again (seconds per step)
+        common["cache_dir"] = cosmos_settings.cache_dir / f"transform_{contract.stream}__{group_id}"
     with TaskGroup(group_id=group_id) as group:
         if contract.guarantee == Guarantee.EXACTLY_ONCE:
             DbtBuildLocalOperator(task_id="build", **common, **retry_args(settings, 2))

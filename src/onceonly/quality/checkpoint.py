@@ -70,9 +70,8 @@ def _outcome(check: Check, result: Any) -> CheckOutcome:
 
 def _close(source: Any) -> None:
     """Let go of the warehouse: DuckDB allows one configuration per open file, and the
-    tasks after the checkpoint open it again in the same process."""
-    import gc
-
+    tasks after the checkpoint open it again in the same process. Closed explicitly, not
+    by a garbage collection (0.6 s in a process that has loaded Airflow, dbt and GX)."""
     engines = []
     execution = getattr(source, "_execution_engine", None)
     if execution is not None:
@@ -85,7 +84,6 @@ def _close(source: Any) -> None:
         engines.append(source._engine)  # noqa: SLF001
     for engine in engines:
         engine.dispose()
-    gc.collect()
 
 
 def run_checkpoint(
