@@ -111,6 +111,21 @@ def test_each_transform_runs_only_its_streams_models(dagbag) -> None:
     assert "onceonly://raw/inventory_events" in str(inventory.timetable.asset_condition)
 
 
+def test_each_transforms_dbt_steps_share_one_partial_parse_cache(dagbag) -> None:
+    """The dbt steps of one transform hand dbt's partial parse on to each other through one
+    cache folder (where Cosmos' own task group keeps it); two transforms never share one."""
+    from cosmos import settings as cosmos_settings
+
+    folders = {}
+    for dag_id in ("transform_orders", "transform_inventory"):
+        steps = [t for t in dagbag.get_dag(dag_id).tasks if t.task_id.startswith("dbt.")]
+        caches = {t.cache_dir for t in steps}
+        assert len(caches) == 1 and all(t.partial_parse for t in steps), dag_id
+        folders[dag_id] = caches.pop()
+        assert folders[dag_id].parent == cosmos_settings.cache_dir
+    assert folders["transform_orders"] != folders["transform_inventory"]
+
+
 def test_a_new_declaration_is_new_dags_with_no_code_change(tmp_path: Path) -> None:
     """One more declaration, `onceonly streams generate`, then the DAG files parsed as a
     scheduler would (in a copy of the dbt project, so the repository's stays as it is)."""

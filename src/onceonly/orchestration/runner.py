@@ -88,8 +88,8 @@ def _run(dag, conf: dict[str, str], logical_date: datetime | None) -> None:  # t
 
     # what is loaded by now (Airflow, the parsed DAGs, the previous DAG's tasks) lives as
     # long as this process: out of the collector's reach, the collections of the tasks
-    # (dbt's, Cosmos' after each invocation, Python's own) walk only what came after
-    # (a small run: 13.3 s -> 11.1 s, benchmarks/README.md)
+    # (Cosmos' after each dbt invocation, Python's own) walk only what came after (seconds
+    # of a small run: "The fixed cost of a run" in benchmarks/README.md)
     gc.freeze()
     run = (
         dag.test(logical_date=logical_date, run_conf=conf)

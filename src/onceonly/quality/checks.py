@@ -84,12 +84,24 @@ def _missing_hours(time: str) -> Statement:
 
 
 def _first_copies(relation: Relation | str, c: StreamContract) -> Statement:
+    """The first copy of each key. Only the keys with several copies are ranked (as dbt's
+    ``first_copies_of_scan`` does): nearly every key has one, and a window over every
+    copy of the warehouse is the costliest part of the control totals."""
     return sql(
         """
     select * from (
-        select *, row_number() over (partition by {key} order by {order}) as _copy_rank
-        from {relation} as copies
-    ) as ranked where _copy_rank = 1
+        with repeated as (
+            select {key} from {relation} as copies group by {key} having count(*) > 1
+        )
+        select *, 1 as _copy_rank from {relation} as copies
+        where not exists (select 1 from repeated as r where r.{key} = copies.{key})
+        union all
+        select * from (
+            select *, row_number() over (partition by {key} order by {order}) as _copy_rank
+            from {relation} as copies
+            where exists (select 1 from repeated as r where r.{key} = copies.{key})
+        ) as ranked where _copy_rank = 1
+    ) as first_copies
 """,
         key=c.key,
         order=c.copy_order,
