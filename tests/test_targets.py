@@ -104,6 +104,15 @@ def test_every_variable_is_a_typed_setting_read_in_one_place() -> None:
     assert readers <= {settings_py}
 
 
+def test_dbts_duckdb_profile_falls_back_to_the_settings_memory_limit() -> None:
+    """dbt run by hand, without the settings' environment, keeps to the same memory limit."""
+    from onceonly.settings import DEFAULT_DUCKDB_MEMORY_LIMIT
+
+    profiles = (PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text()
+    fallbacks = re.findall(r"env_var\('ONCEONLY_DUCKDB_MEMORY_LIMIT', '([^']*)'\)", profiles)
+    assert fallbacks and set(fallbacks) == {DEFAULT_DUCKDB_MEMORY_LIMIT}
+
+
 def test_no_caller_branches_on_the_target_name() -> None:
     branching = re.compile(r"\btarget\s*(==|!=|\bin\b)\s*[\"'(]")
     found = [

@@ -32,7 +32,7 @@ TARGETS = ("duckdb", "postgres", "bigquery")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: DuckDB's own default is 80% of RAM: every DuckDB connection onceonly opens (and dbt's,
 #: dbt_project/profiles.yml) is held to this instead, spilling to disk beyond it.
-DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2.5GB"
 BIGQUERY_METHODS = ("oauth", "oauth-secrets", "service-account", "service-account-json")
 
 
