@@ -43,7 +43,7 @@ touched_movements as (
 -- each movement once, even a duplicate that slipped into the facts before the audit
 movements as (
 
-    {{ onceonly.first_copies('touched_movements', 'movement_id') }}
+    {{ onceonly.first_copies_of_facts('touched_movements', 'movement_id') }}
 
 ),
 

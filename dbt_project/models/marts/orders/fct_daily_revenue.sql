@@ -45,7 +45,7 @@ touched_events as (
 
 revenue_events as (
 
-    {{ onceonly.first_copies('touched_events', 'event_id') }}
+    {{ onceonly.first_copies_of_facts('touched_events', 'event_id') }}
 
 ),
 
