@@ -1,8 +1,29 @@
 {#- Every landed copy, ranked among the copies of its key (1 = the kept copy), with the
     first landed copy's details beside it: what the dq models compare. Content is hashed
-    only where a key has several copies (a single copy cannot conflict). -#}
+    only where a key has several copies (a single copy cannot conflict).
+
+    Incremental: a run ranks again only the copies of the keys that got a copy since the
+    last run (all of each such key's copies, old and new), which the MERGE puts in place
+    of their rows; a new copy changes its own key's ranks and counts and no other's, and
+    the landed copies are never changed. Ranking every copy at every run grew with the
+    history (16 s of a run at 10M copies). -#}
 {% macro stream_copies_ranked(relation, key, event_time, content_columns, version=none) -%}
-    with ranked as (
+    with
+    {%- if is_incremental() %}
+    touched_keys as (
+        select distinct {{ key }} from ({{ onceonly.new_copies(relation) }}) as new_copies
+    ),
+    copies as (
+        select landed.*
+        from {{ relation }} as landed
+        inner join touched_keys on landed.{{ key }} = touched_keys.{{ key }}
+    ),
+    {%- else %}
+    copies as (
+        select * from {{ relation }}
+    ),
+    {%- endif %}
+    ranked as (
         select
             *,
             row_number() over kept_first as copy_rank,
@@ -11,7 +32,7 @@
             first_value({{ event_time }}) over first_landed as first_event_time,
             first_value(_source_file) over first_landed as first_source_file,
             first_value(_batch_id) over first_landed as first_batch_id
-        from {{ relation }}
+        from copies
         window
             kept_first as (partition by {{ key }} order by {{ onceonly.copy_order(version) }}),
             first_landed as (partition by {{ key }} order by {{ onceonly.copy_order() }})
@@ -22,4 +43,34 @@
             when event_copies > 1 then {{ onceonly.content_hash(content_columns) }}
         end as content_hash
     from ranked
+{%- endmacro %}
+
+{#- How a run puts the copies it ranked again in place: every row of their keys deleted,
+    then inserted again (a MERGE on each copy's identity took ten times as long on DuckDB
+    at 10M copies: 2.6 s against 0.26 s); BigQuery has no delete+insert, so there a MERGE
+    on the copy's identity, the landing run, file and line (copies_ranked_key). -#}
+{% macro copies_ranked_strategy() -%}
+    {{ return(adapter.dispatch('copies_ranked_strategy', 'onceonly')()) }}
+{%- endmacro %}
+
+{% macro default__copies_ranked_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro bigquery__copies_ranked_strategy() -%}
+    {{ return('merge') }}
+{%- endmacro %}
+
+{#- The unique_key of copies_ranked_strategy: the stream's key for delete+insert, the copy's
+    identity for a MERGE. -#}
+{% macro copies_ranked_key(key) -%}
+    {{ return(adapter.dispatch('copies_ranked_key', 'onceonly')(key)) }}
+{%- endmacro %}
+
+{% macro default__copies_ranked_key(key) -%}
+    {{ return(key) }}
+{%- endmacro %}
+
+{% macro bigquery__copies_ranked_key(key) -%}
+    {{ return(['_batch_id', '_source_file', '_line_number']) }}
 {%- endmacro %}

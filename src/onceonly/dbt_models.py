@@ -184,7 +184,9 @@ def stream_files(contract: StreamContract) -> dict[str, str]:
     files[f"intermediate/{s}/{r.copies_ranked.name}.sql"] = _model(
         contract,
         _call("stream_copies_ranked", staging, key, time, _list(contract.content_fields), version),
-        materialized="'table'",
+        materialized="'incremental'",
+        incremental_strategy="onceonly.copies_ranked_strategy()",
+        unique_key=f"onceonly.copies_ranked_key({key})",
     )
     files[f"facts/{s}/{r.facts.name}.sql"] = _facts_model(contract, staging, key, fields, version)
     if contract.guarantee == Guarantee.EXACTLY_ONCE:

@@ -1,0 +1,128 @@
+"""What an hourly `onceonly run` costs once the warehouse holds a history.
+
+Generates a clean landing zone of one stream (--events over --days, so each arrival hour
+holds about events / (24 * days)), runs `onceonly run` on every hour but the last into a
+DuckDB file (not timed: the history), then times `onceonly run` of the last hour alone
+(the hourly batch), each repetition on a fresh copy of the history's file. Prints the wall
+times, the seconds of each Airflow task and of each dbt model of the timed runs.
+
+    .venv/bin/python benchmarks/bench_hourly_run.py --events 1000000 --days 2 \
+        --stream orders --workdir /tmp/hourly --runs 2
+
+``--onceonly`` runs another installation's command (e.g. an older checkout's
+.venv/bin/onceonly) on the same zone; ``--zone`` reuses a zone generated before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+from bench_run_overhead import _task_seconds, _timed
+
+from onceonly.landing_zone import discover
+from onceonly.settings import Settings
+
+
+def _model_seconds(db: Path) -> dict[str, float]:
+    """Seconds of each dbt model of the newest `dbt run` or `build` in the warehouse."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        newest = con.execute(
+            "select invocation_id from dq.node_runs where resource_type = 'model' "
+            "order by finished_at desc limit 1"
+        ).fetchone()
+        if newest is None:
+            return {}
+        rows = con.execute(
+            "select name, seconds from dq.node_runs where invocation_id = ? "
+            "and resource_type = 'model' order by seconds desc",
+            [newest[0]],
+        ).fetchall()
+        return {str(name): round(float(seconds), 2) for name, seconds in rows}
+    finally:
+        con.close()
+
+
+def main() -> None:
+    here = Path(sys.executable).parent
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--stream", default="orders")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/onceonly-hourly"))
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--onceonly", default=str(here / "onceonly"))
+    parser.add_argument("--zone", type=Path, default=None, help="A zone generated before.")
+    args = parser.parse_args()
+    work = args.workdir.resolve()
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    env = {**os.environ, "COLUMNS": "200"}
+    zone = (args.zone or work / "zone").resolve()
+    if args.zone is None:
+        subprocess.run(
+            [args.onceonly, "generate", "--out", str(zone), "--events", str(args.events)]
+            + ["--days", str(args.days), "--stream", args.stream, "--profile", "clean"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    hours = sorted({f.arrived_at for f in discover(zone, args.stream).files})
+    last = hours[-1]
+    airflow_home = Path(
+        env.get("AIRFLOW_HOME") or Path(args.onceonly).resolve().parents[2] / ".airflow"
+    )
+
+    def run_into(db: Path, start: object, end: object) -> list[str]:
+        where = ["--landing", str(zone), "--stream", args.stream, "--duckdb-path", str(db)]
+        return [args.onceonly, "run", *where, "--start", str(start), "--end", str(end)]
+
+    history = work / "history.duckdb"
+    history_seconds = _timed(run_into(history, hours[0], last), env)
+    results = []
+    for i in range(args.runs):
+        db = work / f"hour{i}.duckdb"
+        shutil.copy(history, db)
+        seconds = _timed(run_into(db, last, last + timedelta(hours=1)), env)
+        results.append(
+            {
+                "hourly_run_seconds": round(seconds, 2),
+                "tasks": _task_seconds(airflow_home, args.stream),
+                "models": _model_seconds(db),
+            }
+        )
+        print(f"run {i + 1}: the last hour in {seconds:.1f} s", file=sys.stderr)
+    raw_table = Settings.from_env().streams()[args.stream].raw_table
+    con = duckdb.connect(str(work / "hour0.duckdb"), read_only=True)
+    try:
+        copies, batch = con.execute(
+            f"select count(*), count(*) filter (where _arrived_at = ?) from raw.{raw_table}",
+            [last],
+        ).fetchone()
+    finally:
+        con.close()
+    report = {
+        "events": args.events,
+        "days": args.days,
+        "stream": args.stream,
+        "history_copies": copies - batch,
+        "batch_copies": batch,
+        "history_hours": len(hours) - 1,
+        "history_seconds": round(history_seconds, 2),
+        "hour": str(last),
+        "runs": results,
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
