@@ -125,9 +125,10 @@ def main() -> None:
     raw_table = Settings.from_env().streams()[args.stream].raw_table
     con = duckdb.connect(str(work / "hour0.duckdb"), read_only=True)
     try:
+        # the batch: the copies of the newest landing (the timed run's)
         copies, batch = con.execute(
-            f"select count(*), count(*) filter (where _arrived_at = ?) from raw.{raw_table}",
-            [last],
+            f"select count(*), count(*) filter (where _loaded_at = "
+            f"(select max(_loaded_at) from raw.{raw_table})) from raw.{raw_table}"
         ).fetchone()
     finally:
         con.close()

@@ -31,10 +31,10 @@
 
 {#- first_copies of deduplicated facts, or of a CTE of them (the events a batch touched):
     a key repeats there only where a late duplicate slipped in before the audit, so only
-    the repeated keys are ranked, as first_copies_of_scan does; ranking every row costs
-    most of a mart's run (fct_daily_revenue, 10M facts: 2.9 s to 1.8 s whole, 0.5 s to
-    0.27 s for a batch of 1M events). BigQuery reads a CTE again at each mention, and bills
-    each read: there every row is ranked in one read. -#}
+    the repeated keys are ranked, as first_copies_of_scan does; ranking every row cost
+    most of a mart's run (fct_daily_revenue in an hourly run at 1M copies: 0.55 s to
+    0.26 s, benchmarks/bench_hourly_run.py). BigQuery reads a CTE again at each mention,
+    and bills each read: there every row is ranked in one read. -#}
 {% macro first_copies_of_facts(relation, key) -%}
     {{ return(adapter.dispatch('first_copies_of_facts', 'onceonly')(relation, key)) }}
 {%- endmacro %}

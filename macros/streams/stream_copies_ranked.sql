@@ -3,10 +3,10 @@
     only where a key has several copies (a single copy cannot conflict).
 
     Incremental: a run ranks again only the copies of the keys that got a copy since the
-    last run (all of each such key's copies, old and new), which the MERGE puts in place
-    of their rows; a new copy changes its own key's ranks and counts and no other's, and
-    the landed copies are never changed. Ranking every copy at every run grew with the
-    history (16 s of a run at 10M copies). -#}
+    last run (all of each such key's copies, old and new), which replace their rows (see
+    copies_ranked_strategy); a new copy changes its own key's ranks and counts and no
+    other's, and the landed copies are never changed. Ranking every copy at every run
+    grew with the history (16 s of an hourly run at 10M copies). -#}
 {% macro stream_copies_ranked(relation, key, event_time, content_columns, version=none) -%}
     with
     {%- if is_incremental() %}
