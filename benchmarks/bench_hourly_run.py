@@ -17,18 +17,23 @@ generator can write here: `onceonly bench`'s run.duckdb holds 10M copies).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
-from bench_run_overhead import _task_seconds, _timed
+from bench_run_overhead import (
+    _task_seconds,
+    _timed,
+    airflow_home_of,
+    fresh_workdir,
+    generate_zone,
+    run_arguments,
+)
 
 from onceonly.landing_zone import discover
 from onceonly.settings import Settings
@@ -55,14 +60,8 @@ def _model_seconds(db: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    here = Path(sys.executable).parent
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser = run_arguments(__doc__ or "", 1_000_000, "/tmp/onceonly-hourly")
     parser.add_argument("--days", type=int, default=2)
-    parser.add_argument("--stream", default="orders")
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/onceonly-hourly"))
-    parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--onceonly", default=str(here / "onceonly"))
     parser.add_argument("--zone", type=Path, default=None, help="A zone generated before.")
     parser.add_argument(
         "--history-db",
@@ -72,20 +71,11 @@ def main() -> None:
         "instead of building the history from the zone's earlier hours.",
     )
     args = parser.parse_args()
-    work = args.workdir.resolve()
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    work = fresh_workdir(args.workdir)
     env = {**os.environ, "COLUMNS": "200"}
     zone = (args.zone or work / "zone").resolve()
     if args.zone is None:
-        subprocess.run(
-            [args.onceonly, "generate", "--out", str(zone), "--events", str(args.events)]
-            + ["--days", str(args.days), "--stream", args.stream, "--profile", "clean"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        generate_zone(args, zone, args.days, env)
     # the batch: the newest hour holding at least half a median hour's bytes (the
     # generator's last hour holds only what spilled over midnight); history: every hour
     # before it
@@ -95,9 +85,7 @@ def main() -> None:
     hours = sorted(sizes)
     median = statistics.median(sizes.values())
     last = max(h for h in hours if sizes[h] >= median / 2)
-    airflow_home = Path(
-        env.get("AIRFLOW_HOME") or Path(args.onceonly).resolve().parents[2] / ".airflow"
-    )
+    airflow_home = airflow_home_of(args.onceonly, env)
 
     def run_into(db: Path, start: object, end: object) -> list[str]:
         where = ["--landing", str(zone), "--stream", args.stream, "--duckdb-path", str(db)]

@@ -57,31 +57,49 @@ def _task_seconds(airflow_home: Path, stream: str) -> dict[str, float]:
         con.close()
 
 
-def main() -> None:
-    here = Path(sys.executable).parent
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=2000)
+def run_arguments(doc: str, events: int, workdir: str) -> argparse.ArgumentParser:
+    """The options of a benchmark of `onceonly run` on a generated zone."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=events)
     parser.add_argument("--stream", default="orders")
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/onceonly-overhead"))
-    parser.add_argument("--runs", type=int, default=2, help="Repetitions of the pair.")
-    parser.add_argument("--onceonly", default=str(here / "onceonly"))
-    args = parser.parse_args()
-    work = args.workdir.resolve()
+    parser.add_argument("--workdir", type=Path, default=Path(workdir))
+    parser.add_argument("--runs", type=int, default=2, help="Repetitions.")
+    parser.add_argument("--onceonly", default=str(Path(sys.executable).parent / "onceonly"))
+    return parser
+
+
+def fresh_workdir(workdir: Path) -> Path:
+    """``workdir`` made empty, absolute."""
+    work = workdir.resolve()
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    env = {**os.environ, "COLUMNS": "200"}
-    zone = work / "zone"
+    return work
+
+
+def generate_zone(args: argparse.Namespace, zone: Path, days: int, env: dict[str, str]) -> None:
+    """A clean zone of ``args.events`` events of ``args.stream`` over ``days`` days."""
     subprocess.run(
         [args.onceonly, "generate", "--out", str(zone), "--events", str(args.events)]
-        + ["--days", "1", "--stream", args.stream, "--profile", "clean"],
+        + ["--days", str(days), "--stream", args.stream, "--profile", "clean"],
         env=env,
         check=True,
         capture_output=True,
     )
-    airflow_home = Path(
-        env.get("AIRFLOW_HOME") or Path(args.onceonly).resolve().parents[2] / ".airflow"
-    )
+
+
+def airflow_home_of(onceonly: str, env: dict[str, str]) -> Path:
+    """Where the installation of ``onceonly`` keeps Airflow's metadata database."""
+    return Path(env.get("AIRFLOW_HOME") or Path(onceonly).resolve().parents[2] / ".airflow")
+
+
+def main() -> None:
+    args = run_arguments(__doc__ or "", 2000, "/tmp/onceonly-overhead").parse_args()
+    work = fresh_workdir(args.workdir)
+    env = {**os.environ, "COLUMNS": "200"}
+    zone = work / "zone"
+    generate_zone(args, zone, 1, env)
+    airflow_home = airflow_home_of(args.onceonly, env)
 
     def run_into(db: Path) -> list[str]:
         landing = ["--landing", str(zone), "--stream", args.stream]
