@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 
-def _timed(command: list[str], env: dict[str, str]) -> float:
+def timed(command: list[str], env: dict[str, str]) -> float:
     began = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - began
@@ -35,7 +35,7 @@ def _timed(command: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def _task_seconds(airflow_home: Path, stream: str) -> dict[str, float]:
+def task_seconds(airflow_home: Path, stream: str) -> dict[str, float]:
     """Seconds per task of the newest land_<stream> and transform_<stream> runs."""
     con = sqlite3.connect(airflow_home / "airflow.db")
     try:
@@ -106,14 +106,14 @@ def main() -> None:
         return [args.onceonly, "run", *landing, "--duckdb-path", str(db)]
 
     # not timed: Airflow's metadata database is created on first use, files get cached
-    _timed(run_into(work / "warm.duckdb"), env)
+    timed(run_into(work / "warm.duckdb"), env)
     results = []
     for i in range(args.runs):
         command = run_into(work / f"w{i}.duckdb")
-        first = _timed(command, env)
-        tasks_first = _task_seconds(airflow_home, args.stream)
-        again = _timed(command, env)
-        tasks_again = _task_seconds(airflow_home, args.stream)
+        first = timed(command, env)
+        tasks_first = task_seconds(airflow_home, args.stream)
+        again = timed(command, env)
+        tasks_again = task_seconds(airflow_home, args.stream)
         results.append(
             {
                 "first_run_seconds": round(first, 2),
