@@ -18,6 +18,7 @@ from onceonly.settings import Settings
 from onceonly.sql import sql
 from onceonly.streams import load_streams
 from onceonly.targets import open_target
+from onceonly.truth_check import compare
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,6 +84,18 @@ def test_at_least_once_facts_hold_every_valid_copy(
         target_.close()
     assert (rows, distinct, unmatched) == (valid_copies, len(events), 0)
     assert ids == events
+    # the facts hold a producer's number once per copy, and the holes are still the truth's
+    target_ = open_target(settings)
+    try:
+        [(repeated_numbers,)] = target_.query(
+            "select count(*) from (select producer_id, producer_epoch, sequence_number "
+            "from analytics.fct_orders_events group by 1, 2, 3 having count(*) > 1) as r"
+        )
+        differing = {d.table for d in compare(target_, truth, contract) if not d.equal}
+    finally:
+        target_.close()
+    assert repeated_numbers > 0
+    assert read_csv(truth / "sequence_gaps.csv") and "sequence_gaps" not in differing
 
     written = build_report(settings, [contract], tmp_path / "reports")
     summary = json.loads((tmp_path / "reports" / "orders" / "summary.json").read_text())

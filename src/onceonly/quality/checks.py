@@ -83,10 +83,11 @@ def _missing_hours(time: str) -> Statement:
     )
 
 
-def _first_copies(relation: Relation | str, c: StreamContract) -> Statement:
+def first_copies(relation: Relation | str, c: StreamContract) -> Statement:
     """The first copy of each key. Only the keys with several copies are ranked (as dbt's
     ``first_copies_of_scan`` does): nearly every key has one, and a window over every
-    copy of the warehouse is the costliest part of the control totals."""
+    copy of the warehouse is the costliest part of the control totals (here and in the
+    report's daily sums)."""
     return sql(
         """
     select * from (
@@ -134,10 +135,10 @@ def _control_totals(c: StreamContract) -> Statement:
         "from facts as f full outer join recomputed as r on f.day = r.day where {differs}",
         day=f"cast({c.event_time} as date)",
         sums=", ".join(f"sum({f}) as {f}" for f in c.control_totals),
-        facts=_first_copies(BATCH, c),
+        facts=first_copies(BATCH, c),
         raw=sql(
             "select * from ({first}) as firsts where true{not_held}",
-            first=_first_copies(c.relations.raw_events, c),
+            first=first_copies(c.relations.raw_events, c),
             not_held=_not_held(c, "firsts"),
         ),
         shown=", ".join(f"f.{f} as facts_{f}, r.{f} as raw_{f}" for f in c.control_totals),

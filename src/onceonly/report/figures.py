@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from onceonly.contract import Layout, StreamContract
+from onceonly.quality.checks import first_copies
 from onceonly.raw_tables import (
     LEDGER_RELATION,
     QUARANTINE_RELATION,
@@ -379,13 +380,9 @@ def _control_totals(warehouse: Warehouse, c: StreamContract) -> list[dict[str, A
         return []
     rows = warehouse.query(
         sql(
-            "select _event_date, count(*), {sums} from ("
-            "select *, row_number() over (partition by {key} order by {order}) as _rank "
-            "from {facts}) as facts where _rank = 1 group by 1 order by 1",
+            "select _event_date, count(*), {sums} from ({facts}) as facts group by 1 order by 1",
             sums=", ".join(f"sum({f})" for f in c.control_totals),
-            key=c.key,
-            order=c.copy_order,
-            facts=c.relations.facts,
+            facts=first_copies(c.relations.facts, c),
         )
     )
     return [
