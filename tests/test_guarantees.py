@@ -102,6 +102,10 @@ def test_at_least_once_facts_hold_every_valid_copy(
     assert summary["guarantee"] == "at_least_once" and summary["held"] is True, summary["verdict"]
     assert written.held is True
     assert summary["totals"]["duplicates_removed"] == duplicates  # counted, and kept
+    assert (summary["totals"]["fact_rows"], summary["totals"]["fact_event_ids"]) == (
+        valid_copies,
+        len(events),
+    )
     names = {c["name"]: c for c in summary["checks"]}
     assert "duplicates.key_unique" not in names
     assert names["reconciliation.copies_in_facts"]["success"] is True
