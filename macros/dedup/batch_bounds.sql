@@ -68,3 +68,32 @@
     {%- endfor -%}
     {{ return(resolved) }}
 {%- endmacro %}
+
+{#- The earliest event date among the events of the entities (e.g. orders) that the new
+    events touch, as a date literal read when the model runs: the least of the new events'
+    dates and of the first event dates this model already holds for those entities. An
+    entity's earlier events all lie on or after its first event date (which a later event
+    can only move earlier, and then it is new), so a mart that reads every event of each
+    touched entity may read the facts from this date on: zone maps (DuckDB) or partitions
+    (BigQuery) then skip history older than the oldest touched entity. Null when nothing
+    is new, which matches no event. Only for an incremental run: `this` must exist. -#}
+{% macro touched_events_floor(new_events, entity, first_date, event_date='_event_date') -%}
+    {%- if execute -%}
+        {%- set floor_sql -%}
+            select cast(min(floor_date) as {{ dbt.type_string() }}) from (
+                select min({{ event_date }}) as floor_date from ({{ new_events }}) as new_events
+                union all
+                select min(held.{{ first_date }}) from {{ this }} as held
+                where held.{{ entity }} in (
+                    select {{ entity }} from ({{ new_events }}) as new_events
+                )
+            ) as floors
+        {%- endset -%}
+        {%- set floor = run_query(floor_sql).columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if execute and floor is not none -%}
+        cast('{{ floor }}' as date)
+    {%- else -%}
+        cast(null as date)
+    {%- endif -%}
+{%- endmacro %}

@@ -16,7 +16,8 @@
 -- events new since the last run, from the deduplicated facts. order_date (its first
 -- event's date, the partition) only moves earlier and stays within the order's events,
 -- so the MERGE looks for a touched order's row between the batch's smallest order_date
--- and largest last_event_date.
+-- and largest last_event_date, and a touched order's events are read from the facts from
+-- the earliest order_date among the touched orders on (touched_events_floor).
 
 with
 
@@ -40,6 +41,13 @@ touched_events as (
     select events.*
     from {{ ref('fct_orders_events') }} as events
     inner join touched_orders on events.order_id = touched_orders.order_id
+    {%- if is_incremental() %}
+    -- no touched order has an event before this date: older history is not read
+    where events._event_date >= {{ onceonly.touched_events_floor(
+        onceonly.new_copies(ref('fct_orders_events'), watermark_column='_last_event_loaded_at'),
+        'order_id', 'order_date',
+    ) }}
+    {%- endif %}
 
 ),
 
