@@ -78,22 +78,15 @@
     (BigQuery) then skip history older than the oldest touched entity. Null when nothing
     is new, which matches no event. Only for an incremental run: `this` must exist. -#}
 {% macro touched_events_floor(new_events, entity, first_date, event_date='_event_date') -%}
-    {%- if execute -%}
-        {%- set floor_sql -%}
-            select cast(min(floor_date) as {{ dbt.type_string() }}) from (
-                select min({{ event_date }}) as floor_date from ({{ new_events }}) as new_events
-                union all
-                select min(held.{{ first_date }}) from {{ this }} as held
-                where held.{{ entity }} in (
-                    select {{ entity }} from ({{ new_events }}) as new_events
-                )
-            ) as floors
-        {%- endset -%}
-        {%- set floor = run_query(floor_sql).columns[0].values()[0] -%}
-    {%- endif -%}
-    {%- if execute and floor is not none -%}
-        cast('{{ floor }}' as date)
-    {%- else -%}
-        cast(null as date)
-    {%- endif -%}
+    {%- set floor_sql -%}
+        select cast(min(floor_date) as {{ dbt.type_string() }}) from (
+            select min({{ event_date }}) as floor_date from ({{ new_events }}) as new_events
+            union all
+            select min(held.{{ first_date }}) from {{ this }} as held
+            where held.{{ entity }} in (
+                select {{ entity }} from ({{ new_events }}) as new_events
+            )
+        ) as floors
+    {%- endset -%}
+    {{ onceonly.scalar_literal(floor_sql, 'date', 'cast(null as date)') }}
 {%- endmacro %}

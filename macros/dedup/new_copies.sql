@@ -23,15 +23,22 @@
     read when the model is compiled (the floor when empty, or at parse time, when nothing
     runs). -#}
 {% macro watermark(column, relation=none) -%}
+    {%- set newest_sql -%}
+        select cast(max({{ column }}) as {{ dbt.type_string() }}) from {{ relation or this }} as newest
+    {%- endset -%}
+    {{ onceonly.scalar_literal(newest_sql, 'timestamp', onceonly.timestamp_floor()) }}
+{%- endmacro %}
+
+{#- The one value `query` returns (cast to a string), as a literal of `type` read when the
+    model is compiled: a constant every engine can prune by. `otherwise` when the value is
+    null, or at parse time, when nothing runs. -#}
+{% macro scalar_literal(query, type, otherwise) -%}
     {%- if execute -%}
-        {%- set newest_sql -%}
-            select cast(max({{ column }}) as {{ dbt.type_string() }}) from {{ relation or this }} as newest
-        {%- endset -%}
-        {%- set newest = run_query(newest_sql).columns[0].values()[0] -%}
+        {%- set value = run_query(query).columns[0].values()[0] -%}
     {%- endif -%}
-    {%- if execute and newest is not none -%}
-        cast('{{ newest }}' as timestamp)
+    {%- if execute and value is not none -%}
+        cast('{{ value }}' as {{ type }})
     {%- else -%}
-        {{ onceonly.timestamp_floor() }}
+        {{ otherwise }}
     {%- endif -%}
 {%- endmacro %}
