@@ -19,6 +19,11 @@
 -- and largest last_event_date, and a touched order's events are read from the facts from
 -- the earliest order_date among the touched orders on (touched_events_floor).
 
+{#- read once: its watermark is a query run when the model is compiled -#}
+{%- set new_events_sql = onceonly.new_copies(
+    ref('fct_orders_events'), watermark_column='_last_event_loaded_at'
+) %}
+
 with
 
 -- the facts are named twice rather than through one CTE: a CTE used twice is
@@ -26,7 +31,7 @@ with
 
 new_events as (
 
-    {{ onceonly.new_copies(ref('fct_orders_events'), watermark_column='_last_event_loaded_at') }}
+    {{ new_events_sql }}
 
 ),
 
@@ -43,10 +48,9 @@ touched_events as (
     inner join touched_orders on events.order_id = touched_orders.order_id
     {%- if is_incremental() %}
     -- no touched order has an event before this date: older history is not read
-    where events._event_date >= {{ onceonly.touched_events_floor(
-        onceonly.new_copies(ref('fct_orders_events'), watermark_column='_last_event_loaded_at'),
-        'order_id', 'order_date',
-    ) }}
+    where events._event_date >= {{
+        onceonly.touched_events_floor(new_events_sql, 'order_id', 'order_date')
+    }}
     {%- endif %}
 
 ),
