@@ -271,25 +271,38 @@ def test_stray_files_are_reported_not_landed(landing: Path, write_file: WriteFil
     ]
 
 
-def test_undeclared_fields_land_the_same_with_or_without_parsing_them_in_one_pass(
+def test_lines_land_the_same_by_their_shape_or_the_general_way(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On the generator's messy profile, landing with the sampled undeclared keys parsed in
-    the validation's one pass, and with none of them (every `_extra` parsed again, the
-    fallback), gives the same rows, quarantine and ledger."""
+    """On the generator's messy profile and the whole bad-input corpus, landing as it runs
+    (the sampled undeclared keys parsed in the validation's one pass, and the lines of the
+    most frequent key list validated by their shape) and with neither (every line the
+    general way, every `_extra` parsed again) gives the same rows, quarantine and ledger."""
+    import shutil
+
     import onceonly.landing as landing_module
     from onceonly.generate.writer import generate
     from onceonly.streams import example
     from onceonly.targets.duckdb import DuckDBTarget
+    from onceonly.validation import SampledKeys, sampled_keys
 
     zone = tmp_path / "zone"
     generate(zone, n_events=2000, days=1, seed=5, profile="messy")
+    corpus = zone / "orders" / "dt=2027-03-01" / "hour=00"  # a folder of its own
+    shutil.copytree(Path(__file__).parent / "data" / "bad_inputs", corpus)
+    (corpus / "cases.json").unlink()
     tables = {
         "events": "select * exclude (_batch_id, _loaded_at) from raw.orders_events",
         "quarantine": "select * exclude (batch_id, quarantined_at) from raw.quarantine",
         "ledger": "select * exclude (batch_id, attempted_at) from raw.load_ledger",
         "extras": "select count(_extra) from raw.orders_events",
     }
+    shapes: list[tuple[str, ...]] = []
+
+    def recorded(contract, key_lists):  # type: ignore[no-untyped-def]
+        sampled = sampled_keys(contract, key_lists)
+        shapes.append(sampled.shape)
+        return sampled
 
     def landed(name: str) -> dict[str, list[tuple]]:
         target = DuckDBTarget(tmp_path / f"{name}.duckdb")
@@ -299,8 +312,12 @@ def test_undeclared_fields_land_the_same_with_or_without_parsing_them_in_one_pas
         finally:
             target.close()
 
-    one_pass = landed("one_pass")
-    monkeypatch.setattr(landing_module, "undeclared_keys_sql", lambda *_: "select 'x' where false")
-    parsed_again = landed("parsed_again")
-    assert one_pass == parsed_again
-    assert one_pass["extras"][0][0] > 0 and one_pass["quarantine"]
+    monkeypatch.setattr(landing_module, "sampled_keys", recorded)
+    as_it_runs = landed("as_it_runs")
+    monkeypatch.setattr(landing_module, "sampled_keys", lambda *_: SampledKeys([], ()))
+    general = landed("general")
+    assert as_it_runs == general
+    assert shapes and all(shapes), shapes  # every chunk had a shape to validate by
+    assert as_it_runs["extras"][0][0] > 0 and as_it_runs["quarantine"]
+    reasons = {row[4] for row in as_it_runs["quarantine"]}  # reason_code
+    assert {"duplicate_key", "invalid_json", "wrong_type", "missing_field"} <= reasons

@@ -161,7 +161,9 @@ def test_a_declared_field_set_to_null_is_not_an_undeclared_field() -> None:
     assert dropped.rejection is None and dropped.dropped_fields
 
 
-def _validated(lines: list[str], undeclared: list[str]) -> list[tuple[object, ...]]:
+def _validated(
+    lines: list[str], undeclared: list[str], shape: tuple[str, ...] = ()
+) -> list[tuple[object, ...]]:
     from onceonly.landing_zone import split_lines
     from onceonly.validation import lines_table, validation_sql
 
@@ -169,7 +171,8 @@ def _validated(lines: list[str], undeclared: list[str]) -> list[tuple[object, ..
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.register("lines", lines_table([(split, {i: Rejection(*r) for i, r in pre.items()})]))
-    rows = con.execute(validation_sql(ORDERS, "lines", undeclared) + " order by 2").fetchall()
+    sql = validation_sql(ORDERS, "lines", undeclared, shape)
+    rows = con.execute(sql + " order by 2").fetchall()
     con.close()
     return rows
 
@@ -197,3 +200,35 @@ def test_undeclared_fields_parsed_with_the_line_keep_the_same_extra() -> None:
     for row, extra in zip(reparsed, extras, strict=False):
         assert json.loads(str(row[extra_at])) == json.loads(json.dumps(extra))
     assert reparsed[-2][extra_at] is None and reparsed[-1][2] == "duplicate_key"
+
+
+def test_lines_of_the_shape_validate_as_every_other_line() -> None:
+    """Lines whose keys are the given shape skip the checks their keys alone decide; with
+    each shape below, every line (of that shape, of its keys in another order, with a key
+    repeated, with nulls, with undeclared keys kept or not) gets the row it gets with no
+    shape."""
+    placed = order_placed("e-1")
+    variants: list[dict[str, object]] = [
+        placed | {"client": {"app": "ios", "v": [1, 2.50, None, {"deep": True}]}},
+        placed | {"client": None},
+        placed | {"client": 'caf\u00e9 "q" \\ \n', "a/b~c": -0.0},
+        placed | {"customer_id": None, "client": 2**70},
+        order_placed("e-2", event_type="order_shipped") | {"quantity": None, "client": 1e2},
+        {"client": "first", **placed},
+        placed,
+        placed | {"amount": "-1.00", "client": 1},
+    ]
+    lines = [json.dumps(v) for v in variants]
+    lines.append(json.dumps(placed | {"client": 1})[:-1] + ', "client": 2}')  # repeated key
+    lines.append(json.dumps(placed | {"client": 1})[:-1] + ', "event_id": "x"}')
+    lines.append(json.dumps(placed | {"client": 1})[:-1] + ', "a/b~c": 1, "a/b~c": 2}')
+    named = ["client", "a/b~c"]
+    general = _validated(lines, named)
+    codes = [row[2] for row in general]
+    assert (
+        codes == [None] * 3 + ["missing_field"] + [None] * 3 + ["bad_value"] + ["duplicate_key"] * 3
+    )
+    for variant in variants:
+        shape = tuple(variant)
+        assert _validated(lines, named, shape) == general, shape
+        assert _validated(lines, ["client"], shape) == general, shape

@@ -21,7 +21,7 @@ from queue import Empty, Queue
 import duckdb
 import pyarrow as pa
 
-from onceonly.contract import StreamContract, UnknownFields
+from onceonly.contract import StreamContract
 from onceonly.errors import AccountingError, RowsRefused
 from onceonly.landing_zone import (
     Discovery,
@@ -48,8 +48,9 @@ from onceonly.targets.duckdb import configure
 from onceonly.validation import (
     LINE_TEXT_SQL,
     Rejection,
+    key_lists_sql,
     lines_table,
-    undeclared_keys_sql,
+    sampled_keys,
     validation_sql,
 )
 
@@ -138,11 +139,12 @@ class Lander:
 
     def _validation_sql(self) -> str:
         """The validation of the registered ``lines``, parsing the undeclared keys seen in
-        them and in earlier chunks in the same pass as the declared fields."""
-        if self.contract.unknown_fields == UnknownFields.KEEP:
-            found = self.validator.execute(undeclared_keys_sql(self.contract, "lines"))
-            self._undeclared.update((str(key), None) for (key,) in found.fetchall())
-        return validation_sql(self.contract, "lines", list(self._undeclared))
+        them and in earlier chunks in the same pass as the declared fields, with the key
+        list most of them share as their shape."""
+        key_lists = self.validator.execute(key_lists_sql("lines")).fetchall()
+        sampled = sampled_keys(self.contract, key_lists)
+        self._undeclared.update((key, None) for key in sampled.undeclared)
+        return validation_sql(self.contract, "lines", list(self._undeclared), sampled.shape)
 
     def _ledger_row(self, lf: LandingFile, content: FileContent | None, out: FileOutcome) -> dict:
         return {

@@ -13,6 +13,7 @@ Validation runs in two stages, one place each:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -364,26 +365,51 @@ def _kept_keys(contract: StreamContract, undeclared: Sequence[str]) -> list[str]
     return kept
 
 
-def undeclared_keys_sql(
-    contract: StreamContract, lines_relation: str = "lines", sample: int = 10_000
-) -> str:
-    """The undeclared keys found in a sample of ``lines_relation``'s JSON objects: passed to
-    ``validation_sql``, they are parsed with the declared fields in the same pass."""
-    declared = "[" + ", ".join(literal(n) for n in contract.field_names) + "]"
+def key_lists_sql(lines_relation: str = "lines", sample: int = 10_000) -> str:
+    """The key lists of a sample of ``lines_relation``'s JSON objects with how many lines
+    hold each, the most frequent first: what ``sampled_keys`` reads."""
     return f"""
-select distinct unnest(list_filter(keys, lambda k: not list_contains({declared}, k)))
+select keys, count(*) as lines
 from (
     select case when json_valid(line) and left(ltrim(line), 1) = '{{' then json_keys(line) end
         as keys
     from (select line from {lines_relation} where pre_code is null
         using sample reservoir({sample} rows) repeatable (1))
 )
-order by 1
+where keys is not null
+group by keys
+order by lines desc, keys
 """
 
 
+@dataclass(frozen=True)
+class SampledKeys:
+    """What a sample of lines says about their keys, for ``validation_sql``."""
+
+    undeclared: list[str]  # the undeclared keys found, in order
+    shape: tuple[str, ...]  # the most frequent key list, when no key repeats in it
+
+
+def sampled_keys(contract: StreamContract, key_lists: Sequence[tuple[Any, Any]]) -> SampledKeys:
+    """Read the rows of ``key_lists_sql``: the undeclared keys (with ``unknown_fields:
+    keep``, where they are parsed with the declared fields) and the lines' common shape."""
+    declared = set(contract.field_names)
+    found = {str(k) for keys, _ in key_lists for k in keys if k not in declared}
+    undeclared = sorted(found) if contract.unknown_fields == UnknownFields.KEEP else []
+    shape = tuple(str(k) for k in key_lists[0][0]) if key_lists else ()
+    return SampledKeys(undeclared, shape if len(set(shape)) == len(shape) else ())
+
+
+#: Undeclared keys written into ``_extra`` as they are: their JSON string is the key in
+#: quotes, whichever serializer writes it.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.:@$ -]+")
+
+
 def validation_sql(
-    contract: StreamContract, lines_relation: str = "lines", undeclared: Sequence[str] = ()
+    contract: StreamContract,
+    lines_relation: str = "lines",
+    undeclared: Sequence[str] = (),
+    shape: Sequence[str] = (),
 ) -> str:
     """SELECT over ``lines_relation`` (see LINES_SCHEMA) giving typed fields, ``_extra``,
     and ``_reason_code``/``_reason`` (NULL when the line is valid). Every column but the
@@ -394,6 +420,12 @@ def validation_sql(
     expected in the lines (see ``undeclared_keys_sql``) are parsed in the same pass, so
     that ``_extra`` is built from them; a line with other undeclared keys is parsed again
     for its ``_extra`` (the same value, more slowly).
+
+    A line whose keys are ``shape`` (the same keys in the same order, none repeated: what a
+    producer's serializer writes on every line) skips the work that depends on its keys
+    alone: its undeclared keys are known, it has no repeated key, and its ``_extra`` is
+    written from the parsed values. Every other line goes the general way; both give the
+    same rows (tests/test_validation.py, tests/test_landing.py).
     """
     names = contract.field_names
     kept = _kept_keys(contract, undeclared)
@@ -403,9 +435,13 @@ def validation_sql(
     # only where the counts leave room for one. When the declared keys found equal the
     # declared fields with a value, no declared key repeats and only undeclared ones can.
     declared_found = "len(keys) - len(other_keys)"
+    shape_others = [k for k in shape if k not in names]
+    shaped = "false"
+    if shape:
+        shaped = f"coalesce(keys = {_list(shape)}, false)"
     checks: list[Check] = [
         (
-            f"len(keys) > {n_present} and case when {declared_found} = {n_present} "
+            f"not shaped and len(keys) > {n_present} and case when {declared_found} = {n_present} "
             "then len(other_keys) > 1 and len(other_keys) <> len(list_distinct(other_keys)) "
             "else len(keys) <> len(list_distinct(keys)) end",
             "duplicate_key",
@@ -414,7 +450,7 @@ def validation_sql(
     ]
     for f in contract.fields:
         checks.extend(_checks(f, contract))
-    declared = "[" + ", ".join(literal(n) for n in names) + "]"
+    declared = _list(names)
     if contract.unknown_fields == UnknownFields.QUARANTINE:
         undeclared = "array_to_string(other_keys, ', ')"
         checks.append(
@@ -445,12 +481,20 @@ def validation_sql(
             f"struct_extract(j, {literal(k)}) as u_{i}" for i, k in enumerate(kept)
         )
         value_of = " ".join(f"when {literal(k)} then u_{i}" for i, k in enumerate(kept))
-        kept_list = "[" + ", ".join(literal(k) for k in kept) + "]"
+        kept_list = _list(kept)
         others = (
             f"case when list_has_all({kept_list}, other_keys) then to_json(map(other_keys, "
             f"list_transform(other_keys, lambda k: case k {value_of} end)))::varchar "
             f"else {others} end"
         )
+        if shape_others and all(k in kept and _PLAIN_KEY.fullmatch(k) for k in shape_others):
+            # to_json's object, written out: its keys in the line's order, JSON null for
+            # a NULL value (a JSON null)
+            written = " || ',' || ".join(
+                literal(json.dumps(k) + ":") + f" || coalesce(u_{kept.index(k)}::varchar, 'null')"
+                for k in shape_others
+            )
+            others = f"case when shaped then '{{' || {written} || '}}' else {others} end"
     extra = (
         "cast(null as json)"
         if contract.unknown_fields == UnknownFields.DROP
@@ -483,9 +527,14 @@ fields as (
     select file_index, line_number, line, pre_code, pre_reason, keys, {field_cols}
     from parsed
 ),
-keyed as (
-    select *, list_filter(keys, lambda k: not list_contains({declared}, k)) as other_keys
+shaped as (
+    select *, {shaped} as shaped
     from fields
+),
+keyed as (
+    select *, case when shaped then {_list(shape_others)}
+        else list_filter(keys, lambda k: not list_contains({declared}, k)) end as other_keys
+    from shaped
 ),
 valued as (
     select *, {value_cols}, len(other_keys) > 0 as has_other_keys
@@ -512,6 +561,11 @@ select
     reason_code is null and has_other_keys as _dropped_fields
 from checked
 """
+
+
+def _list(strings: Sequence[str]) -> str:
+    """A SQL list of string literals (typed, when empty)."""
+    return "[" + ", ".join(literal(x) for x in strings) + "]" if strings else "[]::varchar[]"
 
 
 @dataclass(frozen=True)

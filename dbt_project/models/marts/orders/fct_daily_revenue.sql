@@ -11,12 +11,15 @@
 }}
 
 -- One row per (revenue_date, product_id), recomputed as a whole (SET, never +=) for every
--- date and product touched by events new since the last run, from the deduplicated facts.
+-- date and product touched by events new since the last run, from the deduplicated facts
+-- (a first build: every date and product).
 
 with
 
 -- the facts are named twice rather than through one CTE: a CTE used twice is
 -- materialized whole (DuckDB), where each direct read can skip most of the table
+
+{%- if is_incremental() %}
 
 new_events as (
 
@@ -31,14 +34,17 @@ touched_keys as (
     where {{ onceonly.revenue_event() }}
 
 ),
+{%- endif %}
 
 touched_events as (
 
     select events.*
     from {{ ref('fct_orders_events') }} as events
+    {%- if is_incremental() %}
     inner join touched_keys
         on events._event_date = touched_keys._event_date
         and events.product_id = touched_keys.product_id
+    {%- endif %}
     where {{ onceonly.revenue_event('events') }}
 
 ),

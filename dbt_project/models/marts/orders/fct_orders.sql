@@ -17,7 +17,8 @@
 -- event's date, the partition) only moves earlier and stays within the order's events,
 -- so the MERGE looks for a touched order's row between the batch's smallest order_date
 -- and largest last_event_date, and a touched order's events are read from the facts from
--- the earliest order_date among the touched orders on (touched_events_floor).
+-- the earliest order_date among the touched orders on (touched_events_floor). A first
+-- build reads every event.
 
 {#- read once: its watermark is a query run when the model is compiled -#}
 {%- set new_events_sql = onceonly.new_copies(
@@ -28,6 +29,8 @@ with
 
 -- the facts are named twice rather than through one CTE: a CTE used twice is
 -- materialized whole (DuckDB), where each direct read can skip most of the table
+
+{%- if is_incremental() %}
 
 new_events as (
 
@@ -40,13 +43,14 @@ touched_orders as (
     select distinct order_id from new_events
 
 ),
+{%- endif %}
 
 touched_events as (
 
     select events.*
     from {{ ref('fct_orders_events') }} as events
-    inner join touched_orders on events.order_id = touched_orders.order_id
     {%- if is_incremental() %}
+    inner join touched_orders on events.order_id = touched_orders.order_id
     -- no touched order has an event before this date: older history is not read
     where events._event_date >= {{
         onceonly.touched_events_floor(new_events_sql, 'order_id', 'order_date')
@@ -79,19 +83,6 @@ placed as (
 
 ),
 
-latest as (
-
-    select
-        order_id,
-        event_type as status,
-        row_number() over (
-            partition by order_id order by occurred_at desc, sequence_number desc
-        ) as recency_rank
-
-    from order_events
-
-),
-
 totals as (
 
     select
@@ -102,7 +93,9 @@ totals as (
             as {{ onceonly.money_type() }}) as refunded_amount,
         min(_event_date) as order_date,
         max(_event_date) as last_event_date,
-        max(_loaded_at) as _last_event_loaded_at
+        max(_loaded_at) as _last_event_loaded_at,
+        -- the latest event's type; an aggregate, not a window ranking every event
+        {{ onceonly.last_by('event_type', ['occurred_at', 'sequence_number']) }} as status
 
     from order_events
     group by order_id
@@ -122,12 +115,10 @@ final as (
         placed.placed_at,
         totals.captured_amount,
         totals.refunded_amount,
-        latest.status,
+        totals.status,
         totals._last_event_loaded_at
 
     from totals
-    inner join latest
-        on totals.order_id = latest.order_id and latest.recency_rank = 1
     left join placed
         on totals.order_id = placed.order_id and placed.placed_rank = 1
 
