@@ -18,31 +18,72 @@
         from {{ relation }} as landed
         inner join touched_keys on landed.{{ key }} = touched_keys.{{ key }}
     ),
-    {%- else %}
-    copies as (
-        select * from {{ relation }}
-    ),
-    {%- endif %}
     ranked as (
-        select
-            *,
-            row_number() over kept_first as copy_rank,
-            row_number() over first_landed as landed_rank,
-            count(*) over (partition by {{ key }}) as event_copies,
-            first_value({{ event_time }}) over first_landed as first_event_time,
-            first_value(_source_file) over first_landed as first_source_file,
-            first_value(_batch_id) over first_landed as first_batch_id
-        from copies
-        window
-            kept_first as (partition by {{ key }} order by {{ onceonly.copy_order(version) }}),
-            first_landed as (partition by {{ key }} order by {{ onceonly.copy_order() }})
+        {{ onceonly.rank_copies('copies', key, event_time, version) }}
     )
+    {%- else %}
+    ranked as (
+        {{ onceonly.rank_every_copy(relation, key, event_time, version) }}
+    )
+    {%- endif %}
     select
         *,
         case
             when event_copies > 1 then {{ onceonly.content_hash(content_columns) }}
         end as content_hash
     from ranked
+{%- endmacro %}
+
+{#- The copies of `relation`, each with its rank among its key's copies and the first
+    landed copy's details (the columns stream_copies_ranked adds), by a window over all of
+    them. -#}
+{% macro rank_copies(relation, key, event_time, version=none) -%}
+    select
+        *,
+        row_number() over kept_first as copy_rank,
+        row_number() over first_landed as landed_rank,
+        count(*) over (partition by {{ key }}) as event_copies,
+        first_value({{ event_time }}) over first_landed as first_event_time,
+        first_value(_source_file) over first_landed as first_source_file,
+        first_value(_batch_id) over first_landed as first_batch_id
+    from {{ relation }}
+    window
+        kept_first as (partition by {{ key }} order by {{ onceonly.copy_order(version) }}),
+        first_landed as (partition by {{ key }} order by {{ onceonly.copy_order() }})
+{%- endmacro %}
+
+{#- rank_copies of every copy in `relation`, for a first build. A key landed once is its
+    own first copy, so only the keys with several copies go through the window; the rest
+    are read as they are (the window sorted every copy with all its columns: 9.8 s of the
+    first build at 10M copies on DuckDB). BigQuery bills each read of the relation: there
+    every copy is ranked in one read. -#}
+{% macro rank_every_copy(relation, key, event_time, version=none) -%}
+    {{ return(adapter.dispatch('rank_every_copy', 'onceonly')(relation, key, event_time, version)) }}
+{%- endmacro %}
+
+{% macro default__rank_every_copy(relation, key, event_time, version=none) -%}
+    with repeated as (
+        select {{ key }} from {{ relation }} group by {{ key }} having count(*) > 1
+    )
+    select
+        *,
+        cast(1 as bigint) as copy_rank,
+        cast(1 as bigint) as landed_rank,
+        cast(1 as bigint) as event_copies,
+        {{ event_time }} as first_event_time,
+        _source_file as first_source_file,
+        _batch_id as first_batch_id
+    from {{ relation }} as copies
+    where not exists (select 1 from repeated as r where r.{{ key }} = copies.{{ key }})
+    union all
+    {{ onceonly.rank_copies(
+        '(select * from ' ~ relation ~ ' as copies where exists (select 1 from repeated as r'
+        ~ ' where r.' ~ key ~ ' = copies.' ~ key ~ ')) as repeated_copies',
+        key, event_time, version) }}
+{%- endmacro %}
+
+{% macro bigquery__rank_every_copy(relation, key, event_time, version=none) -%}
+    {{ onceonly.rank_copies(relation, key, event_time, version) }}
 {%- endmacro %}
 
 {#- How a run puts the copies it ranked again in place: every row of their keys deleted,
