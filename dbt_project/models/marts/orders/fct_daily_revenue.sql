@@ -36,7 +36,8 @@ touched_keys as (
 ),
 {%- endif %}
 
-touched_events as (
+-- a first build's touched events are all of them: scanned again at each use, not held
+touched_events as {% if not is_incremental() %}{{ onceonly.not_materialized() }} {% endif %}(
 
     select events.*
     from {{ ref('fct_orders_events') }} as events

@@ -45,7 +45,8 @@ touched_orders as (
 ),
 {%- endif %}
 
-touched_events as (
+-- a first build's touched events are all of them: scanned again at each use, not held
+touched_events as {% if not is_incremental() %}{{ onceonly.not_materialized() }} {% endif %}(
 
     select events.*
     from {{ ref('fct_orders_events') }} as events
@@ -59,7 +60,8 @@ touched_events as (
 
 ),
 
-order_events as (
+-- (deterministic: each copy has one rank, so reading it twice gives the same rows)
+order_events as {% if not is_incremental() %}{{ onceonly.not_materialized() }} {% endif %}(
 
     {{ onceonly.first_copies_of_facts('touched_events', 'event_id') }}
 
