@@ -54,8 +54,10 @@ from onceonly.validation import (
     validation_sql,
 )
 
-#: Lines validated and written per transaction.
-CHUNK_LINES = 250_000
+#: Lines validated and written per transaction. Each insert into DuckDB costs about 0.1 s
+#: beyond its rows (the row groups it leaves partly filled): 10M lines landed in 29.6 s in
+#: chunks of 500k, 31.7 s in chunks of 250k, for 1.69 GB of peak RSS against 1.25 GB.
+CHUNK_LINES = 500_000
 
 
 @dataclass
