@@ -417,7 +417,7 @@ def validation_sql(
 
     Each line is parsed once into its contract fields (``json_transform``); the rules are
     evaluated once into the number of the first failing one. The ``undeclared`` keys
-    expected in the lines (see ``undeclared_keys_sql``) are parsed in the same pass, so
+    expected in the lines (see ``sampled_keys``) are parsed in the same pass, so
     that ``_extra`` is built from them; a line with other undeclared keys is parsed again
     for its ``_extra`` (the same value, more slowly).
 
@@ -436,9 +436,7 @@ def validation_sql(
     # declared fields with a value, no declared key repeats and only undeclared ones can.
     declared_found = "len(keys) - len(other_keys)"
     shape_others = [k for k in shape if k not in names]
-    shaped = "false"
-    if shape:
-        shaped = f"coalesce(keys = {_list(shape)}, false)"
+    shaped = f"coalesce(keys = {_list(shape)}, false)" if shape else "false"
     checks: list[Check] = [
         (
             f"not shaped and len(keys) > {n_present} and case when {declared_found} = {n_present} "
